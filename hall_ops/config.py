@@ -1,0 +1,260 @@
+"""The hall as configured in config.toml: zones, services, windows, clerks, rules.
+
+Loading validates everything up front and names the offending entry, so a
+mistyped window never surfaces as a 500 on the hall floor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from zones import rules_for
+
+ASYNC_MODES = ("threading", "gevent", "eventlet")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PRIORITIES = ("normal", "elderly", "disabled", "appointment")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ZoneConfig:
+    code: str
+    name_zh: str
+    name_en: str
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    code: str
+    letter: str
+    name_zh: str
+    name_en: str
+    zone: str
+    board: str | None
+    mean_service_minutes: float
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    number: int
+    zone: str
+    kind: str
+    services: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClerkConfig:
+    id: str
+    name: str
+    pin_hash: str
+
+
+@dataclass(frozen=True)
+class QueueRules:
+    no_show_after_recalls: int = 2
+    """A called ticket may be marked no-show only after this many recalls."""
+    priority_head_start_minutes: dict[str, float] = field(
+        default_factory=lambda: {"normal": 0, "elderly": 10, "disabled": 10, "appointment": 15}
+    )
+    recent_calls_shown: int = 8
+    service_time_sample: int = 20
+    appointment_early_minutes: int = 30
+    appointment_late_minutes: int = 15
+
+
+@dataclass(frozen=True)
+class HallConfig:
+    name_zh: str
+    name_en: str
+    timezone: ZoneInfo
+    opening_hours: dict[str, tuple[dt.time, dt.time] | None]
+    zones: tuple[ZoneConfig, ...]
+    services: tuple[ServiceConfig, ...]
+    windows: tuple[WindowConfig, ...]
+    clerks: tuple[ClerkConfig, ...]
+    queue: QueueRules
+    database_url: str
+    async_mode: str
+    message_queue: str | None
+    host: str
+    port: int
+    raw: dict[str, Any]
+    """The whole parsed file, for sections owned by other packages (cameras, approval …)."""
+
+    def is_open(self, utc_now: dt.datetime) -> bool:
+        from hall_ops.clock import to_local
+
+        local = to_local(utc_now, self.timezone)
+        hours = self.opening_hours.get(WEEKDAYS[local.weekday()])
+        return hours is not None and hours[0] <= local.time() < hours[1]
+
+
+def _require(table: dict[str, Any], key: str, where: str, kind: type | tuple[type, ...]) -> Any:
+    if key not in table:
+        raise ConfigError(f"{where}: missing '{key}'")
+    value = table[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise ConfigError(f"{where}: '{key}' has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _parse_hours(text: str, where: str) -> tuple[dt.time, dt.time] | None:
+    if text.strip() in ("", "closed"):
+        return None
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})", text.strip())
+    if not match:
+        raise ConfigError(f"{where}: opening hours must look like '08:30-17:30', got {text!r}")
+    h1, m1, h2, m2 = map(int, match.groups())
+    start = dt.time(h1, m1)
+    end = dt.time.max if (h2, m2) == (24, 0) else dt.time(h2, m2)
+    if end <= start:
+        raise ConfigError(f"{where}: closing time must be after opening time")
+    return start, end
+
+
+def parse_config(data: dict[str, Any], base_dir: Path) -> HallConfig:
+    hall = data.get("hall", {})
+    try:
+        tz = ZoneInfo(hall.get("timezone", "Asia/Shanghai"))
+    except ZoneInfoNotFoundError as exc:
+        raise ConfigError(f"[hall]: unknown timezone {hall.get('timezone')!r}") from exc
+    hours_table = hall.get("opening_hours", {})
+    unknown_days = set(hours_table) - set(WEEKDAYS)
+    if unknown_days:
+        raise ConfigError(f"[hall.opening_hours]: unknown day(s) {sorted(unknown_days)}")
+    opening_hours = {
+        day: _parse_hours(hours_table.get(day, ""), f"[hall.opening_hours] {day}")
+        for day in WEEKDAYS
+    }
+
+    zones = tuple(
+        ZoneConfig(
+            code=_require(z, "code", f"zones[{i}]", str),
+            name_zh=z.get("name_zh") or rules_for(z["code"]).name_zh,
+            name_en=z.get("name_en") or rules_for(z["code"]).name_en,
+        )
+        for i, z in enumerate(data.get("zones", []))
+    )
+    zone_codes = {z.code for z in zones}
+    if len(zone_codes) != len(zones):
+        raise ConfigError("zones: duplicate zone code")
+
+    services: list[ServiceConfig] = []
+    for i, s in enumerate(data.get("services", [])):
+        where = f"services[{i}] ({s.get('code', '?')})"
+        letter = _require(s, "letter", where, str)
+        if not re.fullmatch(r"[A-Z]", letter):
+            raise ConfigError(f"{where}: letter must be one capital letter, got {letter!r}")
+        zone = _require(s, "zone", where, str)
+        if zone not in zone_codes:
+            raise ConfigError(f"{where}: unknown zone {zone!r}")
+        services.append(
+            ServiceConfig(
+                code=_require(s, "code", where, str),
+                letter=letter,
+                name_zh=_require(s, "name_zh", where, str),
+                name_en=_require(s, "name_en", where, str),
+                zone=zone,
+                board=s.get("board"),
+                mean_service_minutes=float(s.get("mean_service_minutes", 10)),
+            )
+        )
+    for attr in ("code", "letter"):
+        values = [getattr(s, attr) for s in services]
+        dupes = {v for v in values if values.count(v) > 1}
+        if dupes:
+            raise ConfigError(f"services: duplicate {attr} {sorted(dupes)}")
+    service_codes = {s.code for s in services}
+
+    windows: list[WindowConfig] = []
+    for i, w in enumerate(data.get("windows", [])):
+        where = f"windows[{i}] (number {w.get('number', '?')})"
+        number = _require(w, "number", where, int)
+        zone = _require(w, "zone", where, str)
+        if zone not in zone_codes:
+            raise ConfigError(f"{where}: unknown zone {zone!r}")
+        kind = w.get("kind", "general")
+        if kind not in rules_for(zone).window_kinds:
+            raise ConfigError(f"{where}: a {kind!r} window cannot stand in zone {zone!r}")
+        served = tuple(w.get("services", []))
+        unknown = [c for c in served if c not in service_codes]
+        if unknown:
+            raise ConfigError(f"{where}: unknown service(s) {unknown}")
+        windows.append(WindowConfig(number, zone, kind, served))
+    numbers = [w.number for w in windows]
+    if len(set(numbers)) != len(numbers):
+        raise ConfigError("windows: duplicate window number")
+
+    clerks = tuple(
+        ClerkConfig(
+            id=_require(c, "id", f"clerks[{i}]", str),
+            name=_require(c, "name", f"clerks[{i}]", str),
+            pin_hash=_require(c, "pin_hash", f"clerks[{i}]", str),
+        )
+        for i, c in enumerate(data.get("clerks", []))
+    )
+
+    q = data.get("queue", {})
+    defaults = QueueRules()
+    head_start = {**defaults.priority_head_start_minutes, **q.get("priority_head_start_minutes", {})}
+    if set(head_start) - set(PRIORITIES):
+        raise ConfigError(f"[queue]: unknown priorities {sorted(set(head_start) - set(PRIORITIES))}")
+    queue = QueueRules(
+        no_show_after_recalls=int(q.get("no_show_after_recalls", defaults.no_show_after_recalls)),
+        priority_head_start_minutes=head_start,
+        recent_calls_shown=int(q.get("recent_calls_shown", defaults.recent_calls_shown)),
+        service_time_sample=int(q.get("service_time_sample", defaults.service_time_sample)),
+        appointment_early_minutes=int(
+            q.get("appointment_early_minutes", defaults.appointment_early_minutes)
+        ),
+        appointment_late_minutes=int(
+            q.get("appointment_late_minutes", defaults.appointment_late_minutes)
+        ),
+    )
+
+    database = data.get("database", {})
+    url = database.get("url", "sqlite:///instance/hall.db")
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and ":memory:" not in url:
+        url = "sqlite:///" + str((base_dir / url.removeprefix("sqlite:///")).resolve())
+    server = data.get("server", {})
+    async_mode = server.get("async_mode", "threading")
+    if async_mode not in ASYNC_MODES:
+        raise ConfigError(f"[server]: async_mode must be one of {ASYNC_MODES}, got {async_mode!r}")
+
+    return HallConfig(
+        name_zh=hall.get("name_zh", "政务服务大厅"),
+        name_en=hall.get("name_en", "Administrative Service Hall"),
+        timezone=tz,
+        opening_hours=opening_hours,
+        zones=zones,
+        services=tuple(services),
+        windows=tuple(windows),
+        clerks=clerks,
+        queue=queue,
+        database_url=url,
+        async_mode=async_mode,
+        message_queue=server.get("message_queue") or None,
+        host=server.get("host", "127.0.0.1"),
+        port=int(server.get("port", 5000)),
+        raw=data,
+    )
+
+
+def load_config(path: str | Path) -> HallConfig:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such config file") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    return parse_config(data, path.parent)

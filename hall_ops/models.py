@@ -1,0 +1,167 @@
+"""Tables of the hall floor: zones, services, windows, clerks, tickets.
+
+Times are stored as naive UTC; the hall's local date (for daily numbering
+and opening hours) is derived with the hall's time zone in ``hall_ops.clock``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hall_ops.db import Base
+
+
+class Zone(Base):
+    __tablename__ = "zones"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Service(Base):
+    """A queue service: what a citizen picks at the kiosk; one ticket letter."""
+
+    __tablename__ = "services"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    letter: Mapped[str] = mapped_column(String(2), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(64))
+    zone_code: Mapped[str] = mapped_column(ForeignKey("zones.code"))
+    board: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    mean_service_minutes: Mapped[float] = mapped_column(default=10.0)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Clerk(Base):
+    __tablename__ = "clerks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    pin_hash: Mapped[str] = mapped_column(String(200))
+
+
+class Window(Base):
+    """A service desk. ``state`` is closed, idle, calling, serving or paused."""
+
+    __tablename__ = "windows"
+
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    zone_code: Mapped[str] = mapped_column(ForeignKey("zones.code"))
+    kind: Mapped[str] = mapped_column(String(16), default="general")
+    state: Mapped[str] = mapped_column(String(16), default="closed")
+    clerk_id: Mapped[str | None] = mapped_column(ForeignKey("clerks.id"), nullable=True)
+    current_ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", use_alter=True), nullable=True
+    )
+    opened_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+    assignments: Mapped[list[WindowService]] = relationship(
+        cascade="all, delete-orphan", order_by="WindowService.service_code"
+    )
+
+    @property
+    def service_codes(self) -> list[str]:
+        return [a.service_code for a in self.assignments]
+
+
+class WindowService(Base):
+    """Which services a window calls from: the window workload assignment."""
+
+    __tablename__ = "window_services"
+
+    window_number: Mapped[int] = mapped_column(ForeignKey("windows.number"), primary_key=True)
+    service_code: Mapped[str] = mapped_column(ForeignKey("services.code"), primary_key=True)
+
+
+class DailyCounter(Base):
+    """Last number issued per service and hall day; the source of A001, A002 …"""
+
+    __tablename__ = "daily_counters"
+
+    service_code: Mapped[str] = mapped_column(ForeignKey("services.code"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Appointment(Base):
+    __tablename__ = "appointments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    service_code: Mapped[str] = mapped_column(ForeignKey("services.code"))
+    slot_start: Mapped[dt.datetime] = mapped_column(DateTime)
+    slot_end: Mapped[dt.datetime] = mapped_column(DateTime)
+    applicant_name: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Ticket(Base):
+    """A queue ticket. ``rank_at`` orders the queue (see ``hall_ops.queue``)."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("day", "number", name="uq_ticket_day_number"),
+        Index("ix_ticket_queue", "status", "service_code", "rank_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(8))
+    day: Mapped[dt.date] = mapped_column(Date)
+    seq: Mapped[int] = mapped_column(Integer)
+    origin_service_code: Mapped[str] = mapped_column(ForeignKey("services.code"))
+    service_code: Mapped[str] = mapped_column(ForeignKey("services.code"))
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    taken_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    rank_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    called_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    window_number: Mapped[int | None] = mapped_column(
+        ForeignKey("windows.number"), nullable=True
+    )
+    target_window_number: Mapped[int | None] = mapped_column(
+        ForeignKey("windows.number"), nullable=True
+    )
+    clerk_id: Mapped[str | None] = mapped_column(ForeignKey("clerks.id"), nullable=True)
+    recalls: Mapped[int] = mapped_column(Integer, default=0)
+    status_token: Mapped[str] = mapped_column(String(32), unique=True)
+
+
+class TicketEvent(Base):
+    """Append-only history: every transition with time, window and clerk.
+
+    Calls and recalls are read back from here for screen snapshots, so a
+    screen that reconnects (to any process) sees the same recent calls.
+    """
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_kind_id", "kind", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    kind: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(16))
+    window_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    clerk_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,118 @@
+"""Shared fixtures: a real hall database (SQLite file or PostgreSQL) loaded from a config."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from hall_ops.config import HallConfig, load_config
+from hall_ops.db import Database
+from hall_ops.setup import load_hall
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("HALL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("HALL_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+# A Wednesday, 10:00 in Shanghai (02:00 UTC): the hall is open.
+OPEN_NOW = dt.datetime(2026, 11, 25, 2, 0, 0)
+
+
+class StepClock:
+    """A clock the test moves by hand; every read advances it a millisecond."""
+
+    def __init__(self, start: dt.datetime = OPEN_NOW) -> None:
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        self.now += dt.timedelta(milliseconds=1)
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += dt.timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock() -> StepClock:
+    return StepClock()
+
+
+@pytest.fixture(scope="session")
+def hall_config() -> HallConfig:
+    return load_config(ROOT / "config.toml")
+
+
+def _reachable_pg() -> str | None:
+    """None if PostgreSQL answers (starting it if needed), else why not."""
+    def ping() -> Exception | None:
+        try:
+            with create_engine(PG_ADMIN_URL).connect() as conn:
+                conn.execute(text("select 1"))
+            return None
+        except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+            return exc
+
+    if ping() is None:
+        return None
+    if shutil.which("pg_ctlcluster") and Path("/etc/postgresql").is_dir():
+        version = sorted(os.listdir("/etc/postgresql"))[-1]
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
+            capture_output=True, timeout=60,
+        )
+    error = ping()
+    return None if error is None else f"PostgreSQL at {PG_ADMIN_URL} unreachable: {error}"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    reason = _reachable_pg()
+    if reason:
+        pytest.skip(reason)
+    return PG_ADMIN_URL
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    name = f"hallops_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield pg_server.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def make_hall_db(url: str, hall: HallConfig) -> Database:
+    db = Database(url)
+    db.create_all()
+    with db.write() as session:
+        load_hall(session, hall)
+    return db
+
+
+@pytest.fixture
+def db(tmp_path: Path, hall_config: HallConfig) -> Iterator[Database]:
+    database = make_hall_db(f"sqlite:///{tmp_path / 'hall.db'}", hall_config)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_db(request: pytest.FixtureRequest, tmp_path: Path, hall_config: HallConfig) -> Iterator[Database]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'hall.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    database = make_hall_db(url, hall_config)
+    yield database
+    database.dispose()
