@@ -1,0 +1,1 @@
+"""Call screens and other live displays: Socket.IO rooms, snapshots and pushes."""

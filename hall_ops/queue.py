@@ -705,3 +705,14 @@ def hall_layout(session: Session) -> dict[str, Any]:
             for w in windows
         ],
     }
+
+
+def expire_stale_tickets(session: Session, hall: HallConfig, now: dt.datetime) -> int:
+    """Cancel tickets still waiting from an earlier hall day: numbers restart daily."""
+    today = hall_day(now, hall.timezone)
+    stale = session.scalars(
+        select(Ticket).where(Ticket.status == "waiting", Ticket.day < today).with_for_update()
+    ).all()
+    for ticket in stale:
+        _record(session, ticket, "expired", "cancelled", now, reason="day_ended")
+    return len(stale)

@@ -1,0 +1,69 @@
+"""Socket.IO edge for screens, clerk consoles and the manager page.
+
+Rooms: ``hall`` (every call), ``zone:<code>``, ``window:<n>``, ``manager``.
+A client emits ``join`` on every (re)connect and gets a ``snapshot`` built
+from the database, so a screen that was offline, or is connected to another
+process behind the Redis message queue, shows exactly what the others show.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask_socketio import SocketIO, emit, join_room
+
+from hall_ops import queue
+from hall_ops.clock import Clock, hall_day
+from hall_ops.config import HallConfig
+from hall_ops.db import Database
+
+ROOM = re.compile(r"^(hall|manager|zone:[a-z_]{1,32}|window:\d{1,4})$")
+
+
+class Publisher:
+    """Pushes domain results to the rooms that show them. Call after commit."""
+
+    def __init__(self, socketio: SocketIO, db: Database, hall: HallConfig, clock: Clock) -> None:
+        self.socketio = socketio
+        self.db = db
+        self.hall = hall
+        self.clock = clock
+
+    def call(self, call: dict[str, Any]) -> None:
+        rooms = ["hall", f"zone:{call['zone']}", f"window:{call['window']}"]
+        self.socketio.emit("call", call, to=rooms)
+
+    def queue_changed(self) -> None:
+        with self.db.read() as session:
+            snapshot = queue.queue_snapshot(session, self.hall, self.clock())
+        rooms = ["hall", "manager", *(f"zone:{z.code}" for z in self.hall.zones)]
+        self.socketio.emit("queue", snapshot, to=rooms)
+
+    def window_changed(self, number: int, view: dict[str, Any]) -> None:
+        self.socketio.emit("window", view, to=f"window:{number}")
+
+
+def snapshot_for(room: str, db: Database, hall: HallConfig, clock: Clock) -> dict[str, Any]:
+    now = clock()
+    kind, _, key = room.partition(":")
+    with db.read() as session:
+        calls = queue.recent_calls(
+            session,
+            hall.queue.recent_calls_shown,
+            zone=key if kind == "zone" else None,
+            window=int(key) if kind == "window" else None,
+            day=hall_day(now, hall.timezone),
+        )
+        return {"room": room, "calls": calls, "queue": queue.queue_snapshot(session, hall, now)}
+
+
+def register_handlers(socketio: SocketIO, db: Database, hall: HallConfig, clock: Clock) -> None:
+    @socketio.on("join")
+    def on_join(data: Any) -> dict[str, Any] | None:
+        room = data.get("room") if isinstance(data, dict) else None
+        if not isinstance(room, str) or not ROOM.match(room):
+            return {"error": "invalid_room", "message": "room must be hall, manager, zone:<code> or window:<n>"}
+        join_room(room)
+        emit("snapshot", snapshot_for(room, db, hall, clock))
+        return {"ok": True, "room": room}

@@ -1,0 +1,101 @@
+"""Application factory: one hall, one database, one Socket.IO server."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify, request
+from flask_socketio import SocketIO
+from werkzeug.exceptions import HTTPException
+
+from displays.screens import Publisher, register_handlers
+from hall_ops.clock import Clock, system_clock
+from hall_ops.config import ASYNC_MODES, ConfigError, HallConfig, load_config
+from hall_ops.db import Database
+from hall_ops.errors import HallError
+from hall_ops.setup import load_hall
+from hall_web.context import HallContext
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _secret_key(instance: Path) -> str:
+    """A per-installation key, made once, so clerk sessions survive a restart."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(
+    config: str | Path | HallConfig = ROOT / "config.toml",
+    *,
+    clock: Clock = system_clock,
+    always_open: bool = False,
+    database_url: str | None = None,
+    async_mode: str | None = None,
+    message_queue: str | None = None,
+    secret_key: str | None = None,
+) -> Flask:
+    hall = config if isinstance(config, HallConfig) else load_config(config)
+    async_mode = async_mode or hall.async_mode
+    if async_mode not in ASYNC_MODES:
+        raise ConfigError(f"async_mode must be one of {ASYNC_MODES}, got {async_mode!r}")
+
+    app = Flask(
+        "hall_web",
+        static_folder=str(ROOT / "static"),
+        template_folder=str(Path(__file__).parent / "templates"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.update(
+        SECRET_KEY=secret_key or _secret_key(Path(app.instance_path)),
+        JSON_AS_ASCII=False,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    db = Database(database_url or hall.database_url)
+    db.create_all()
+    with db.write() as session:
+        load_hall(session, hall)
+
+    socketio = SocketIO(
+        app,
+        async_mode=async_mode,
+        message_queue=message_queue or hall.message_queue,
+    )
+    publisher = Publisher(socketio, db, hall, clock)
+    app.extensions["hall"] = HallContext(hall, db, clock, socketio, publisher, always_open)
+    register_handlers(socketio, db, hall, clock)
+
+    from hall_web import api, pages
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    _register_error_handlers(app)
+    return app
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HallError)
+    def hall_error(exc: HallError) -> tuple[Any, int]:
+        return jsonify(exc.to_dict()), exc.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        if not request.path.startswith("/api/"):
+            return exc
+        name = (exc.name or "error").lower().replace(" ", "_")
+        return jsonify({"error": name, "message": exc.description}), exc.code
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Any:
+        app.logger.exception("unhandled error on %s", request.path)
+        if request.path.startswith("/api/"):
+            return jsonify({"error": "internal", "message": "internal error; it has been logged"}), 500
+        return "internal error", 500

@@ -1,0 +1,204 @@
+"""The JSON API through the Flask test client: happy paths and every kind of bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from hall_web.app import create_app
+
+
+@pytest.fixture
+def app(tmp_path, hall_config, clock):
+    app = create_app(
+        hall_config, clock=clock, database_url=f"sqlite:///{tmp_path / 'hall.db'}",
+        secret_key="test",
+    )
+    app.testing = True
+    yield app
+    app.extensions["hall"].db.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def clerk_at(app, window: int, clerk: str):
+    c = app.test_client()
+    r = c.post(f"/api/v1/windows/{window}/login", json={"clerk": clerk, "pin": "1234"})
+    assert r.status_code == 200, r.json
+    return c
+
+
+def take(client, service="enterprise", **extra):
+    r = client.post("/api/v1/tickets", json={"service": service, **extra})
+    assert r.status_code == 201, r.json
+    return r.json
+
+
+def test_hall_layout(client):
+    r = client.get("/api/v1/hall")
+    assert r.status_code == 200
+    body = r.json
+    assert {z["code"] for z in body["zones"]} == {
+        "front_intake", "back_approval", "public_affairs", "egov_experience", "business"}
+    assert len(body["windows"]) >= 20 and body["open"] is True
+    assert {s["board"] for s in body["services"]} >= {
+        "investment", "enterprise", "real_estate", "non_resident"}
+
+
+def test_take_ticket_and_follow_it(client, app):
+    first = take(client)
+    second = take(client)
+    assert first["number"] == "B001" and second["number"] == "B002"
+    r = client.get(f"/api/v1/tickets/{first['token']}")
+    assert r.status_code == 200 and r.json["status"] == "waiting"
+    assert r.json["people_ahead"] == 0
+    assert r.json["status_url"].endswith(f"/t/{first['token']}")
+    clerk = clerk_at(app, 4, "c01")
+    called = clerk.post("/api/v1/windows/4/call-next").json
+    assert called["call"]["ticket"] == "B001" and called["call"]["window"] == 4
+    assert client.get(f"/api/v1/tickets/{first['token']}").json["status"] == "called"
+    assert clerk.post("/api/v1/windows/4/start", json={"ticket": "B001"}).status_code == 200
+    done = clerk.post("/api/v1/windows/4/finish").json
+    assert done["ticket"] is None and done["state"] == "idle"
+    assert client.get(f"/api/v1/tickets/{first['token']}").json["status"] == "done"
+
+
+@pytest.mark.parametrize(
+    "body, status, code",
+    [
+        ({"service": "nope"}, 404, "unknown_service"),
+        ({}, 422, "missing_field"),
+        ({"service": 7}, 422, "invalid_field"),
+        ({"service": "enterprise", "priority": "vip"}, 422, "invalid_priority"),
+    ],
+)
+def test_take_ticket_bad_input(client, body, status, code):
+    r = client.post("/api/v1/tickets", json=body)
+    assert r.status_code == status and r.json["error"] == code and r.json["message"]
+
+
+def test_not_json_is_400_or_422(client):
+    r = client.post("/api/v1/tickets", data="not json", content_type="application/json")
+    assert r.status_code == 422 and r.json["error"] == "bad_json"
+    r = client.post("/api/v1/tickets", json=["a"])
+    assert r.status_code == 422
+
+
+def test_closed_hall(tmp_path, hall_config):
+    sunday = dt.datetime(2026, 11, 29, 2, 0)
+    app = create_app(hall_config, clock=lambda: sunday,
+                     database_url=f"sqlite:///{tmp_path / 'h.db'}", secret_key="t")
+    r = app.test_client().post("/api/v1/tickets", json={"service": "enterprise"})
+    assert r.status_code == 409 and r.json["error"] == "hall_closed"
+    assert app.test_client().get("/api/v1/hall").json["open"] is False
+
+
+def test_finished_ticket_acted_on_again(client, app):
+    take(client)
+    clerk = clerk_at(app, 4, "c01")
+    clerk.post("/api/v1/windows/4/call-next")
+    clerk.post("/api/v1/windows/4/start")
+    assert clerk.post("/api/v1/windows/4/finish").status_code == 200
+    r = clerk.post("/api/v1/windows/4/finish")
+    assert r.status_code == 409 and r.json["error"] == "no_current_ticket"
+    r = clerk.post("/api/v1/windows/4/recall", json={"ticket": "B001"})
+    assert r.status_code == 409
+
+
+def test_stale_console_guard(client, app):
+    take(client)
+    clerk = clerk_at(app, 4, "c01")
+    clerk.post("/api/v1/windows/4/call-next")
+    r = clerk.post("/api/v1/windows/4/start", json={"ticket": "B099"})
+    assert r.status_code == 409 and r.json["error"] == "ticket_not_current"
+
+
+def test_window_not_serving_that_service(client, app):
+    take(client)
+    clerk = clerk_at(app, 4, "c01")
+    clerk.post("/api/v1/windows/4/call-next")
+    r = clerk.post("/api/v1/windows/4/transfer", json={"service": "real_estate", "window": 5})
+    assert r.status_code == 422 and r.json["error"] == "window_does_not_serve"
+    r = clerk.post("/api/v1/windows/4/transfer", json={"service": "real_estate", "window": 8})
+    assert r.status_code == 200 and r.json["ticket"] is None
+    other = clerk_at(app, 8, "c02")
+    assert other.post("/api/v1/windows/8/call-next").json["call"]["ticket"] == "B001"
+
+
+def test_window_actions_need_login(client, app):
+    r = client.post("/api/v1/windows/4/call-next")
+    assert r.status_code == 401 and r.json["error"] == "not_logged_in"
+    r = client.post("/api/v1/windows/4/login", json={"clerk": "c01", "pin": "9999"})
+    assert r.status_code == 401 and r.json["error"] == "bad_credentials"
+    r = client.post("/api/v1/windows/999/login", json={"clerk": "c01", "pin": "1234"})
+    assert r.status_code == 404
+    clerk = clerk_at(app, 4, "c01")
+    r = clerk.post("/api/v1/windows/5/call-next")  # logged in elsewhere
+    assert r.status_code == 401
+    r = clerk_at(app, 5, "c02").post("/api/v1/windows/4/login", json={"clerk": "c02", "pin": "1234"})
+    assert r.status_code == 409
+
+
+def test_empty_queue_call_next(app):
+    clerk = clerk_at(app, 4, "c01")
+    r = clerk.post("/api/v1/windows/4/call-next")
+    assert r.status_code == 200 and r.json["ticket"] is None and r.json["message"]
+
+
+def test_no_show_after_recalls(client, app):
+    take(client)
+    clerk = clerk_at(app, 4, "c01")
+    clerk.post("/api/v1/windows/4/call-next")
+    r = clerk.post("/api/v1/windows/4/no-show")
+    assert r.status_code == 409 and r.json["error"] == "recall_first"
+    clerk.post("/api/v1/windows/4/recall")
+    clerk.post("/api/v1/windows/4/recall")
+    assert clerk.post("/api/v1/windows/4/no-show").status_code == 200
+
+
+def test_appointment_flow(client, clock, hall_config):
+    local = (clock.now + dt.timedelta(hours=8, minutes=10)).strftime("%Y-%m-%dT%H:%M")
+    r = client.post("/api/v1/appointments", json={
+        "service": "real_estate", "slot_start": local, "slot_minutes": 30, "name": "李四"})
+    assert r.status_code == 201, r.json
+    code = r.json["code"]
+    r = client.post(f"/api/v1/appointments/{code}/check-in")
+    assert r.status_code == 201 and r.json["priority"] == "appointment"
+    assert client.post(f"/api/v1/appointments/{code}/check-in").status_code == 409
+    assert client.post("/api/v1/appointments/000000x/check-in").status_code == 404
+    r = client.post("/api/v1/appointments", json={
+        "service": "real_estate", "slot_start": "tomorrow", "name": "李四"})
+    assert r.status_code == 422
+
+
+def test_cancel_and_unknown_ticket(client):
+    t = take(client)
+    assert client.post(f"/api/v1/tickets/{t['token']}/cancel").json["status"] == "cancelled"
+    assert client.post(f"/api/v1/tickets/{t['token']}/cancel").status_code == 409
+    assert client.get("/api/v1/tickets/nope").status_code == 404
+
+
+def test_queue_snapshot_and_calls(client, app):
+    take(client)
+    take(client)
+    clerk = clerk_at(app, 4, "c01")
+    clerk.post("/api/v1/windows/4/call-next")
+    snap = client.get("/api/v1/queue").json
+    enterprise = next(s for s in snap["services"] if s["code"] == "enterprise")
+    assert enterprise["waiting"] == 1 and enterprise["open_windows"] == 1
+    w4 = next(w for w in snap["windows"] if w["number"] == 4)
+    assert w4["state"] == "calling" and w4["ticket"] == "B001"
+    calls = client.get("/api/v1/calls?zone=front_intake").json["calls"]
+    assert calls[0]["ticket"] == "B001"
+    assert client.get("/api/v1/calls?limit=abc").status_code == 422
+
+
+def test_unknown_api_route_is_json(client):
+    r = client.get("/api/v1/nothing-here")
+    assert r.status_code == 404 and r.json["error"] == "not_found"
+    r = client.get("/api/v1/tickets")
+    assert r.status_code == 405 and r.is_json
