@@ -202,3 +202,18 @@ def test_unknown_api_route_is_json(client):
     assert r.status_code == 404 and r.json["error"] == "not_found"
     r = client.get("/api/v1/tickets")
     assert r.status_code == 405 and r.is_json
+
+
+def test_restart_loses_nothing(tmp_path, hall_config, clock):
+    url = f"sqlite:///{tmp_path / 'hall.db'}"
+    first = create_app(hall_config, clock=clock, database_url=url, secret_key="t")
+    token = take(first.test_client())["token"]
+    first.extensions["hall"].db.dispose()
+
+    second = create_app(hall_config, clock=clock, database_url=url, secret_key="t")
+    client = second.test_client()
+    assert client.get(f"/api/v1/tickets/{token}").json["status"] == "waiting"
+    assert take(client)["number"] == "B002"
+    called = clerk_at(second, 4, "c01").post("/api/v1/windows/4/call-next").json
+    assert called["call"]["ticket"] == "B001"
+    second.extensions["hall"].db.dispose()
