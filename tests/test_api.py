@@ -217,3 +217,15 @@ def test_restart_loses_nothing(tmp_path, hall_config, clock):
     called = clerk_at(second, 4, "c01").post("/api/v1/windows/4/call-next").json
     assert called["call"]["ticket"] == "B001"
     second.extensions["hall"].db.dispose()
+
+
+def test_report_endpoint_json_and_csv(client, app):
+    take(client)
+    clerk = clerk_at(app, 4, "c01")
+    clerk.post("/api/v1/windows/4/call-next")
+    r = client.get("/api/v1/reports/tickets?from=2026-11-25&group_by=window")
+    assert r.status_code == 200 and r.json["rows"][0]["key"] == "4"
+    r = client.get("/api/v1/reports/tickets?from=2026-11-25&group_by=service&format=csv")
+    assert r.mimetype == "text/csv" and "enterprise" in r.get_data(as_text=True)
+    assert client.get("/api/v1/reports/tickets?from=yesterday").status_code == 422
+    assert client.get("/api/v1/reports/tickets?group_by=colour").status_code == 422
