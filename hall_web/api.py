@@ -15,7 +15,7 @@ from flask import Blueprint, Response, jsonify, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hall_ops import queue, reports
+from hall_ops import queue, ratings, reports
 from hall_ops.clock import from_local, hall_day, to_local
 from hall_ops.errors import InvalidInput, NotFound, Unauthorized
 from hall_ops.models import Clerk, Service, Ticket, Window
@@ -159,6 +159,24 @@ def cancel_ticket(token: str) -> Any:
         view = _status(s, queue.cancel_ticket(s, token, hall.clock()))
     hall.publisher.queue_changed()
     return jsonify(view)
+
+
+@bp.post("/tickets/<token>/rating")
+def rate(token: str) -> Any:
+    hall = current_hall()
+    data = _body()
+    with hall.db.write() as s:
+        rating = ratings.rate(
+            s,
+            token,
+            _field(data, "score", int),
+            hall.clock(),
+            comment=_field(data, "comment", str, required=False),
+            complaint=bool(_field(data, "complaint", bool, required=False)),
+            source=_field(data, "source", str, required=False) or "ticket_page",
+        )
+        return jsonify(score=rating.score, complaint=rating.complaint,
+                       window=rating.window_number), 201
 
 
 @bp.post("/appointments")

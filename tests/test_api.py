@@ -229,3 +229,15 @@ def test_report_endpoint_json_and_csv(client, app):
     assert r.mimetype == "text/csv" and "enterprise" in r.get_data(as_text=True)
     assert client.get("/api/v1/reports/tickets?from=yesterday").status_code == 422
     assert client.get("/api/v1/reports/tickets?group_by=colour").status_code == 422
+
+
+def test_rating_endpoint(client, app):
+    token = take(client)["token"]
+    clerk = clerk_at(app, 4, "c01")
+    assert client.post(f"/api/v1/tickets/{token}/rating", json={"score": 5}).status_code == 409
+    clerk.post("/api/v1/windows/4/call-next")
+    clerk.post("/api/v1/windows/4/start")
+    clerk.post("/api/v1/windows/4/finish")
+    assert client.post(f"/api/v1/tickets/{token}/rating", json={"score": "x"}).status_code == 422
+    r = client.post(f"/api/v1/tickets/{token}/rating", json={"score": 4, "comment": "好"})
+    assert r.status_code == 201 and r.json["window"] == 4
