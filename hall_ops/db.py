@@ -70,13 +70,15 @@ class Database:
 
         Base.metadata.create_all(self.engine)
 
-    def drop_all(self) -> None:
-        Base.metadata.drop_all(self.engine)
-
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        """One write transaction: committed on success, rolled back on error."""
+    def write(self, origin: str | None = None) -> Iterator[Session]:
+        """One write transaction: committed on success, rolled back on error.
+
+        ``origin`` (where the change came from: address, device) is written
+        into the audit trail of every transition made in this transaction.
+        """
         with self._writer.begin() as session:
+            session.info["origin"] = origin
             yield session
 
     @contextmanager

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     JSON,
     Date,
     DateTime,
@@ -17,7 +18,9 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -164,7 +167,35 @@ class TicketEvent(Base):
     to_status: Mapped[str] = mapped_column(String(16))
     window_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
     clerk_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    origin: Mapped[str | None] = mapped_column(String(120), nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+def make_append_only(table: Table) -> None:
+    """Database triggers that refuse UPDATE and DELETE: an audit trail cannot be rewritten."""
+    name = table.name
+    sqlite_ddl = [
+        DDL(
+            f"CREATE TRIGGER {name}_no_{verb.lower()} BEFORE {verb} ON {name} "
+            f"BEGIN SELECT RAISE(ABORT, '{name} is append-only'); END"
+        ).execute_if(dialect="sqlite")
+        for verb in ("UPDATE", "DELETE")
+    ]
+    postgres_ddl = [
+        DDL(
+            f"CREATE FUNCTION {name}_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN RAISE EXCEPTION '{name} is append-only'; END $$"
+        ).execute_if(dialect="postgresql"),
+        DDL(
+            f"CREATE TRIGGER {name}_append_only BEFORE UPDATE OR DELETE ON {name} "
+            f"FOR EACH ROW EXECUTE FUNCTION {name}_append_only()"
+        ).execute_if(dialect="postgresql"),
+    ]
+    for ddl in sqlite_ddl + postgres_ddl:
+        event.listen(table, "after_create", ddl)
+
+
+make_append_only(TicketEvent.__table__)  # type: ignore[arg-type]
 
 
 class Rating(Base):

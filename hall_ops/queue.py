@@ -107,6 +107,7 @@ def _record(
         to_status=to_status,
         window_number=window,
         clerk_id=clerk,
+        origin=session.info.get("origin"),
         detail=detail,
     )
     ticket.status = to_status

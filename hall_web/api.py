@@ -53,6 +53,13 @@ def _field(data: dict[str, Any], name: str, kind: type, *, required: bool = True
     return value
 
 
+def _write():  # type: ignore[no-untyped-def]
+    """A write transaction whose audit trail records the caller's address (and device, if named)."""
+    device = request.headers.get("X-Hall-Device", "")[:40]
+    origin = f"{request.remote_addr or '-'} {device}".strip()
+    return current_hall().db.write(origin=origin)
+
+
 def _clerk_at(number: int) -> str:
     clerk = session.get("clerk")
     if not clerk or session.get("window") != number:
@@ -136,7 +143,7 @@ def take_ticket() -> Any:
     data = _body()
     service = _field(data, "service", str)
     priority = _field(data, "priority", str, required=False) or "normal"
-    with hall.db.write() as s:
+    with _write() as s:
         ticket = queue.take_ticket(
             s, hall.config, service, hall.clock(), priority=priority, ignore_hours=hall.always_open
         )
@@ -155,7 +162,7 @@ def ticket_status(token: str) -> Any:
 @bp.post("/tickets/<token>/cancel")
 def cancel_ticket(token: str) -> Any:
     hall = current_hall()
-    with hall.db.write() as s:
+    with _write() as s:
         view = _status(s, queue.cancel_ticket(s, token, hall.clock()))
     hall.publisher.queue_changed()
     return jsonify(view)
@@ -165,7 +172,7 @@ def cancel_ticket(token: str) -> Any:
 def rate(token: str) -> Any:
     hall = current_hall()
     data = _body()
-    with hall.db.write() as s:
+    with _write() as s:
         rating = ratings.rate(
             s,
             token,
@@ -193,7 +200,7 @@ def create_appointment() -> Any:
     except ValueError as exc:
         raise InvalidInput("slot_start must look like 2026-11-25T10:00", code="invalid_field",
                            field="slot_start") from exc
-    with hall.db.write() as s:
+    with _write() as s:
         appointment = queue.create_appointment(
             s, service, from_local(local_start, hall.config.timezone), minutes, name, phone,
             hall.clock(),
@@ -210,7 +217,7 @@ def create_appointment() -> Any:
 @bp.post("/appointments/<code>/check-in")
 def check_in(code: str) -> Any:
     hall = current_hall()
-    with hall.db.write() as s:
+    with _write() as s:
         ticket = queue.check_in(s, hall.config, code, hall.clock(), ignore_hours=hall.always_open)
         view = _status(s, ticket)
     hall.publisher.queue_changed()
@@ -274,7 +281,7 @@ def window_login(number: int) -> Any:
     data = _body()
     clerk = _field(data, "clerk", str)
     pin = _field(data, "pin", str)
-    with hall.db.write() as s:
+    with _write() as s:
         queue.open_window(s, number, clerk, pin, hall.clock())
     session.clear()
     session["clerk"], session["window"] = clerk, number
@@ -285,7 +292,7 @@ def window_login(number: int) -> Any:
 def window_logout(number: int) -> Any:
     hall = current_hall()
     clerk = _clerk_at(number)
-    with hall.db.write() as s:
+    with _write() as s:
         queue.close_window(s, number, clerk)
     session.clear()
     return jsonify(_after_window_change(number))
@@ -296,7 +303,7 @@ def window_pause(number: int) -> Any:
     hall = current_hall()
     clerk = _clerk_at(number)
     paused = _field(_body(), "paused", bool)
-    with hall.db.write() as s:
+    with _write() as s:
         queue.pause_window(s, number, clerk, paused)
     return jsonify(_after_window_change(number))
 
@@ -305,7 +312,7 @@ def window_pause(number: int) -> Any:
 def call_next(number: int) -> Any:
     hall = current_hall()
     clerk = _clerk_at(number)
-    with hall.db.write() as s:
+    with _write() as s:
         ticket, event = queue.call_next(s, hall.config, number, clerk, hall.clock())
         call = (
             queue.call_view(event, ticket.number, ticket.service_code, s.get(Window, number).zone_code)
@@ -325,7 +332,7 @@ def _ticket_action(number: int, action: Callable[..., Any], **kwargs: Any) -> An
     hall = current_hall()
     clerk = _clerk_at(number)
     expected = _field(_body(), "ticket", str, required=False)
-    with hall.db.write() as s:
+    with _write() as s:
         result = action(s, number, clerk, hall.clock(), expected=expected, **kwargs)
         call = None
         if isinstance(result, tuple):  # recall answers with its call event

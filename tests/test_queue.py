@@ -191,3 +191,19 @@ def test_recent_calls_survive_in_database(db, hall_config, clock):
         calls = queue.recent_calls(s, 8, zone="front_intake")
     assert [(c["ticket"], c["window"], c["recall"]) for c in calls] == [
         ("B001", 4, True), ("B001", 4, False)]
+
+
+def test_ticket_history_is_append_only_and_says_where(db, hall_config, clock):
+    from sqlalchemy import select, text
+    from sqlalchemy.exc import DatabaseError
+
+    from hall_ops.models import TicketEvent
+
+    with db.write(origin="kiosk 10.0.0.7") as s:
+        queue.take_ticket(s, hall_config, "enterprise", clock())
+    with db.read() as s:
+        event = s.scalars(select(TicketEvent)).one()
+        assert event.origin == "kiosk 10.0.0.7" and event.kind == "taken"
+    for statement in ("UPDATE ticket_events SET kind = 'x'", "DELETE FROM ticket_events"):
+        with pytest.raises(DatabaseError, match="append-only"), db.write() as s:
+            s.execute(text(statement))
