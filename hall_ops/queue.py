@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from hall_ops.clock import hall_day, to_local
 from hall_ops.config import PRIORITIES, HallConfig
@@ -621,19 +621,37 @@ def call_view(event: TicketEvent, number: str, service: str, zone: str) -> dict[
 
 
 def queue_snapshot(session: Session, hall: HallConfig, now: dt.datetime) -> dict[str, Any]:
-    """Waiting counts, estimates and window states: the manager overview and screen sidebars."""
+    """Waiting counts, estimates and window states: the manager overview and screen sidebars.
+
+    Pushed after every change, so it is a handful of grouped queries, not one per row.
+    """
     day = hall_day(now, hall.timezone)
     waiting = waiting_by_service(session, day)
     open_windows = open_windows_by_service(session)
+    oldest = dict(
+        session.execute(
+            select(Ticket.service_code, func.min(Ticket.taken_at))
+            .where(Ticket.status == "waiting", Ticket.day == day)
+            .group_by(Ticket.service_code)
+        ).all()
+    )
+    served = dict(
+        session.execute(
+            select(Ticket.window_number, func.count())
+            .where(Ticket.status == "done", Ticket.day == day)
+            .group_by(Ticket.window_number)
+        ).all()
+    )
+    in_hand = dict(
+        session.execute(
+            select(Window.number, Ticket.number).join(Ticket, Ticket.id == Window.current_ticket_id)
+        ).all()
+    )
     services = []
     for service in session.scalars(select(Service).order_by(Service.position)):
         count = waiting.get(service.code, 0)
         mean = mean_service_minutes(session, hall, service)
-        oldest = session.scalar(
-            select(func.min(Ticket.taken_at)).where(
-                Ticket.status == "waiting", Ticket.day == day, Ticket.service_code == service.code
-            )
-        )
+        first_taken = oldest.get(service.code)
         services.append(
             {
                 "code": service.code,
@@ -647,32 +665,26 @@ def queue_snapshot(session: Session, hall: HallConfig, now: dt.datetime) -> dict
                 "estimated_wait_minutes": estimate_wait_minutes(
                     count, open_windows.get(service.code, 0), mean
                 ),
-                "longest_wait_minutes": round((now - oldest).total_seconds() / 60, 1)
-                if oldest
+                "longest_wait_minutes": round((now - first_taken).total_seconds() / 60, 1)
+                if first_taken
                 else 0,
             }
         )
-    windows = []
-    for window in session.scalars(select(Window).order_by(Window.number)):
-        current = session.get(Ticket, window.current_ticket_id) if window.current_ticket_id else None
-        windows.append(
-            {
-                "number": window.number,
-                "zone": window.zone_code,
-                "kind": window.kind,
-                "state": window.state,
-                "clerk": window.clerk_id,
-                "services": window.service_codes,
-                "ticket": current.number if current else None,
-                "served_today": session.scalar(
-                    select(func.count()).where(
-                        Ticket.window_number == window.number,
-                        Ticket.status == "done",
-                        Ticket.day == day,
-                    )
-                ),
-            }
+    windows = [
+        {
+            "number": window.number,
+            "zone": window.zone_code,
+            "kind": window.kind,
+            "state": window.state,
+            "clerk": window.clerk_id,
+            "services": window.service_codes,
+            "ticket": in_hand.get(window.number),
+            "served_today": served.get(window.number, 0),
+        }
+        for window in session.scalars(
+            select(Window).order_by(Window.number).options(selectinload(Window.assignments))
         )
+    ]
     return {"services": services, "windows": windows, "at": _iso(now)}
 
 
