@@ -31,7 +31,7 @@ class Publisher:
         self.clock = clock
 
     def call(self, call: dict[str, Any]) -> None:
-        rooms = ["hall", f"zone:{call['zone']}", f"window:{call['window']}"]
+        rooms = ["hall", "manager", f"zone:{call['zone']}", f"window:{call['window']}"]
         self.socketio.emit("call", call, to=rooms)
 
     def queue_changed(self) -> None:
