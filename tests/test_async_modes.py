@@ -1,0 +1,39 @@
+"""The server in each async mode: a screen on a real websocket sees a clerk's call."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import requests
+import socketio
+
+from tests.support.server import running_server
+
+
+@pytest.mark.parametrize("mode", ["threading", "gevent", "eventlet"])
+def test_call_reaches_a_websocket_screen(tmp_path, mode):
+    with running_server(tmp_path, "--async-mode", mode) as base:
+        screen = socketio.Client(reconnection=False)
+        snapshot, call = threading.Event(), threading.Event()
+        received: dict = {}
+        screen.on("snapshot", lambda data: snapshot.set())
+
+        def on_call(data):
+            received.update(data)
+            call.set()
+
+        screen.on("call", on_call)
+        screen.connect(base, transports=["websocket"])
+        try:
+            screen.emit("join", {"room": "zone:front_intake"})
+            assert snapshot.wait(10)
+            assert requests.post(f"{base}/api/v1/tickets", json={"service": "enterprise"}).ok
+            clerk = requests.Session()
+            assert clerk.post(f"{base}/api/v1/windows/4/login",
+                              json={"clerk": "c01", "pin": "1234"}).ok
+            assert clerk.post(f"{base}/api/v1/windows/4/call-next").ok
+            assert call.wait(10)
+            assert (received["ticket"], received["window"]) == ("B001", 4)
+        finally:
+            screen.disconnect()
