@@ -9,6 +9,7 @@ with ordinary transactions and row locks (``FOR UPDATE SKIP LOCKED``).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,9 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+
+MODEL_MODULES = ("hall_ops.models", "hall_ops.intake_models", "sensors.models")
 
 
 class Base(DeclarativeBase):
@@ -65,9 +69,8 @@ class Database:
         self._reader = sessionmaker(read_engine, expire_on_commit=False)
 
     def create_all(self) -> None:
-        # Import for side effect: every model module registers its tables.
-        from hall_ops import models  # noqa: F401
-
+        for module in MODEL_MODULES:  # importing a model module registers its tables
+            importlib.import_module(module)
         Base.metadata.create_all(self.engine)
 
     @contextmanager

@@ -1,0 +1,187 @@
+"""Tables of the intake record (受理记录): cases, their items, shared materials, history.
+
+Importing this module registers these tables and the catalogue's
+(``service_items``, ``item_materials``) on ``Base.metadata``.
+
+One case holds the items of several departments accepted together at one
+window. A material several items need is one ``case_materials`` row linked
+to each of them (``case_item_materials``), so the applicant hands it in once
+and every department fetches the same stored copy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hall_ops.catalogue import ItemMaterial, ServiceItem
+from hall_ops.db import Base
+from hall_ops.models import make_append_only
+
+__all__ = [
+    "Case",
+    "CaseCounter",
+    "CaseItem",
+    "CaseItemEvent",
+    "CaseMaterial",
+    "CaseVisit",
+    "ItemMaterial",
+    "ServiceItem",
+    "case_item_materials",
+]
+
+
+class CaseCounter(Base):
+    """Last case number issued per hall day; bumped by an atomic upsert."""
+
+    __tablename__ = "case_counters"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+case_item_materials = Table(
+    "case_item_materials",
+    Base.metadata,
+    Column("case_item_id", ForeignKey("case_items.id"), primary_key=True),
+    Column("case_material_id", ForeignKey("case_materials.id"), primary_key=True),
+)
+"""Which stored material each item of a case uses."""
+
+
+class Case(Base):
+    """An intake record (受理单), e.g. SQ20261125-0001."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(24), unique=True)
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    """Hall-local day of acceptance: the day the time limits count from."""
+    accepted_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    window_number: Mapped[int] = mapped_column(ForeignKey("windows.number"))
+    clerk_id: Mapped[str] = mapped_column(ForeignKey("clerks.id"))
+    applicant_kind: Mapped[str] = mapped_column(String(16))
+    """``person`` (resident ID) or ``organisation`` (unified social credit code)."""
+    applicant_name: Mapped[str] = mapped_column(String(128))
+    applicant_id_number: Mapped[str] = mapped_column(String(18))
+    applicant_phone: Mapped[str] = mapped_column(String(16))
+    windows_visited: Mapped[int] = mapped_column(Integer, default=1)
+    """Window visits the applicant made for this case: the "trips" managers are judged on."""
+    materials_handed_in: Mapped[int] = mapped_column(Integer, default=0)
+    """Paper documents handed in (shared ones once; e-licences not counted)."""
+
+    items: Mapped[list[CaseItem]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseItem.id"
+    )
+    materials: Mapped[list[CaseMaterial]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseMaterial.id"
+    )
+
+
+class CaseItem(Base):
+    """One item of a case, approved by its department in parallel with the others.
+
+    Department and time limit are copied from the catalogue at intake: a
+    later catalogue edit must not move the deadline of an accepted case.
+    """
+
+    __tablename__ = "case_items"
+    __table_args__ = (UniqueConstraint("case_id", "item_code", name="uq_case_item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    item_code: Mapped[str] = mapped_column(ForeignKey("service_items.code"), index=True)
+    department_code: Mapped[str] = mapped_column(String(32), index=True)
+    department_name_zh: Mapped[str] = mapped_column(String(64))
+    time_limit_days: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(24), default="submitted", index=True)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    """When approved or rejected: the clock stops there."""
+
+    case: Mapped[Case] = relationship(back_populates="items")
+    item: Mapped[ServiceItem] = relationship()
+    materials: Mapped[list[CaseMaterial]] = relationship(
+        secondary=case_item_materials, back_populates="items", order_by="CaseMaterial.id"
+    )
+    events: Mapped[list[CaseItemEvent]] = relationship(order_by="CaseItemEvent.id")
+
+
+class CaseMaterial(Base):
+    """A material of a case, stored once however many of its items need it.
+
+    Received when ``received_at`` is set; otherwise a gap (容缺) due by ``due_on``.
+    """
+
+    __tablename__ = "case_materials"
+    __table_args__ = (UniqueConstraint("case_id", "name_zh", name="uq_case_material_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    name_zh: Mapped[str] = mapped_column(String(128))
+    name_en: Mapped[str] = mapped_column(String(200))
+    key: Mapped[bool] = mapped_column(Boolean)
+    """Key for at least one item of the case."""
+    copies: Mapped[int] = mapped_column(Integer, default=1)
+    e_licence_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Every item needing it accepts the e-licence in its place."""
+    source: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    """``paper`` or ``e_licence`` once received."""
+    received_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    due_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    """Hall-local last day to supply a gap."""
+
+    case: Mapped[Case] = relationship(back_populates="materials")
+    items: Mapped[list[CaseItem]] = relationship(
+        secondary=case_item_materials, back_populates="materials", order_by="CaseItem.id"
+    )
+
+    @property
+    def missing(self) -> bool:
+        return self.received_at is None
+
+
+class CaseItemEvent(Base):
+    """Append-only status history of a case item; supplement pauses are read back from it."""
+
+    __tablename__ = "case_item_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_item_id: Mapped[int] = mapped_column(ForeignKey("case_items.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    from_status: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(24))
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    origin: Mapped[str | None] = mapped_column(String(120), nullable=True)
+
+
+make_append_only(CaseItemEvent.__table__)  # type: ignore[arg-type]
+
+
+class CaseVisit(Base):
+    """A window visit for a case: one per ticket served, so a return trip is counted once."""
+
+    __tablename__ = "case_visits"
+    __table_args__ = (UniqueConstraint("case_id", "ticket_id", name="uq_case_visit_ticket"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    window_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    purpose: Mapped[str] = mapped_column(String(16))
+    """``intake`` or ``supplement``."""
