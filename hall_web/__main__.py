@@ -7,6 +7,8 @@ eventlet must patch the standard library first.
 from __future__ import annotations
 
 import argparse
+import logging
+import contextlib
 import sys
 import tomllib
 from pathlib import Path
@@ -28,6 +30,21 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _start_camera_simulators(hall, stack: contextlib.ExitStack) -> None:  # type: ignore[no-untyped-def]
+    """Demo hall: a simulated ONVIF camera answers for every camera configured on loopback."""
+    from sensors.config import parse_cameras
+    from sensors.simulator import CameraSimulator
+
+    for camera in parse_cameras(hall.raw, {z.code for z in hall.zones}):
+        if camera.host in ("127.0.0.1", "localhost"):
+            stack.enter_context(CameraSimulator(
+                camera.zone, user=camera.user, password=camera.password, role=camera.role,
+                host="127.0.0.1", port=camera.port, timezone=hall.timezone.key, name=camera.name,
+            ))
+            print(f"  camera simulator {camera.name} ({camera.zone}) on port {camera.port}",
+                  flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parse(sys.argv[1:] if argv is None else argv)
     config_path = Path(args.config)
@@ -44,6 +61,10 @@ def main(argv: list[str] | None = None) -> None:
 
         eventlet.monkey_patch()
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("zeep").setLevel(logging.WARNING)
+
     from hall_web.app import create_app
     from hall_web.jobs import start_jobs
 
@@ -57,6 +78,9 @@ def main(argv: list[str] | None = None) -> None:
     hall = app.extensions["hall"]
     host = args.host or hall.config.host
     port = args.port or hall.config.port
+    simulators = contextlib.ExitStack()
+    if args.demo:
+        _start_camera_simulators(hall.config, simulators)
     if not args.no_jobs:
         start_jobs(app)
     base = f"http://{host}:{port}"

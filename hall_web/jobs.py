@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections import Counter
 from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
+from sqlalchemy import select
 
 from hall_ops import queue
+from hall_ops.clock import hall_day
+from hall_ops.models import Service
 from hall_web.context import HallContext
+from sensors.config import parse_cameras
+from sensors.poller import CameraPool, CameraReading, register_jobs, zone_occupancy
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +29,30 @@ def expire_stale_tickets(hall: HallContext) -> None:
         hall.publisher.queue_changed()
 
 
+def waiting_by_zone(hall: HallContext, now: dt.datetime) -> dict[str, int]:
+    """Tickets waiting per zone: the occupancy estimate where a zone has no camera."""
+    with hall.db.read() as session:
+        waiting = queue.waiting_by_service(session, hall_day(now, hall.config.timezone))
+        zones = dict(session.execute(select(Service.code, Service.zone_code)).all())
+    totals: Counter[str] = Counter()
+    for service, count in waiting.items():
+        totals[zones[service]] += count
+    return {z.code: totals.get(z.code, 0) for z in hall.config.zones}
+
+
+def push_occupancy(hall: HallContext, readings: list[CameraReading]) -> None:
+    now = hall.clock()
+    zones = zone_occupancy(hall.db, now, waiting_by_zone(hall, now))
+    hall.socketio.emit(
+        "occupancy",
+        {
+            "zones": {code: z.as_dict() for code, z in zones.items()},
+            "cameras": [r.as_dict() for r in readings],
+        },
+        to="manager",
+    )
+
+
 def start_jobs(app: Flask) -> BackgroundScheduler:
     hall: HallContext = app.extensions["hall"]
     scheduler = BackgroundScheduler(timezone=hall.config.timezone)
@@ -29,6 +60,17 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
         expire_stale_tickets, "interval", minutes=10, args=[hall], id="expire_stale_tickets",
         max_instances=1, coalesce=True, next_run_time=datetime.now(hall.config.timezone),
     )
+    cameras = parse_cameras(hall.config.raw, {z.code for z in hall.config.zones})
+    if cameras:
+        pool = CameraPool(cameras)
+        app.extensions["camera_pool"] = pool
+        register_jobs(
+            scheduler, hall.db, pool,
+            interval_seconds=float(hall.config.raw.get("sensors", {}).get("poll_seconds", 10)),
+            on_update=lambda readings: push_occupancy(hall, readings),
+            clock=hall.clock,
+            waiting_by_zone=lambda now: waiting_by_zone(hall, now),
+        )
     scheduler.start()
     app.extensions["scheduler"] = scheduler
     return scheduler
