@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     host = args.host or hall.config.host
     port = args.port or hall.config.port
     simulators = contextlib.ExitStack()
-    if args.demo:
+    if args.demo and not args.no_jobs:  # no poller, no need for cameras
         _start_camera_simulators(hall.config, simulators)
     if not args.no_jobs:
         start_jobs(app)

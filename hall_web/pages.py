@@ -2,11 +2,14 @@
 
 Server-rendered shells; the live parts are small scripts in ``static/js``
 talking to ``/api/v1`` and Socket.IO. Screens show ticket numbers and windows
-only, never a citizen's name.
+only, never a citizen's name. Nothing is loaded from outside the hall's own
+server: the Socket.IO client and the announcement clips are in ``static/``,
+QR codes are drawn here.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from typing import Any
 
@@ -15,6 +18,8 @@ import qrcode.image.svg
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from hall_ops import queue
+from hall_ops.clock import to_local
+from hall_ops.config import WEEKDAYS
 from hall_ops.errors import NotFound
 from hall_web.context import current_hall
 from hall_web.i18n import LANGUAGES, catalogue, current_language, translate
@@ -25,15 +30,36 @@ bp = Blueprint("pages", __name__)
 @bp.app_context_processor
 def page_globals() -> dict[str, Any]:
     lang = current_language()
+    other = LANGUAGES[1 - LANGUAGES.index(lang)]
     hall = current_hall().config
     return {
         "lang": lang,
-        "other_lang": LANGUAGES[1 - LANGUAGES.index(lang)],
+        "other_lang": other,
         "t": lambda key, **values: translate(key, lang, **values),
+        "t_other": lambda key, **values: translate(key, other, **values),
+        "name": lambda item: item["name_en" if lang == "en" else "name_zh"],
+        "wait_text": lambda minutes: _wait_text(minutes, lang),
+        "lang_url": _lang_url(other),
         "messages": catalogue(lang),
         "hall_name": hall.name_zh if lang == "zh" else hall.name_en,
         "hall_timezone": hall.timezone.key,
     }
+
+
+def _wait_text(minutes: float | None, lang: str) -> str:
+    """An estimate as people read it (the same rule as ``minutes()`` in common.js)."""
+    if minutes is None:
+        return translate("no_window_open", lang)
+    shown = "< 1" if 0 < minutes < 1 else str(round(minutes))
+    return f"{shown} {translate('minutes', lang)}"
+
+
+def _lang_url(lang: str) -> str:
+    """This page in the other language, keeping its query (a zone screen stays that zone)."""
+    if request.endpoint is None:
+        return "?lang=" + lang
+    return url_for(request.endpoint, **{**request.args.to_dict(), **(request.view_args or {}),
+                                        "lang": lang})
 
 
 @bp.after_app_request
@@ -56,23 +82,35 @@ def index() -> str:
 
 @bp.get("/kiosk")
 def kiosk() -> str:
-    return render_template("kiosk.html", layout=_layout())
+    hall = current_hall()
+    hours = {day: hall.config.opening_hours.get(day) for day in WEEKDAYS}
+    return render_template(
+        "kiosk.html",
+        layout=_layout(),
+        hall_open=hall.always_open or hall.config.is_open(hall.clock()),
+        hours={day: f"{h[0]:%H:%M}–{h[1]:%H:%M}" if h else None for day, h in hours.items()},
+    )
 
 
 @bp.get("/screen")
 def screen() -> str:
+    """One screen page for the hall, a zone (``?zone=``) or a single window (``?window=``)."""
+    layout = _layout()
     zone = request.args.get("zone")
     window = request.args.get("window")
-    if window is not None and window.isdigit():
-        room = f"window:{int(window)}"
+    lang = current_language()
+    if window is not None:
+        if not window.isdigit() or int(window) not in {w["number"] for w in layout["windows"]}:
+            abort(404)
+        room, scope = f"window:{int(window)}", translate("window_no", lang, n=int(window))
     elif zone:
-        room = f"zone:{zone}"
+        match = [z for z in layout["zones"] if z["code"] == zone]
+        if not match:
+            abort(404)
+        room, scope = f"zone:{zone}", match[0]["name_en" if lang == "en" else "name_zh"]
     else:
-        room = "hall"
-    layout = _layout()
-    if zone and zone not in {z["code"] for z in layout["zones"]}:
-        abort(404)
-    return render_template("screen.html", room=room, layout=layout)
+        room, scope = "hall", translate("whole_hall", lang)
+    return render_template("screen.html", room=room, scope=scope, layout=layout)
 
 
 @bp.get("/clerk")
@@ -101,9 +139,14 @@ def ticket_page(token: str) -> str:
 
 @bp.get("/tickets/<token>/print")
 def ticket_print(token: str) -> str:
+    """The 80 mm slip a kiosk's thermal printer prints (it prints itself on load)."""
     ticket = _ticket_or_404(token)
+    taken = to_local(
+        dt.datetime.fromisoformat(ticket["taken_at"]).replace(tzinfo=None),
+        current_hall().config.timezone,
+    )
     return render_template(
-        "ticket_print.html", ticket=ticket,
+        "ticket_print.html", ticket=ticket, taken=f"{taken:%Y-%m-%d %H:%M}",
         status_url=url_for("pages.ticket_page", token=token, _external=True),
     )
 

@@ -1,8 +1,14 @@
 """Make the call screen's announcement clips (static/audio/), so calls are spoken offline.
 
-Speech comes from Debian's espeak-ng (Mandarin voice ``cmn``), squeezed by
-sox to 16 kHz mono; the chime is a two-tone sine written here. Run once when
-the clip set changes; the clips are committed.
+Speech comes from Debian's espeak-ng, squeezed by sox to 16 kHz mono; the
+chime is a two-tone sine written here. Run once when the clip set changes;
+the clips are committed (and come out byte-identical on a re-run).
+
+The voice is ``cmn-latn-pinyin``, not plain ``cmn``: espeak-ng 1.51 looks a
+character up as tone-numbered pinyin, and the plain voice reads Latin text as
+English, so 请 (qing3) came out as English "king three". Every word is
+checked before it is recorded, so a voice that falls back to English fails
+the run instead of shipping a wrong clip.
 
     python scripts/make_audio.py
 """
@@ -19,6 +25,7 @@ from pathlib import Path
 
 OUT = Path(__file__).resolve().parent.parent / "static" / "audio"
 RATE = 16000
+VOICE = "cmn-latn-pinyin"
 
 WORDS = {
     "qing": "请",
@@ -31,13 +38,24 @@ WORDS = {
 }
 
 
+def phonemes(text: str) -> str:
+    return subprocess.run(["espeak-ng", "-v", VOICE, "-q", "-x", text],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
 def speak(text: str, target: Path) -> None:
+    heard = phonemes(text)
+    if "(en)" in heard:
+        raise SystemExit(f"espeak-ng would read {text!r} as English ({heard}); not recording it")
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.wav"
-        subprocess.run(["espeak-ng", "-v", "cmn", "-s", "150", "-w", str(raw), text], check=True)
+        subprocess.run(["espeak-ng", "-v", VOICE, "-s", "150", "-w", str(raw), text], check=True)
+        # -R: repeatable dither, so re-running the script leaves committed clips unchanged;
+        # trim silence at both ends (clips are played back to back), normalise to -1 dBFS.
         subprocess.run(
-            ["sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(target),
-             "silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%", "reverse"],
+            ["sox", "-R", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(target),
+             "silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%", "reverse",
+             "gain", "-n", "-1"],
             check=True,
         )
 

@@ -1,16 +1,26 @@
-"""Pages through the Flask test client: languages, QR codes, offline assets, print layout."""
+"""Pages through the Flask test client: languages, QR codes, offline assets, print slip, clips."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import shutil
+import tomllib
+import wave
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from hall_web.app import ROOT, create_app
+from hall_web.i18n import ERRORS_ZH, MESSAGES
+
+from tests.conftest import StepClock
 
 PAGES = ["/", "/kiosk", "/screen", "/screen?zone=front_intake", "/screen?window=7", "/clerk",
-         "/manager"]
+         "/manager", "/t/{token}", "/tickets/{token}/print"]
+TEMPLATES = ROOT / "hall_web" / "templates"
+STATIC = ROOT / "static"
 
 
 @pytest.fixture
@@ -26,62 +36,204 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture
+def ticket(client):
+    response = client.post("/api/v1/tickets", json={"service": "enterprise"})
+    assert response.status_code == 201
+    return response.json
+
+
+def _with_lang(path: str, lang: str) -> str:
+    return path + ("&" if "?" in path else "?") + "lang=" + lang
+
+
 @pytest.mark.parametrize("path", PAGES)
-def test_pages_speak_chinese_first_and_english_on_request(client, path):
+def test_pages_speak_chinese_first_and_english_on_request(client, ticket, path):
+    path = path.format(token=ticket["token"])
     zh = client.get(path)
-    assert zh.status_code == 200 and 'lang="zh-CN"' in zh.get_data(as_text=True)
-    assert "市民中心行政服务大厅" in zh.get_data(as_text=True)
-    en = client.get(path + ("&" if "?" in path else "?") + "lang=en")
-    assert 'lang="en"' in en.get_data(as_text=True)
-    assert "Citizen Centre" in en.get_data(as_text=True)
+    assert zh.status_code == 200
+    html = zh.get_data(as_text=True)
+    assert 'lang="zh-CN"' in html and "市民中心行政服务大厅" in html
+    en = client.get(_with_lang(path, "en"))
+    assert en.status_code == 200
+    html = en.get_data(as_text=True)
+    assert 'lang="en"' in html and "Citizen Centre" in html and "市民中心" not in html
     assert "lang=en" in en.headers.get("Set-Cookie", "")
 
 
-def test_language_is_remembered(client):
+def test_language_is_remembered_and_the_switch_keeps_the_page(client):
     client.get("/kiosk?lang=en")
     assert 'lang="en"' in client.get("/kiosk").get_data(as_text=True)
+    html = client.get("/manager?lang=zh").get_data(as_text=True)
+    assert 'href="/manager?lang=en"' in html
+    # A zone screen switched to English is still that zone's screen.
+    html = client.get("/screen?zone=front_intake").get_data(as_text=True)
+    assert "前台受理区" in html
+    assert 'data-room="zone:front_intake"' in html
+    html = client.get("/screen?zone=front_intake&lang=en").get_data(as_text=True)
+    assert "Front intake" in html and 'data-room="zone:front_intake"' in html
 
 
-def test_unknown_zone_screen_is_404(client):
+def test_scripts_get_the_same_words_as_json(client):
+    zh = client.get("/clerk").get_data(as_text=True)
+    assert '"call_next": "叫号"' in zh
+    assert '"err_window_busy": "请先办结、转办或过号当前号码"' in zh
+    en = client.get("/clerk?lang=en").get_data(as_text=True)
+    assert '"call_next": "Call next"' in en
+    assert "err_window_busy" not in en  # English pages show the API's own message
+
+
+def test_screens_exist_only_for_real_zones_and_windows(client):
     assert client.get("/screen?zone=moon").status_code == 404
+    assert client.get("/screen?window=999").status_code == 404
+    assert client.get("/screen?window=seven").status_code == 404
+    assert 'data-room="window:7"' in client.get("/screen?window=7").get_data(as_text=True)
+    assert 'data-room="hall"' in client.get("/screen").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("path", PAGES + ["/tickets/{token}/print", "/t/{token}"])
-def test_no_page_loads_anything_from_outside(client, path):
-    token = client.post("/api/v1/tickets", json={"service": "enterprise"}).json["token"]
-    html = client.get(path.format(token=token)).get_data(as_text=True)
-    external = re.findall(r'(?:src|href)="((?:https?:)?//[^"]+)"', html)
+def test_index_links_every_page_and_every_zone_screen(client, hall_config):
+    html = client.get("/").get_data(as_text=True)
+    for href in ("/kiosk", "/screen", "/clerk", "/manager"):
+        assert f'href="{href}"' in html
+    assert 'href="/screen?zone=front_intake"' in html
+    assert 'href="/screen?zone=back_approval"' not in html  # no citizen is called there
+    assert f'href="/screen?window={hall_config.windows[-1].number}"' in html
+
+
+def test_kiosk_says_when_the_hall_is_closed(tmp_path, hall_config):
+    sunday = StepClock(dt.datetime(2026, 11, 29, 2, 0))  # Sunday 10:00 in Shanghai
+    app = create_app(hall_config, clock=sunday, database_url=f"sqlite:///{tmp_path / 'c.db'}",
+                     secret_key="test")
+    try:
+        html = app.test_client().get("/kiosk").get_data(as_text=True)
+    finally:
+        app.extensions["hall"].db.dispose()
+    closed = re.search(r'<div id="closed" class="notice"\s*([^>]*)>', html)
+    assert closed and "hidden" not in closed.group(1)
+    assert "08:30–17:30" in html and "休息" in html
+    assert re.search(r'data-zone="front_intake"\s+disabled', html)
+
+
+def test_kiosk_hides_the_closed_notice_when_open(client):
+    html = client.get("/kiosk").get_data(as_text=True)
+    assert re.search(r'<div id="closed" class="notice"\s*hidden', html)
+    assert not re.search(r'data-zone="front_intake"\s+disabled', html)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_no_page_loads_anything_from_outside(client, ticket, path):
+    html = client.get(path.format(token=ticket["token"])).get_data(as_text=True)
+    external = re.findall(r'(?:src|href|action)="((?:https?:)?//[^"]+)"', html)
     assert external == []
-    for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', html):
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
+    assert assets
+    for asset in assets:
         assert client.get(asset).status_code == 200, asset
 
 
-def test_ticket_pages_qr_and_80mm_print(client):
-    ticket = client.post("/api/v1/tickets", json={"service": "enterprise"}).json
+def test_our_scripts_and_styles_reach_for_nothing_outside():
+    for path in [*STATIC.glob("js/*.js"), *STATIC.glob("css/*.css")]:
+        text = path.read_text()
+        assert not re.search(r"https?://|url\(\s*['\"]?//", text), path
+        assert "@import" not in text, path
+
+
+def test_ticket_qr_is_our_own_svg(client, ticket):
     qr = client.get(ticket["qr_url"])
-    assert qr.status_code == 200 and qr.mimetype == "image/svg+xml" and b"<svg" in qr.data
-    printed = client.get(ticket["print_url"]).get_data(as_text=True)
-    assert ticket["number"] in printed and "print.css" in printed
-    css = (ROOT / "static" / "css" / "print.css").read_text()
-    assert "size: 80mm auto" in css
-    page = client.get(f"/t/{ticket['token']}").get_data(as_text=True)
-    assert ticket["number"] in page
+    assert qr.status_code == 200 and qr.mimetype == "image/svg+xml"
+    root = ET.fromstring(qr.data)
+    assert root.tag.endswith("svg")
+    other = client.post("/api/v1/tickets", json={"service": "enterprise"}).json
+    assert client.get(other["qr_url"]).data != qr.data  # each ticket its own code
     assert client.get("/qr/unknown.svg").status_code == 404
+
+
+def test_ticket_status_page(client, ticket):
+    page = client.get(f"/t/{ticket['token']}").get_data(as_text=True)
+    assert ticket["number"] in page and "等候中" in page and "取消排队" in page
+    assert f'data-token="{ticket["token"]}"' in page
     assert client.get("/t/unknown").status_code == 404
 
 
-def test_announcement_clips_exist_for_every_word_a_call_needs():
-    audio = ROOT / "static" / "audio"
+def test_print_page_is_an_80mm_slip_in_hall_time(client, ticket):
+    printed = client.get(ticket["print_url"]).get_data(as_text=True)
+    assert ticket["number"] in printed and "企业登记" in printed
+    assert "print.css" in printed and "window.print()" in printed
+    assert f"/qr/{ticket['token']}.svg" in printed
+    assert "2026-11-25 10:00" in printed  # taken 02:00 UTC, printed in Shanghai time
+    css = (STATIC / "css" / "print.css").read_text()
+    assert re.search(r"@page\s*\{[^}]*size:\s*80mm auto", css)
+    assert client.get("/tickets/unknown/print").status_code == 404
+
+
+def test_every_word_a_page_asks_for_is_in_both_languages():
+    used = set()
+    for template in TEMPLATES.glob("*.html"):
+        used |= set(re.findall(r"""\bt(?:_other)?\(\s*['"]([a-z_]+)['"]""", template.read_text()))
+    for script in STATIC.glob("js/*.js"):
+        used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+)["']""", script.read_text()))
+    assert len(used) > 50, "the scan found too few t(...) calls"
+    # t("status_" + ticket.status) and the like: a prefix, completed at run time.
+    prefixes = {key for key in used if key.endswith("_")}
+    assert prefixes == {"status_", "state_", "priority_", "day_"}
+    missing = used - prefixes - set(MESSAGES)
+    assert not missing, missing
+    for key, (zh, en) in MESSAGES.items():
+        assert zh and en, key
+    completed = {
+        "status_": ("waiting", "called", "serving", "done", "no_show", "cancelled"),
+        "state_": ("closed", "idle", "calling", "serving", "paused"),
+        "priority_": ("normal", "elderly", "disabled", "appointment"),
+        "day_": ("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
+    }
+    for prefix, values in completed.items():
+        assert {prefix + v for v in values} <= set(MESSAGES), prefix
+
+
+def test_translated_errors_are_codes_the_hall_really_uses():
+    files = [*ROOT.glob("hall_ops/*.py"), *ROOT.glob("hall_web/*.py")]
+    source = "".join(p.read_text() for p in files)
+    raised = set(re.findall(r'code="([a-z_]+)"', source))
+    made_by_pages = {"nobody_waiting"}  # call-next with an empty queue: a message, not an error
+    assert set(ERRORS_ZH) - made_by_pages <= raised
+
+
+def test_announcement_clips_cover_every_call_and_stay_small(hall_config):
+    audio = STATIC / "audio"
     names = {p.stem for p in audio.glob("*.wav")}
     needed = {"chime", "qing", "hao", "dao", "chuangkou", "shi"} | {f"d{i}" for i in range(10)}
+    services = tomllib.loads((ROOT / "config.toml").read_text())["services"]
+    needed |= {f"l{s['letter']}" for s in services}
     assert needed <= names
-    letters = {f"l{s['letter']}" for s in __import__("tomllib").loads(
-        (ROOT / "config.toml").read_text())["services"]}
-    assert letters <= names
+    for path in audio.glob("*.wav"):
+        with wave.open(str(path)) as clip:
+            assert (clip.getnchannels(), clip.getframerate()) == (1, 16000), path
+            seconds = clip.getnframes() / clip.getframerate()
+            assert 0.1 < seconds < 2.0, (path, seconds)
     assert sum(p.stat().st_size for p in audio.glob("*.wav")) < 2 * 1024 * 1024
 
 
-def test_vendored_socketio_client_is_there():
-    vendor = Path(ROOT / "static" / "vendor")
-    assert (vendor / "socket.io.min.js").stat().st_size > 10_000
-    assert (vendor / "socket.io.LICENSE").exists()
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_clip_words_are_read_as_mandarin_not_english():
+    """espeak-ng's plain cmn voice reads 请 as English "king three"; make_audio.py must not."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_audio", ROOT / "scripts" / "make_audio.py")
+    make_audio = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_audio)
+    for word in ("请", "号", "到", "号窗口", "零一二三四五六七八九", "十"):
+        heard = make_audio.phonemes(word)
+        assert heard and "(en)" not in heard, (word, heard)
+
+
+def test_vendored_browser_libraries_are_there_with_licences():
+    vendor = STATIC / "vendor"
+    socket_io = (vendor / "socket.io.min.js").read_text()
+    assert socket_io.startswith("/*!\n * Socket.IO v4.")
+    assert (vendor / "socket.io.LICENSE").read_text().startswith("The MIT License")
+    assert (vendor / "chart.umd.min.js").stat().st_size > 10_000
+    assert (vendor / "chart.js.LICENSE.md").exists()
+    readme = (vendor / "README.md").read_text()
+    version = re.search(r"Socket\.IO v(\S+)", socket_io).group(1)
+    assert f"socket.io-client {version}" in readme
+    assert f"socket.io-client@{version}" in (ROOT / "scripts" / "vendor_assets.sh").read_text()

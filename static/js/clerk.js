@@ -1,44 +1,81 @@
-/* Clerk console: log in at a window, then call, recall, skip, start, finish, transfer. */
+/* Clerk console: log in at a window, then call, recall, skip, start, finish, transfer.
+   The server decides what is allowed; the buttons only mirror the window's state. */
 (function () {
   "use strict";
-  const { t, api, joinRoom, showError } = window.Hall;
+  const { t, api, joinRoom, showError, name, el } = window.Hall;
+  const services = Object.fromEntries((window.HALL_SERVICES || []).map((s) => [s.code, s]));
+  /* Which buttons make sense in which window state (the API still checks every press). */
+  const ALLOWED = {
+    idle: ["call-next", "pause", "logout"],
+    calling: ["recall", "no-show", "start", "transfer"],
+    serving: ["finish", "transfer"],
+    paused: ["pause", "logout"],
+    closed: [],
+  };
   let number = null;
   let view = null;
+  let socket = null;
 
   async function loadClerks() {
     const { clerks } = await api("GET", "/clerks");
     const select = document.getElementById("clerk");
-    for (const c of clerks) {
-      const option = document.createElement("option");
-      option.value = c.id;
-      option.textContent = c.id + " " + c.name;
-      select.append(option);
-    }
+    for (const c of clerks) select.append(el("option", { value: c.id }, c.id + " " + c.name));
+  }
+
+  function serviceLabel(code) {
+    const s = services[code];
+    return s ? s.letter + " " + name(s) : code;
   }
 
   function render(next) {
     view = next;
     document.getElementById("title").textContent =
       t("window_no", { n: view.number }) + (view.clerk_name ? " · " + view.clerk_name : "");
-    document.getElementById("state").textContent = t("state_" + view.state);
-    document.getElementById("current").textContent = view.ticket ? view.ticket.number : "—";
+    const state = document.getElementById("state");
+    state.textContent = t("state_" + view.state);
+    state.className = "state-badge state-" + view.state;
+    const ticket = view.ticket;
+    document.getElementById("current").textContent = ticket ? ticket.number : "—";
+    document.getElementById("current-detail").textContent = ticket
+      ? [serviceLabel(ticket.service), t("status_" + ticket.status),
+        ticket.recalls ? t("recall") + " × " + ticket.recalls : ""].filter(Boolean).join(" · ")
+      : "";
     document.getElementById("pause").textContent = view.state === "paused" ? t("resume") : t("pause");
+    const allowed = ALLOWED[view.state] || [];
+    document.querySelectorAll("[data-action]").forEach((b) => { b.disabled = !allowed.includes(b.dataset.action); });
+    document.querySelector("#transfer button").disabled = !allowed.includes("transfer");
+
     const table = document.getElementById("queue");
-    table.innerHTML = "";
+    table.replaceChildren();
     for (const [code, count] of Object.entries(view.waiting)) {
-      const row = table.insertRow();
-      row.insertCell().textContent = code;
-      row.insertCell().textContent = count;
+      table.insertRow().append(el("td", {}, serviceLabel(code)), el("td", { className: "count" }, String(count)));
     }
-    document.getElementById("next").textContent = view.next.join("  ") || t("none");
+    const chips = document.getElementById("next");
+    chips.replaceChildren(...(view.next.length ? view.next.map((n) => el("span", { className: "chip" }, n))
+      : [el("span", { className: "muted" }, t("none"))]));
   }
 
   function enter(next) {
     number = next.number;
+    sessionStorage.setItem("hall.window", String(number));
     document.getElementById("login").hidden = true;
     document.getElementById("console").hidden = false;
     render(next);
-    joinRoom("window:" + number, { window: render });
+    if (socket) socket.disconnect();
+    socket = joinRoom("window:" + number, { window: render });
+  }
+
+  function leave() {
+    sessionStorage.removeItem("hall.window");
+    if (socket) socket.disconnect();
+    socket = null;
+    document.getElementById("console").hidden = true;
+    document.getElementById("login").hidden = false;
+  }
+
+  function failed(error) {
+    showError(error);
+    if (error.code === "not_logged_in" || error.code === "not_at_window") leave();
   }
 
   document.getElementById("login").addEventListener("submit", async (event) => {
@@ -49,48 +86,64 @@
         clerk: document.getElementById("clerk").value,
         pin: document.getElementById("pin").value,
       }));
+      document.getElementById("pin").value = "";
       showError(null);
     } catch (error) { showError(error); }
   });
 
+  async function act(action) {
+    const path = "/windows/" + number + "/" + action;
+    const guard = view && view.ticket ? { ticket: view.ticket.number } : {};
+    if (action === "call-next") {
+      const result = await api("POST", path);
+      render(result.window);
+      showError(result.call ? null : { code: "nobody_waiting", message: result.message });
+      return;
+    }
+    if (action === "logout") {
+      await api("POST", path);
+      leave();
+    } else if (action === "pause") {
+      render(await api("POST", path, { paused: view.state !== "paused" }));
+    } else {
+      render(await api("POST", path, guard));
+    }
+    showError(null);
+  }
+
   document.querySelectorAll("[data-action]").forEach((button) =>
     button.addEventListener("click", async () => {
-      const action = button.dataset.action;
-      const guard = view && view.ticket ? { ticket: view.ticket.number } : {};
-      try {
-        let result;
-        if (action === "call-next") {
-          result = await api("POST", "/windows/" + number + "/call-next");
-          if (!result.call) showError({ message: result.message });
-          else showError(null);
-          render(result.window);
-          return;
-        }
-        if (action === "pause") {
-          result = await api("POST", "/windows/" + number + "/pause", { paused: view.state !== "paused" });
-        } else if (action === "logout") {
-          await api("POST", "/windows/" + number + "/logout");
-          location.reload();
-          return;
-        } else {
-          result = await api("POST", "/windows/" + number + "/" + action, guard);
-        }
-        render(result);
-        showError(null);
-      } catch (error) { showError(error); }
+      button.disabled = true;
+      try { await act(button.dataset.action); } catch (error) { failed(error); }
+      if (view) render(view);
     }));
 
   document.getElementById("transfer").addEventListener("submit", async (event) => {
     event.preventDefault();
-    const body = { service: document.getElementById("to-service").value };
+    const body = {};
+    const service = document.getElementById("to-service").value;
     const target = document.getElementById("to-window").value;
+    if (service) body.service = service;
     if (target) body.window = Number(target);
     if (view && view.ticket) body.ticket = view.ticket.number;
     try {
       render(await api("POST", "/windows/" + number + "/transfer", body));
+      document.getElementById("to-window").value = "";
+      document.getElementById("to-service").value = "";
       showError(null);
-    } catch (error) { showError(error); }
+    } catch (error) { failed(error); }
   });
 
-  loadClerks().catch(showError);
+  /* A reload keeps the console if this browser's clerk session still holds the window. */
+  async function resume() {
+    const saved = sessionStorage.getItem("hall.window");
+    if (!saved) return;
+    try {
+      const current = await api("GET", "/windows/" + saved);
+      if (current.clerk && current.state !== "closed") enter(current);
+      else sessionStorage.removeItem("hall.window");
+    } catch (error) { sessionStorage.removeItem("hall.window"); }
+  }
+
+  loadClerks().then(resume).catch(showError);
 })();

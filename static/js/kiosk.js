@@ -1,14 +1,47 @@
-/* Kiosk: zone → service → ticket, plus appointment check-in. */
+/* Kiosk: zone → service → ticket, or appointment check-in; back to the start when idle. */
 (function () {
   "use strict";
   const { t, api, showError, minutes } = window.Hall;
-  const steps = ["step-zone", "step-service", "step-ticket"];
-  let resetTimer = null;
+  const steps = ["step-zone", "step-service", "step-checkin", "step-ticket"];
+  const IDLE_SECONDS = { "step-service": 60, "step-checkin": 90, "step-ticket": 30 };
+  /* The kiosk is shared: a citizen who switched to English hands the next one a Chinese kiosk. */
+  const ENGLISH = window.HALL_LANG === "en";
+  if (ENGLISH) IDLE_SECONDS["step-zone"] = 60;
+  let idleTimer = null;
+  let deadline = 0;
 
   function show(step) {
     for (const id of steps) document.getElementById(id).hidden = id !== step;
     showError(null);
+    clearInterval(idleTimer);
+    document.getElementById("countdown").textContent = "";
+    if (IDLE_SECONDS[step]) {
+      deadline = Date.now() + IDLE_SECONDS[step] * 1000;
+      idleTimer = setInterval(() => {
+        const left = Math.ceil((deadline - Date.now()) / 1000);
+        if (step === "step-ticket") document.getElementById("countdown").textContent = t("returning", { s: left });
+        if (left <= 0) reset();
+      }, 1000);
+    }
   }
+
+  function back() {
+    document.querySelector("input[name=priority][value=normal]").checked = true;
+    document.getElementById("code").value = "";
+    show("step-zone");
+  }
+
+  /* Idle or done: the next citizen starts from the beginning, in Chinese. */
+  function reset() {
+    if (ENGLISH) location.replace(location.pathname + "?lang=zh");
+    else back();
+  }
+
+  /* Any touch on a step gives the citizen the full time again. */
+  document.addEventListener("pointerdown", () => {
+    const step = steps.find((id) => !document.getElementById(id).hidden);
+    if (IDLE_SECONDS[step]) deadline = Date.now() + IDLE_SECONDS[step] * 1000;
+  });
 
   function showTicket(ticket) {
     document.getElementById("ticket-number").textContent = ticket.number;
@@ -17,18 +50,19 @@
     document.getElementById("ahead").textContent = ticket.people_ahead + " " + t("persons");
     document.getElementById("wait").textContent = minutes(ticket.estimated_wait_minutes);
     document.getElementById("qr").src = ticket.qr_url;
-    document.getElementById("print").href = ticket.print_url;
+    document.getElementById("print").dataset.url = ticket.print_url;
     show("step-ticket");
-    clearTimeout(resetTimer);
-    resetTimer = setTimeout(() => show("step-zone"), 60000);
   }
 
   function failed(error) {
-    if (error.code === "hall_closed") document.getElementById("closed").hidden = false;
+    if (error.code === "hall_closed") {
+      document.getElementById("closed").hidden = false;
+      back();
+    }
     showError(error);
   }
 
-  document.querySelectorAll("[data-zone]:not([data-service])").forEach((button) =>
+  document.querySelectorAll("#step-zone [data-zone]").forEach((button) =>
     button.addEventListener("click", () => {
       const zone = button.dataset.zone;
       document.querySelectorAll("#services [data-service]").forEach((s) => {
@@ -40,19 +74,37 @@
   document.querySelectorAll("#services [data-service]").forEach((button) =>
     button.addEventListener("click", async () => {
       const priority = document.querySelector("input[name=priority]:checked").value;
+      button.disabled = true;
       try {
         showTicket(await api("POST", "/tickets", { service: button.dataset.service, priority }));
-      } catch (error) { failed(error); }
+      } catch (error) { failed(error); } finally { button.disabled = false; }
+    }));
+
+  document.getElementById("to-checkin").addEventListener("click", () => show("step-checkin"));
+
+  const code = document.getElementById("code");
+  document.querySelectorAll("[data-key]").forEach((key) =>
+    key.addEventListener("click", () => {
+      const k = key.dataset.key;
+      if (k === "clear") code.value = "";
+      else if (k === "delete") code.value = code.value.slice(0, -1);
+      else if (code.value.length < 6) code.value += k;
     }));
 
   document.getElementById("checkin").addEventListener("submit", async (event) => {
     event.preventDefault();
-    const code = document.getElementById("code").value.trim();
     try {
-      showTicket(await api("POST", "/appointments/" + encodeURIComponent(code) + "/check-in"));
+      showTicket(await api("POST", "/appointments/" + encodeURIComponent(code.value.trim()) + "/check-in"));
+      code.value = "";
     } catch (error) { failed(error); }
   });
 
-  document.getElementById("back").addEventListener("click", () => show("step-zone"));
-  document.getElementById("again").addEventListener("click", () => show("step-zone"));
+  /* The slip prints from a frame on this page, so the kiosk never leaves its own screen. */
+  document.getElementById("print").addEventListener("click", (event) => {
+    document.getElementById("printer").src = event.currentTarget.dataset.url;
+  });
+
+  document.querySelectorAll("[data-back]").forEach((b) => b.addEventListener("click", back));
+  document.getElementById("again").addEventListener("click", reset);
+  show("step-zone");
 })();

@@ -1,51 +1,91 @@
-/* Manager overview: queues, windows and calls, live from the "manager" room. */
+/* Manager overview: queues, windows and calls, live from the "manager" room,
+   and today's tickets per hour from the report API. */
 (function () {
   "use strict";
-  const { t, joinRoom, minutes, name } = window.Hall;
+  const { t, api, joinRoom, minutes, name, throttle, el } = window.Hall;
   const zones = Object.fromEntries((window.HALL_ZONES || []).map((z) => [z.code, name(z)]));
+  const letters = Object.fromEntries((window.HALL_SERVICES || []).map((s) => [s.code, s.letter]));
   let calls = [];
+  let chart = null;
 
-  function cells(row, values) {
-    for (const value of values) row.insertCell().textContent = value;
+  function row(tbody, values, className) {
+    const tr = tbody.insertRow();
+    for (const v of values) tr.append(v instanceof Node ? v : el("td", {}, String(v)));
+    if (className) tr.className = className;
   }
+
+  const num = (value) => el("td", { className: "num" }, String(value));
 
   function renderQueue(queue) {
     const services = document.querySelector("#services tbody");
-    services.innerHTML = "";
+    services.replaceChildren();
     for (const s of queue.services) {
-      const row = services.insertRow();
-      cells(row, [s.letter + " " + name(s), zones[s.zone] || s.zone, s.waiting,
-        minutes(s.estimated_wait_minutes), Math.round(s.longest_wait_minutes) + " " + t("minutes"),
-        s.open_windows]);
-      if (s.waiting > 0 && s.open_windows === 0) row.className = "alert";
+      row(services, [s.letter + " " + name(s), zones[s.zone] || s.zone, num(s.waiting),
+        num(minutes(s.estimated_wait_minutes)), num(Math.round(s.longest_wait_minutes) + " " + t("minutes")),
+        num(s.open_windows)],
+      s.waiting > 0 && s.open_windows === 0 ? "alert" : "");
+      if (s.waiting > 0 && s.open_windows === 0) services.lastChild.title = t("unstaffed_queue");
     }
     const windows = document.querySelector("#windows tbody");
-    windows.innerHTML = "";
+    windows.replaceChildren();
     for (const w of queue.windows) {
-      const row = windows.insertRow();
-      cells(row, [w.number, zones[w.zone] || w.zone, t("state_" + w.state), w.clerk || "",
-        w.ticket || "", w.served_today, w.services.join(", ")]);
-      row.className = "state-" + w.state;
+      row(windows, [w.number, zones[w.zone] || w.zone,
+        el("td", {}, el("span", { className: "state-badge state-" + w.state }, t("state_" + w.state))),
+        w.clerk || "", w.ticket || "", num(w.served_today),
+        w.services.map((c) => letters[c] || c).join(" ")], "state-" + w.state);
     }
-    document.getElementById("updated").textContent = new Date().toLocaleTimeString();
+    const sum = (list, f) => list.reduce((a, x) => a + f(x), 0);
+    document.getElementById("kpi-waiting").textContent = sum(queue.services, (s) => s.waiting);
+    document.getElementById("kpi-open").textContent =
+      queue.windows.filter((w) => w.state !== "closed").length + " / " + queue.windows.length;
+    document.getElementById("kpi-served").textContent = sum(queue.windows, (w) => w.served_today);
+    document.getElementById("kpi-longest").textContent =
+      Math.round(Math.max(0, ...queue.services.map((s) => s.longest_wait_minutes))) + " " + t("minutes");
+    document.getElementById("updated").textContent = new Date(queue.at).toLocaleTimeString(
+      window.HALL_LANG === "en" ? "en-GB" : "zh-CN", { timeZone: window.HALL_TZ });
+    hourly();
   }
 
   function renderCalls() {
-    const list = document.getElementById("recent");
-    list.innerHTML = "";
+    const table = document.getElementById("recent");
+    table.replaceChildren();
     for (const c of calls) {
-      const li = document.createElement("li");
-      li.textContent = c.ticket + " → " + t("window_no", { n: c.window });
-      list.append(li);
+      row(table, [c.ticket, t("window_no", { n: c.window }), c.recall ? t("recall_mark") : "",
+        new Date(c.at).toLocaleTimeString(window.HALL_LANG === "en" ? "en-GB" : "zh-CN",
+          { timeZone: window.HALL_TZ, hour: "2-digit", minute: "2-digit" })]);
     }
   }
+
+  /* The chart is a report query, not a push: redraw at most twice a minute. */
+  const hourly = throttle(async () => {
+    if (!window.Chart) return;
+    const report = await api("GET", "/reports/tickets?group_by=hour").catch(() => null);
+    if (!report) return;
+    const labels = report.rows.map((r) => r.key);
+    const data = [
+      { label: t("tickets"), data: report.rows.map((r) => r.tickets), backgroundColor: "#0b4f9c" },
+      { label: t("served"), data: report.rows.map((r) => r.served), backgroundColor: "#1b7f3b" },
+    ];
+    if (chart) {
+      chart.data.labels = labels;
+      chart.data.datasets.forEach((d, i) => { d.data = data[i].data; });
+      chart.update();
+    } else {
+      chart = new window.Chart(document.getElementById("hourly"), {
+        type: "bar",
+        data: { labels, datasets: data },
+        options: { animation: false, responsive: true, maintainAspectRatio: false,
+          scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+      });
+    }
+  }, 30000);
 
   joinRoom("manager", {
     snapshot(snap) { calls = snap.calls; renderCalls(); renderQueue(snap.queue); },
     queue: renderQueue,
     call(call) {
       if (calls.some((c) => c.seq === call.seq)) return;
-      calls = [call, ...calls].slice(0, 10);
+      calls = [call, ...calls].sort((a, b) => b.seq - a.seq).slice(0, 10);
       renderCalls();
     },
   });

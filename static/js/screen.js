@@ -1,85 +1,109 @@
-/* Call screen: the current call large, recent calls, waiting per service; chime and speech. */
+/* Call screen: the current call very large, recent calls, waiting per service; chime and speech.
+   Calls are deduplicated by `seq`, so a call seen both live and in a snapshot shows once. */
 (function () {
   "use strict";
-  const { t, joinRoom, name } = window.Hall;
+  const { t, joinRoom, name, el } = window.Hall;
   const root = document.getElementById("screen");
   const room = root.dataset.room;
+  const [kind, key] = room.split(":");
+  const windows = window.HALL_WINDOWS || [];
   const seen = new Set();
+  const KEEP = 12;
   let calls = [];
   let soundOn = false;
 
-  function render() {
+  function shownServices(queue) {
+    if (kind === "zone") return queue.services.filter((s) => s.zone === key);
+    if (kind === "window") {
+      const mine = (windows.find((w) => String(w.number) === key) || { services: [] }).services;
+      return queue.services.filter((s) => mine.includes(s.code));
+    }
+    return queue.services;
+  }
+
+  function render(fresh) {
     const current = calls[0];
     const box = document.getElementById("current");
-    box.innerHTML = "";
+    const sentence = document.getElementById("sentence");
+    box.replaceChildren();
     if (current) {
-      const num = document.createElement("span");
-      num.className = "num";
-      num.textContent = current.ticket;
-      const arrow = document.createElement("span");
-      arrow.className = "arrow";
-      arrow.textContent = "→";
-      const win = document.createElement("span");
-      win.className = "win";
-      win.textContent = t("window_no", { n: current.window });
-      box.append(num, arrow, win);
+      const target = el("div", { className: "target" },
+        el("span", { className: "arrow" }, "→"),
+        el("span", { className: "win" }, t("window_no", { n: current.window })));
+      if (current.recall) target.append(el("span", { className: "recall" }, t("recall_mark")));
+      box.append(el("span", { className: "num" }, current.ticket), target);
       box.dataset.seq = current.seq;
+      sentence.textContent = t("please_go", { t: current.ticket, w: current.window });
+      if (fresh) {
+        box.classList.remove("flash");
+        void box.offsetWidth; /* restart the animation */
+        box.classList.add("flash");
+      }
     } else {
-      box.innerHTML = '<span class="num">—</span>';
+      box.append(el("span", { className: "num idle" }, t("no_calls_yet")));
+      sentence.textContent = "";
     }
-    const list = document.getElementById("recent");
-    list.innerHTML = "";
+    const table = document.getElementById("recent");
+    table.replaceChildren();
     for (const call of calls.slice(1, 9)) {
-      const li = document.createElement("li");
-      li.textContent = call.ticket + "  →  " + t("window_no", { n: call.window });
-      list.append(li);
+      table.insertRow().append(
+        el("td", { className: "ticket" }, call.ticket),
+        el("td", { className: "window" }, t("window_no", { n: call.window })),
+      );
     }
   }
 
   function renderQueue(queue) {
-    const zone = room.startsWith("zone:") ? room.slice(5) : null;
     const table = document.getElementById("waiting");
-    table.innerHTML = "";
-    for (const s of queue.services) {
-      if (zone && s.zone !== zone) continue;
-      const row = table.insertRow();
-      row.insertCell().textContent = s.letter + " " + name(s);
-      const count = row.insertCell();
-      count.textContent = s.waiting;
-      count.className = "count";
+    table.replaceChildren();
+    for (const s of shownServices(queue)) {
+      table.insertRow().append(
+        el("td", {}, el("span", { className: "letter" }, s.letter), " " + name(s)),
+        el("td", { className: "count" }, String(s.waiting)),
+      );
     }
   }
 
-  function addCall(call, speak) {
+  function newestFirst(list) {
+    return list.sort((a, b) => b.seq - a.seq).slice(0, KEEP);
+  }
+
+  function onCall(call) {
     if (seen.has(call.seq)) return;
     seen.add(call.seq);
-    calls.unshift(call);
-    calls.sort((a, b) => b.seq - a.seq);
-    calls = calls.slice(0, 12);
-    render();
-    if (speak && soundOn) window.HallAnnounce.announce(call);
+    calls = newestFirst([call, ...calls]);
+    render(calls[0] === call);
+    if (soundOn) window.HallAnnounce.announce(call);
   }
 
-  joinRoom(room, {
-    snapshot(snap) {
-      /* Reconnected: the snapshot is the truth; keep anything newer we already have. */
-      for (const call of snap.calls.slice().reverse()) addCall(call, false);
-      renderQueue(snap.queue);
-    },
-    call(call) { addCall(call, true); },
-    queue: renderQueue,
-  });
+  /* (Re)joined: the snapshot is the truth (a new day clears the board); calls that arrived
+     live after the snapshot was taken are kept. Missed calls are shown, not spoken: they are old. */
+  function onSnapshot(snap) {
+    const newest = snap.calls.length ? snap.calls[0].seq : -Infinity;
+    calls = newestFirst([...snap.calls, ...calls.filter((c) => c.seq > newest)]);
+    for (const c of calls) seen.add(c.seq);
+    render(false);
+    renderQueue(snap.queue);
+  }
 
-  document.getElementById("sound").addEventListener("click", (event) => {
+  joinRoom(room, { snapshot: onSnapshot, call: onCall, queue: renderQueue });
+
+  const overlay = document.getElementById("sound");
+  function enableSound() {
     soundOn = true;
-    event.target.hidden = true;
+    overlay.hidden = true;
+  }
+  overlay.addEventListener("click", () => {
+    enableSound();
     new Audio("/static/audio/chime.wav").play().catch(() => {});
   });
+  window.HallAnnounce.probe().then((allowed) => { if (allowed) enableSound(); });
 
-  function tick() {
-    document.getElementById("clock").textContent = new Date().toLocaleTimeString(
-      window.HALL_LANG === "en" ? "en-GB" : "zh-CN", { hour: "2-digit", minute: "2-digit", timeZone: window.HALL_TZ });
-  }
+  const clockFormat = new Intl.DateTimeFormat(window.HALL_LANG === "en" ? "en-GB" : "zh-CN", {
+    month: "long", day: "numeric", weekday: "short", hour: "2-digit", minute: "2-digit",
+    timeZone: window.HALL_TZ,
+  });
+  function tick() { document.getElementById("clock").textContent = clockFormat.format(new Date()); }
   tick();
-  setInterval(tick, 10000);
+  setInterval(tick, 5000);
 })();

@@ -1,13 +1,21 @@
-/* The citizen's phone: live place in line, called → which window, then a rating. */
+/* The citizen's phone: live place in line, "please go to window 7" once called, then a rating.
+   Live two ways: hall events over Socket.IO trigger a refresh, and a 10 s poll covers phones
+   whose network drops websockets. */
 (function () {
   "use strict";
-  const { t, api, joinRoom, showError, minutes } = window.Hall;
+  const { t, api, joinRoom, showError, minutes, throttle } = window.Hall;
   const token = document.getElementById("ticket").dataset.token;
+  const FINAL = ["done", "no_show", "cancelled"];
   let ticket = null;
+  let socket = null;
+  let poll = null;
 
   function render(next) {
+    const wasCalled = ticket && ticket.status === "called";
     ticket = next;
-    document.getElementById("status").textContent = t("status_" + ticket.status);
+    const status = document.getElementById("status");
+    status.textContent = t("status_" + ticket.status);
+    status.className = "status status-" + ticket.status;
     const waiting = ticket.status === "waiting";
     document.getElementById("facts").hidden = !waiting;
     document.getElementById("cancel").hidden = !waiting;
@@ -16,21 +24,33 @@
     const go = document.getElementById("go");
     const atWindow = ticket.status === "called" || ticket.status === "serving";
     go.hidden = !atWindow;
-    if (atWindow) go.textContent = t("please_go", { t: ticket.number, w: ticket.window });
-    const rated = document.getElementById("thanks").hidden === false;
+    if (atWindow) go.textContent = t("please_go_short", { w: ticket.window });
+    if (ticket.status === "called" && !wasCalled && navigator.vibrate) navigator.vibrate([300, 150, 300]);
+    const rated = !document.getElementById("thanks").hidden;
     document.getElementById("rating").hidden = ticket.status !== "done" || rated;
+    document.getElementById("updated").textContent = new Date().toLocaleTimeString(
+      window.HALL_LANG === "en" ? "en-GB" : "zh-CN", { timeZone: window.HALL_TZ });
+    if (FINAL.includes(ticket.status)) stop();
+  }
+
+  /* Nothing more will change for this ticket: stop listening. */
+  function stop() {
+    clearInterval(poll);
+    if (socket) socket.disconnect();
   }
 
   async function refresh() {
-    try { render(await api("GET", "/tickets/" + token)); } catch (error) { showError(error); }
+    try { render(await api("GET", "/tickets/" + token)); showError(null); } catch (error) { showError(error); }
   }
 
-  /* Any change in the hall may move this ticket: refresh on queue and call events. */
-  joinRoom("hall", { snapshot: refresh, queue: refresh, call: refresh });
-  setInterval(refresh, 15000);
+  /* Every change in the hall may move this ticket; many arrive at once, so refresh at most every 2 s. */
+  const soon = throttle(refresh, 2000);
+  socket = joinRoom("hall", { snapshot: soon, queue: soon, call: soon });
+  poll = setInterval(refresh, 10000);
   refresh();
 
   document.getElementById("cancel").addEventListener("click", async () => {
+    if (!window.confirm(t("confirm_cancel"))) return;
     try { render(await api("POST", "/tickets/" + token + "/cancel")); } catch (error) { showError(error); }
   });
 
@@ -45,6 +65,9 @@
       });
       document.getElementById("rating").hidden = true;
       document.getElementById("thanks").hidden = false;
-    } catch (error) { showError(error); }
+    } catch (error) {
+      if (error.code === "already_rated") document.getElementById("rating").hidden = true;
+      showError(error);
+    }
   });
 })();
