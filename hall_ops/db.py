@@ -19,7 +19,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
-MODEL_MODULES = ("hall_ops.models", "hall_ops.intake_models", "sensors.models")
+MODEL_MODULES = (
+    "hall_ops.models",
+    "hall_ops.intake_models",
+    "hall_ops.handoff_models",
+    "sensors.models",
+)
 
 
 class Base(DeclarativeBase):
