@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from displays.screens import Publisher, register_handlers
 from hall_ops.clock import Clock, system_clock
 from hall_ops.config import ASYNC_MODES, ConfigError, HallConfig, load_config
+from hall_ops.catalogue import load_catalogue
 from hall_ops.db import Database
 from hall_ops.errors import HallError
 from hall_ops.setup import load_hall
@@ -63,6 +64,9 @@ def create_app(
     db.create_all()
     with db.write() as session:
         load_hall(session, hall)
+        catalogue = hall.raw.get("catalogue", {}).get("path")
+        if catalogue:
+            load_catalogue(session, ROOT / catalogue)
 
     socketio = SocketIO(
         app,
