@@ -11,6 +11,11 @@ from flask import request
 LANGUAGES = ("zh", "en")
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    "intake_form": ("受理登记", "Intake form"),
+    "backoffice": ("后台审批", "Back-office approval"),
+    "backoffice_hint": ("部门审批人员认领、审批、退回", "Departments claim, approve, reject"),
+    "outbox": ("流转消息", "Hand-off outbox"),
+    "outbox_hint": ("移交审批系统的消息与重发", "Messages to approval systems, resend"),
     # key: (zh, en)
     "lang_switch": ("English", "中文"),
     "kiosk": ("自助取号", "Ticket kiosk"),

@@ -12,9 +12,12 @@ from flask import Flask
 from sqlalchemy import select
 
 from hall_ops import queue
+from hall_ops.handoff import policy_from_config, register_dispatcher
+from hall_ops.intake import IntakeRules, deadline_watch
 from hall_ops.clock import hall_day
 from hall_ops.models import Service
 from hall_web.context import HallContext
+from hall_web.intake_api import approval_backends
 from sensors.config import parse_cameras
 from sensors.poller import CameraPool, CameraReading, register_jobs, zone_occupancy
 
@@ -53,12 +56,28 @@ def push_occupancy(hall: HallContext, readings: list[CameraReading]) -> None:
     )
 
 
+def push_deadlines(hall: HallContext, rules: IntakeRules) -> None:
+    """Supervision during the case: items at 80 % of their limit or overdue, to the manager."""
+    with hall.db.read() as session:
+        watched = deadline_watch(session, rules, hall.clock())
+    hall.socketio.emit("deadlines", {"items": watched}, to="manager")
+
+
 def start_jobs(app: Flask) -> BackgroundScheduler:
     hall: HallContext = app.extensions["hall"]
     scheduler = BackgroundScheduler(timezone=hall.config.timezone)
     scheduler.add_job(
         expire_stale_tickets, "interval", minutes=10, args=[hall], id="expire_stale_tickets",
         max_instances=1, coalesce=True, next_run_time=datetime.now(hall.config.timezone),
+    )
+    register_dispatcher(
+        scheduler, hall.db, approval_backends(app), interval_seconds=5,
+        policy=policy_from_config(hall.config.raw.get("approval", {})), clock=hall.clock,
+    )
+    scheduler.add_job(
+        push_deadlines, "interval", minutes=5, args=[hall, IntakeRules.from_config(hall.config)],
+        id="push_deadlines", max_instances=1, coalesce=True,
+        next_run_time=datetime.now(hall.config.timezone),
     )
     cameras = parse_cameras(hall.config.raw, {z.code for z in hall.config.zones})
     if cameras:

@@ -42,3 +42,46 @@ def test_camera_poll_runs_in_scheduler_and_reaches_the_dashboard(tmp_path, clock
             scheduler.shutdown(wait=True)
             app.extensions["camera_pool"].close()
             app.extensions["hall"].db.dispose()
+
+
+def test_dispatcher_and_deadline_jobs_run_in_the_scheduler(tmp_path):
+    """An intake record's hand-off reaches the console, and deadline warnings reach the manager."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from hall_ops import queue
+    from hall_ops.handoff_models import ConsoleCase
+    from hall_ops.intake import IntakeRules, create_intake
+    from tests.test_intake import FLAT_E, FLAT_ITEMS, FLAT_PAPER, PERSON
+
+    long_ago = dt.datetime(2026, 11, 2, 2, 0)  # a Monday; limits of 5 working days are past
+    app = create_app(ROOT / "config.toml", database_url=f"sqlite:///{tmp_path / 'h.db'}",
+                     secret_key="t", clock=lambda: long_ago, always_open=True)
+    hall = app.extensions["hall"]
+    with hall.db.write() as s:
+        queue.open_window(s, 8, "c08", "1234", long_ago)
+        queue.take_ticket(s, hall.config, "real_estate", long_ago, ignore_hours=True)
+        ticket, _ = queue.call_next(s, hall.config, 8, "c08", long_ago)
+        queue.start_service(s, 8, "c08", long_ago)
+        create_intake(s, IntakeRules.from_config(hall.config), ticket_id=ticket.id,
+                      window_number=8, clerk_id="c08", applicant=PERSON, item_codes=FLAT_ITEMS,
+                      received=FLAT_PAPER, e_licences=FLAT_E, now=long_ago)
+    hall.clock = lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    manager = hall.socketio.test_client(app)
+    manager.emit("join", {"room": "manager"})
+    scheduler = start_jobs(app)
+    try:
+        deadline = time.monotonic() + 30
+        delivered, warnings = 0, []
+        while time.monotonic() < deadline and not (delivered == 3 and warnings):
+            with hall.db.read() as s:
+                delivered = len(s.scalars(select(ConsoleCase)).all())
+            warnings += [e["args"][0] for e in manager.get_received() if e["name"] == "deadlines"]
+            time.sleep(0.3)
+        assert delivered == 3  # one console case per department of the flat sale
+        overdue = [w for w in warnings[0]["items"] if w["overdue"]]
+        assert overdue, warnings
+    finally:
+        scheduler.shutdown(wait=True)
+        hall.db.dispose()

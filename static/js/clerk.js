@@ -58,6 +58,7 @@
   function enter(next) {
     number = next.number;
     sessionStorage.setItem("hall.window", String(number));
+    document.getElementById("intake-link").href = "/intake?window=" + number;
     document.getElementById("login").hidden = true;
     document.getElementById("console").hidden = false;
     render(next);

@@ -1,0 +1,252 @@
+"""One-window intake end to end in headless Chromium against the real server
+(``python -m hall_web serve --demo``): the clerk console serves a ticket, the intake form
+merges the materials of two departments' items, refuses while a key material is missing,
+validates the applicant in the page, accepts with gaps and opens the routing slip; then an
+approver works the case in the back-office console and the admin resends a dead letter."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+import requests
+
+from hall_ops import handoff
+from hall_ops.approval import ConsoleBackend, WebhookBackend
+from hall_ops.clock import hall_day
+from hall_ops.config import load_config
+from hall_ops.db import Database
+from hall_ops.intake import IntakeRules
+from tests.support.server import ROOT, free_port, running_server
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+WAIT_MS = 15_000
+
+PAPER = ["公司登记（备案）申请书", "公司章程", "董事、监事和经理的任职文件",
+         "经办人身份证明及授权委托书", "新办纳税人涉税事项申请表"]
+E_LICENCES = ["股东主体资格证明", "法定代表人身份证明", "营业执照"]
+GAPS = ["住所使用证明", "银行开户许可证或开户信息"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing (Debian package 'chromium'); ./hall test installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run",
+                  "--disable-quic"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def hall(tmp_path):
+    with running_server(tmp_path) as base:
+        yield base
+
+
+def _page(browser, **options):
+    """A page whose script errors fail the test instead of passing unseen."""
+    page = browser.new_page(**options)
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    return page
+
+
+def _material(name: str, box: str) -> str:
+    return f'#materials tr[data-material="{name}"] input.{box}'
+
+
+def test_clerk_accepts_two_departments_items_with_gaps_and_prints_the_routing_slip(browser, hall):
+    hall_config = load_config(ROOT / "config.toml")
+    rules = IntakeRules.from_config(hall_config)
+    today = hall_day(dt.datetime.now(dt.UTC).replace(tzinfo=None), rules.timezone)
+    due = rules.calendar.add_working_days(today, rules.supplement_working_days).isoformat()
+    assert requests.post(f"{hall}/api/v1/tickets", json={"service": "enterprise"}).json()["number"] == "B001"
+
+    # The clerk console: log in at intake window 4, call the ticket, start serving it.
+    clerk = _page(browser, viewport={"width": 1280, "height": 1000})
+    clerk.goto(f"{hall}/clerk")
+    clerk.select_option("#window", "4")
+    clerk.wait_for_selector("#clerk option[value=c04]", state="attached")
+    clerk.select_option("#clerk", "c04")
+    clerk.fill("#pin", "1234")
+    clerk.click("#login button[type=submit]")
+    clerk.wait_for_selector("#console:not([hidden])")
+    clerk.click("button[data-action=call-next]")
+    clerk.wait_for_function("document.querySelector('#current').textContent === 'B001'")
+    clerk.click("button[data-action=start]")
+    clerk.wait_for_function("document.querySelector('#state').classList.contains('state-serving')")
+
+    # The intake form of the same window, in the same browser session.
+    clerk.goto(f"{hall}/intake?window=4")
+    clerk.wait_for_function("document.querySelector('#ticket').textContent === 'B001'",
+                            timeout=WAIT_MS)
+    assert clerk.is_hidden("#not-logged-in") and clerk.is_hidden("#no-ticket")
+    clerk.wait_for_selector("input[name=item][value='QY-08']", state="attached")
+    assert clerk.locator("input[name=item][value='BDC-01']").count() == 0  # not this window's
+    clerk.check("input[name=item][value='QY-01']")
+    clerk.check("input[name=item][value='QY-08']")
+    clerk.wait_for_selector(_material("新办纳税人涉税事项申请表", "paper"), state="attached")
+
+    # Shared materials appear once, for both items; key ones are marked.
+    rows = clerk.locator("#materials tr[data-material]")
+    assert rows.count() == 10
+    shared = clerk.locator('#materials tr[data-material="经办人身份证明及授权委托书"]')
+    assert "shared" in shared.get_attribute("class") and "QY-01、QY-08" in shared.inner_text()
+    assert shared.get_attribute("data-key") == "1" and "关键材料" in shared.inner_text()
+    assert clerk.locator(_material("公司章程", "e-licence")).count() == 0  # paper only
+    # Nothing ticked yet: every key material is listed and intake is impossible.
+    assert clerk.is_visible("#refusal") and clerk.is_disabled("#submit")
+    assert "公司章程" in clerk.inner_text("#refusal-list")
+
+    for name in PAPER:
+        clerk.check(_material(name, "paper"))
+    for name in E_LICENCES:
+        clerk.check(_material(name, "e-licence"))
+    # Paper and e-licence exclude each other.
+    clerk.check(_material("营业执照", "paper"))
+    assert not clerk.is_checked(_material("营业执照", "e-licence"))
+    clerk.check(_material("营业执照", "e-licence"))
+    assert not clerk.is_checked(_material("营业执照", "paper"))
+
+    assert clerk.is_hidden("#refusal") and clerk.is_visible("#gaps")
+    assert clerk.inner_text("#gap-list").split("\n") == GAPS
+    assert due in clerk.inner_text("#gap-due")
+
+    # The applicant is checked in the page first: a mistyped ID number never leaves it.
+    clerk.fill("#applicant-name", "张三")
+    clerk.fill("#id-number", "330106198507201230")
+    clerk.fill("#phone", "138 0013 8000")
+    clerk.click("#submit")
+    clerk.wait_for_selector('.field-error[data-for="id-number"]:not([hidden])')
+    assert "身份证号码有误" in clerk.inner_text('.field-error[data-for="id-number"]')
+    assert clerk.url.endswith("/intake?window=4")
+    assert requests.get(f"{hall}/api/v1/outbox").json()["messages"] == []
+
+    clerk.fill("#id-number", "330106198507201239")
+    clerk.click("#submit")
+    clerk.wait_for_url("**/cases/*/slip", timeout=WAIT_MS)
+    number = f"SQ{today:%Y%m%d}-0001"
+    assert clerk.url.endswith(f"/cases/{number}/slip")
+
+    # The routing slip: QR of the case number, departments, materials, masked applicant.
+    assert clerk.inner_text("#case-number") == number
+    assert clerk.locator("#qr svg").count() == 1
+    assert clerk.inner_text("#applicant-name").startswith("张*")
+    assert clerk.inner_text("#applicant-id") == "3****************9"
+    assert clerk.inner_text("#applicant-phone") == "138****8000"
+    departments = clerk.inner_text("#departments")
+    assert "市场监督管理局：QY-01" in departments and "税务局：QY-08" in departments
+    missing = clerk.locator("#missing tr[data-material]")
+    assert [missing.nth(i).get_attribute("data-material") for i in range(missing.count())] == GAPS
+    assert due in clerk.inner_text("#missing")
+    assert clerk.locator("#received tr[data-material]").count() == len(PAPER) + len(E_LICENCES)
+    # One hand-off per department is waiting in the outbox.
+    outbox = requests.get(f"{hall}/api/v1/outbox").json()
+    assert {m["department"] for m in outbox["messages"]} == {"scj", "swj"}
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    clerk.screenshot(path=str(ARTIFACTS / "routing_slip.png"), full_page=True)
+    assert clerk.errors == [], clerk.errors
+
+
+def test_approver_works_a_case_in_the_console_and_the_admin_resends_a_dead_letter(
+    browser, hall, tmp_path
+):
+    # A case accepted over the API by the clerk at window 4.
+    clerk = requests.Session()
+    requests.post(f"{hall}/api/v1/tickets", json={"service": "enterprise"})
+    assert clerk.post(f"{hall}/api/v1/windows/4/login", json={"clerk": "c04", "pin": "1234"}).ok
+    assert clerk.post(f"{hall}/api/v1/windows/4/call-next").json()["ticket"]["number"] == "B001"
+    r = clerk.post(f"{hall}/api/v1/windows/4/intake", json={
+        "applicant": {"kind": "person", "name": "李四", "id_number": "330106198507201239",
+                      "phone": "13800138000"},
+        "items": ["QY-01", "QY-08"], "received": PAPER, "e_licences": E_LICENCES,
+    })
+    assert r.status_code == 201, r.text
+    number = r.json()["case_number"]
+
+    # A dispatcher in another process: the console takes scj's share; the tax bureau's
+    # system (a webhook) is unreachable, and one try is all this run allows.
+    db = Database(f"sqlite:///{tmp_path / 'hall.db'}")
+    console = ConsoleBackend(db)
+    down = WebhookBackend(f"http://127.0.0.1:{free_port()}/intake", "secret", timeout=2)
+    report = handoff.dispatch_due(
+        db, lambda department: console if department == "scj" else down,
+        dt.datetime.now(dt.UTC).replace(tzinfo=None), policy=handoff.RetryPolicy(max_attempts=1),
+    )
+    db.dispose()
+    assert (report.delivered, report.dead) == ([f"{number}:scj"], [f"{number}:swj"])
+
+    page = _page(browser, viewport={"width": 1280, "height": 900})
+    page.goto(f"{hall}/backoffice")
+    page.click("a[data-department=scj]")
+    card = f'article.case[data-case="{number}"]'
+    page.wait_for_selector(card, timeout=WAIT_MS)
+    assert page.inner_text("#department-name") == "市场监督管理局"
+    assert "李四" in page.inner_text(card)  # the department decides on the full identity
+    assert page.is_enabled(f"{card} button[data-action=claim]")
+    assert page.is_disabled(f"{card} button[data-action=approve]")
+    page.fill("#approver", "李审批")
+    page.click(f"{card} button[data-action=claim]")
+    page.wait_for_selector(f'{card}[data-status="claimed"]')
+    assert "李审批" in page.inner_text(card)
+
+    # A supplement request without a reason is refused by the server, in Chinese.
+    page.click(f"{card} button[data-action=supplement]")
+    page.wait_for_selector("#error:not([hidden])")
+    assert page.inner_text("#error") == "请填写理由"
+    page.fill(f"{card} textarea.reason", "住所使用证明须加盖产权单位公章")
+    page.click(f"{card} button[data-action=supplement]")
+    page.wait_for_selector(f'{card}[data-status="supplement_requested"]')
+    assert "住所使用证明 · 待补材料" in page.inner_text(card)
+    case = clerk.get(f"{hall}/api/v1/cases/{number}").json()
+    assert {i["code"]: i["status"] for i in case["items"]}["QY-01"] == "supplement_requested"
+
+    # The applicant brings it; the approver sees it arrived, resumes and approves.
+    assert clerk.post(f"{hall}/api/v1/cases/{number}/supplements",
+                      json={"material": "住所使用证明", "ticket": "B001"}).status_code == 201
+    page.click("#refresh")
+    page.wait_for_function(
+        f"!document.querySelector('{card}').textContent.includes('住所使用证明 · 待补材料')")
+    page.click(f"{card} button[data-action=claim]")
+    page.wait_for_selector(f'{card}[data-status="claimed"]')
+    page.click(f"{card} button[data-action=approve]")
+    page.wait_for_selector(f'{card}[data-status="approved"]')
+    assert page.is_disabled(f"{card} button[data-action=reject]")
+    case = clerk.get(f"{hall}/api/v1/cases/{number}").json()
+    assert {i["code"]: i["status"] for i in case["items"]} == {"QY-01": "approved",
+                                                               "QY-08": "submitted"}
+
+    # The admin sees the dead letter and sends it again.
+    outbox = _page(browser, viewport={"width": 1280, "height": 900})
+    outbox.goto(f"{hall}/admin/outbox?status=dead")
+    row = '#messages tr[data-status="dead"]'
+    outbox.wait_for_selector(row, timeout=WAIT_MS)
+    assert number in outbox.inner_text(row) and "税务局" in outbox.inner_text(row)
+    assert "Connection" in outbox.inner_text(f"{row} td.error-text")
+    assert outbox.inner_text("#filters a[data-status=dead] .count") == "(1)"
+    outbox.click(f"{row} button[data-resend]")
+    outbox.wait_for_selector("#no-messages:not([hidden])")
+    assert outbox.inner_text("#filters a[data-status=pending] .count") == "(1)"
+    messages = requests.get(f"{hall}/api/v1/outbox").json()["messages"]
+    assert {m["department"]: m["status"] for m in messages} == {"scj": "delivered",
+                                                                "swj": "pending"}
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "backoffice.png"), full_page=True)
+    outbox.goto(f"{hall}/admin/outbox")
+    outbox.wait_for_selector("#messages tr[data-status]")
+    outbox.screenshot(path=str(ARTIFACTS / "outbox.png"), full_page=True)
+    for p in (page, outbox):
+        assert p.errors == [], p.errors
