@@ -290,7 +290,6 @@ def window_login(number: int) -> Any:
 
 @bp.post("/windows/<int:number>/logout")
 def window_logout(number: int) -> Any:
-    hall = current_hall()
     clerk = _clerk_at(number)
     with _write() as s:
         queue.close_window(s, number, clerk)
@@ -300,7 +299,6 @@ def window_logout(number: int) -> Any:
 
 @bp.post("/windows/<int:number>/pause")
 def window_pause(number: int) -> Any:
-    hall = current_hall()
     clerk = _clerk_at(number)
     paused = _field(_body(), "paused", bool)
     with _write() as s:

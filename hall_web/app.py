@@ -77,12 +77,13 @@ def create_app(
     app.extensions["hall"] = HallContext(hall, db, clock, socketio, publisher, always_open)
     register_handlers(socketio, db, hall, clock)
 
-    from hall_web import api, intake_api, intake_pages, pages
+    from hall_web import api, dashboard, intake_api, intake_pages, pages
 
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(intake_api.bp)
     app.register_blueprint(intake_pages.bp)
+    dashboard.init_app(app)
     _register_error_handlers(app)
     return app
 

@@ -16,10 +16,11 @@ from hall_ops.handoff import policy_from_config, register_dispatcher
 from hall_ops.intake import IntakeRules, deadline_watch
 from hall_ops.clock import hall_day
 from hall_ops.models import Service
+from hall_web import dashboard
 from hall_web.context import HallContext
 from hall_web.intake_api import approval_backends
 from sensors.config import parse_cameras
-from sensors.poller import CameraPool, CameraReading, register_jobs, zone_occupancy
+from sensors.poller import CameraPool, register_jobs
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +42,6 @@ def waiting_by_zone(hall: HallContext, now: dt.datetime) -> dict[str, int]:
     for service, count in waiting.items():
         totals[zones[service]] += count
     return {z.code: totals.get(z.code, 0) for z in hall.config.zones}
-
-
-def push_occupancy(hall: HallContext, readings: list[CameraReading]) -> None:
-    now = hall.clock()
-    zones = zone_occupancy(hall.db, now, waiting_by_zone(hall, now))
-    hall.socketio.emit(
-        "occupancy",
-        {
-            "zones": {code: z.as_dict() for code, z in zones.items()},
-            "cameras": [r.as_dict() for r in readings],
-        },
-        to="manager",
-    )
 
 
 def push_deadlines(hall: HallContext, rules: IntakeRules) -> None:
@@ -79,6 +67,11 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
         id="push_deadlines", max_instances=1, coalesce=True,
         next_run_time=datetime.now(hall.config.timezone),
     )
+    scheduler.add_job(
+        dashboard.workload_tick, "interval",
+        seconds=dashboard.DashboardConfig.from_config(hall.config).workload_seconds,
+        args=[hall], id="workload_tick", max_instances=1, coalesce=True,
+    )
     cameras = parse_cameras(hall.config.raw, {z.code for z in hall.config.zones})
     if cameras:
         pool = CameraPool(cameras)
@@ -86,7 +79,7 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
         register_jobs(
             scheduler, hall.db, pool,
             interval_seconds=float(hall.config.raw.get("sensors", {}).get("poll_seconds", 10)),
-            on_update=lambda readings: push_occupancy(hall, readings),
+            on_update=lambda readings: dashboard.camera_update(hall, readings),
             clock=hall.clock,
             waiting_by_zone=lambda now: waiting_by_zone(hall, now),
         )

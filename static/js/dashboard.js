@@ -1,0 +1,313 @@
+/* Manager dashboard: people per zone, cameras, queues, windows, alerts, overdue cases and
+   window workload proposals, live from the "manager" room (events: snapshot, queue,
+   occupancy, alerts, proposals, workload) on top of GET /api/v1/dashboard. */
+(function () {
+  "use strict";
+  const { t, api, joinRoom, showError, minutes, name, throttle, el } = window.Hall;
+  const CONFIG = window.HALL_DASHBOARD;
+  const LOCALE = window.HALL_LANG === "en" ? "en-GB" : "zh-CN";
+  const zoneNames = Object.fromEntries((window.HALL_ZONES || []).map((z) => [z.code, name(z)]));
+  const services = Object.fromEntries((window.HALL_SERVICES || []).map((s) => [s.code, s]));
+  const clerks = Object.fromEntries((window.HALL_CLERKS || []).map((c) => [c.id, c.name]));
+  const COLORS = ["#0b4f9c", "#c8102e", "#1b7f3b", "#b35c00", "#6a3d9a", "#0f7c8c", "#5b6470"];
+
+  const state = { queue: null, zones: {}, cameras: [], overdue: null, serverAlerts: [] };
+  let chart = null;
+
+  /* Times come as ISO UTC; one without an offset is UTC too (as the poller writes them). */
+  function utc(text) {
+    if (!text) return null;
+    return new Date(/[zZ]|[+-]\d\d:\d\d$/.test(text) ? text : text + "Z");
+  }
+  function clock(value, withSeconds) {
+    const date = value instanceof Date ? value : utc(value);
+    if (!date) return t("never");
+    const options = { timeZone: window.HALL_TZ, hour: "2-digit", minute: "2-digit", hour12: false };
+    if (withSeconds) options.second = "2-digit";
+    return date.toLocaleTimeString(LOCALE, options);
+  }
+  function serviceLabel(code) {
+    const s = services[code];
+    return s ? s.letter + " " + name(s) : code;
+  }
+  const letters = (codes) => codes.map((c) => (services[c] ? services[c].letter : c)).sort().join(" ");
+  const num = (value, className) => el("td", { className: "num" + (className ? " " + className : "") }, String(value));
+
+  /* ---- alerts: the queue and camera rules of hall_web.dashboard.build_alerts, applied to every
+     live push; overdue cases come from the server (GET /dashboard and the "alerts" push). */
+  function queueAlerts(queue) {
+    const out = [];
+    for (const s of queue ? queue.services : []) {
+      if (s.waiting > 0 && s.open_windows === 0)
+        out.push({ kind: "unstaffed", severity: "critical", service: s.code, waiting: s.waiting });
+      if (s.waiting >= CONFIG.queue_alert)
+        out.push({ kind: "queue", severity: "warning", service: s.code, waiting: s.waiting, threshold: CONFIG.queue_alert });
+    }
+    return out;
+  }
+  function cameraAlerts(cameras) {
+    return cameras.filter((c) => c.status === "offline" || c.status === "unauthorized").map((c) => (
+      { kind: "camera", severity: "warning", camera: c.camera, zone: c.zone, status: c.status, last_seen_at: c.last_seen_at }));
+  }
+  function alertText(a) {
+    switch (a.kind) {
+      case "queue": return t("alert_queue", { s: serviceLabel(a.service), n: a.waiting, t: a.threshold });
+      case "unstaffed": return t("alert_unstaffed", { s: serviceLabel(a.service), n: a.waiting });
+      case "camera": return t("alert_camera", { c: a.camera, z: zoneNames[a.zone] || a.zone, st: t("cam_" + a.status) })
+        + " · " + t("last_seen") + " " + clock(a.last_seen_at);
+      case "overdue": return t("alert_overdue", { n: a.count });
+      default: return a.kind;
+    }
+  }
+  function renderAlerts() {
+    const alerts = [...queueAlerts(state.queue), ...cameraAlerts(state.cameras),
+      ...state.serverAlerts.filter((a) => a.kind === "overdue")];
+    const list = document.getElementById("alerts");
+    list.replaceChildren(...(alerts.length
+      ? alerts.map((a) => el("li", { className: a.severity + " alert-" + a.kind }, alertText(a)))
+      : [el("li", { className: "ok muted" }, t("no_alerts"))]));
+    document.getElementById("kpi-alerts").textContent = alerts.length;
+    document.getElementById("kpi-alerts-box").classList.toggle("bad", alerts.length > 0);
+  }
+
+  /* ---- queues and windows */
+  function renderQueue(queue) {
+    state.queue = queue;
+    const alerting = new Set(queueAlerts(queue).map((a) => a.service));
+    const tbody = document.querySelector("#queue tbody");
+    tbody.replaceChildren(...queue.services.map((s) => {
+      const tr = el("tr", { className: alerting.has(s.code) ? "alert" : "" },
+        el("td", {}, serviceLabel(s.code)), num(s.waiting, "count"), num(minutes(s.estimated_wait_minutes)),
+        num(Math.round(s.longest_wait_minutes) + " " + t("minutes")), num(s.open_windows));
+      tr.dataset.service = s.code;
+      return tr;
+    }));
+    const windows = document.querySelector("#windows tbody");
+    windows.replaceChildren(...queue.windows.map((w) => {
+      const tr = el("tr", { className: "state-" + w.state },
+        el("td", {}, t("window_no", { n: w.number })),
+        el("td", {}, el("span", { className: "state-badge state-" + w.state }, t("state_" + w.state))),
+        el("td", {}, w.clerk ? clerks[w.clerk] || w.clerk : ""), el("td", {}, w.ticket || ""),
+        num(w.served_today, "served"), el("td", { className: "services", title: w.services.map(serviceLabel).join(", ") }, letters(w.services)));
+      tr.dataset.window = w.number;
+      return tr;
+    }));
+    const sum = (list, f) => list.reduce((a, x) => a + f(x), 0);
+    document.getElementById("kpi-waiting").textContent = sum(queue.services, (s) => s.waiting);
+    document.getElementById("kpi-open").textContent =
+      queue.windows.filter((w) => w.state !== "closed").length + " / " + queue.windows.length;
+    document.getElementById("kpi-served").textContent = sum(queue.windows, (w) => w.served_today);
+    document.getElementById("updated").textContent = clock(queue.at, true);
+    renderAlerts();
+  }
+
+  /* ---- people per zone and cameras */
+  function renderZones() {
+    const box = document.getElementById("zones");
+    const ordered = Object.keys(zoneNames).map((code) => state.zones[code]).filter(Boolean);
+    box.replaceChildren(...ordered.map((z) => {
+      const card = el("div", { className: "zone-card" + (z.stale ? " stale" : "") },
+        el("div", {}, zoneNames[z.zone] || z.zone),
+        el("span", { className: "count" }, z.count === null ? "—" : String(z.count)), " " + t("persons"));
+      if (z.estimate) card.append(el("span", { className: "flag estimate", title: t("estimate_hint") }, t("estimate")));
+      if (z.stale) card.append(el("span", { className: "flag stale", title: t("stale_hint") }, t("stale")));
+      card.dataset.zone = z.zone;
+      return card;
+    }));
+  }
+  function renderCameras() {
+    const tbody = document.querySelector("#cameras tbody");
+    tbody.replaceChildren(...(state.cameras.length ? state.cameras.map((c) => {
+      const tr = el("tr", {}, el("td", {}, c.camera), el("td", {}, zoneNames[c.zone] || c.zone),
+        el("td", { className: "cam-" + c.status, title: c.error || "" }, t("cam_" + c.status)),
+        el("td", {}, c.last_seen_at ? clock(c.last_seen_at, true) : t("never")));
+      tr.dataset.camera = c.camera;
+      return tr;
+    }) : [el("tr", {}, el("td", { colSpan: 4, className: "muted" }, t("no_cameras")))]));
+  }
+
+  function drawChart(series) {
+    if (!window.Chart) return;
+    const since = Date.now() - CONFIG.chart_hours * 3600e3;
+    const datasets = Object.keys(zoneNames).map((code, i) => ({
+      label: zoneNames[code], zone: code,
+      data: (series[code] || []).map((p) => ({ x: utc(p.at).getTime(), y: p.count })),
+      borderColor: COLORS[i % COLORS.length], backgroundColor: COLORS[i % COLORS.length],
+      pointRadius: 1, borderWidth: 2, tension: 0.2,
+    }));
+    chart = new window.Chart(document.getElementById("occupancy-chart"), {
+      type: "line",
+      data: { datasets },
+      options: {
+        animation: false, responsive: true, maintainAspectRatio: false, parsing: false,
+        interaction: { mode: "nearest", intersect: false },
+        scales: {
+          x: { type: "linear", min: since, ticks: { callback: (v) => clock(new Date(v)), maxTicksLimit: 8 } },
+          y: { beginAtZero: true, ticks: { precision: 0 } },
+        },
+        plugins: { tooltip: { callbacks: { title: (items) => items.length ? clock(new Date(items[0].parsed.x)) : "" } } },
+      },
+    });
+  }
+  function addToChart(zones) {
+    if (!chart) return;
+    const since = Date.now() - CONFIG.chart_hours * 3600e3;
+    for (const dataset of chart.data.datasets) {
+      const z = zones[dataset.zone];
+      if (!z || z.count === null || !z.at) continue;
+      const x = utc(z.at).getTime();
+      const last = dataset.data[dataset.data.length - 1];
+      if (!last || x > last.x) dataset.data.push({ x, y: z.count });
+      while (dataset.data.length && dataset.data[0].x < since) dataset.data.shift();
+    }
+    chart.options.scales.x.min = since;
+    chart.update("none");
+  }
+
+  /* ---- overdue intake items */
+  function renderOverdue(items) {
+    const table = document.getElementById("overdue");
+    if (!table || items === null) return;
+    table.tBodies[0].replaceChildren(...items.slice(0, 50).map((w) => el("tr", { className: w.overdue ? "overdue" : "" },
+      el("td", {}, w.case_number), el("td", {}, w.item + " " + (w.name_zh || "")),
+      el("td", {}, w.department.name_zh || w.department.code), el("td", {}, w.deadline || ""),
+      num(w.used_days + " / " + w.time_limit_days),
+      el("td", {}, w.overdue ? t("overdue_mark") : t("warning_mark")))));
+    document.getElementById("no-overdue").hidden = items.length > 0;
+  }
+
+  /* ---- workload proposals, auto mode, change log */
+  function waitText(value) {
+    return value === null || value === undefined ? t("no_window_mark") : String(Math.round(value));
+  }
+  function renderProposals(payload) {
+    const tbody = document.querySelector("#proposals tbody");
+    tbody.replaceChildren(...payload.proposals.map((p) => {
+      const waits = Object.keys(p.before).map((code) =>
+        (services[code] ? services[code].letter : code) + " " + waitText(p.before[code]) + " → " + waitText(p.after[code]));
+      const button = el("button", { type: "button", className: "apply" }, t("apply"));
+      button.dataset.id = p.id;
+      const kind = el("div", { className: "muted small" }, t("kind_" + p.kind) + (p.automatic ? "" : " · " + t("needs_person")));
+      const tr = el("tr", {}, el("td", {}, t("window_no", { n: p.window })),
+        el("td", {}, letters(p.from_services) + " → " + letters(p.to_services)),
+        el("td", { className: "reason" }, window.HALL_LANG === "en" ? p.reason_en : p.reason_zh, kind),
+        el("td", {}, waits.join("; ")), el("td", {}, button));
+      tr.dataset.id = p.id;
+      tr.dataset.window = p.window;
+      return tr;
+    }));
+    document.getElementById("no-proposals").hidden = payload.proposals.length > 0;
+    renderAuto(payload.auto);
+  }
+  function renderAuto(auto) {
+    const form = document.getElementById("auto");
+    if (!form.contains(document.activeElement)) {
+      form.elements.enabled.checked = auto.enabled;
+      form.elements.min_windows_per_service.value = auto.min_windows_per_service;
+      form.elements.min_interval_minutes.value = auto.min_interval_minutes;
+    }
+    document.getElementById("next-allowed").textContent = auto.next_allowed_at ? clock(auto.next_allowed_at) : "—";
+  }
+  function changeText(c) {
+    const r = c.record || {};
+    if (c.kind === "auto_mode") {
+      const a = r.after || {};
+      return t("auto_mode") + " " + (a.enabled ? t("on") : t("off")) + " · " + t("min_windows") + " " + a.min_windows_per_service
+        + " · " + t("min_interval") + " " + a.min_interval_minutes;
+    }
+    return t("window_no", { n: c.window }) + " " + letters(r.from_services || []) + " → " + letters(r.to_services || [])
+      + " (" + t("kind_" + c.kind) + ")";
+  }
+  function renderChanges(changes) {
+    const tbody = document.querySelector("#changes tbody");
+    tbody.replaceChildren(...changes.map((c) => el("tr", {}, el("td", {}, clock(c.at)),
+      el("td", {}, t("actor_" + c.actor)), el("td", {}, changeText(c)))));
+    document.getElementById("no-changes").hidden = changes.length > 0;
+  }
+
+  const loadProposals = () => api("GET", "/workload/proposals").then(renderProposals).catch(showError);
+  const proposalsLater = throttle(loadProposals, 20000);
+  const loadChanges = () => api("GET", "/workload/changes?limit=10").then((r) => renderChanges(r.changes)).catch(showError);
+
+  document.getElementById("refresh-proposals").addEventListener("click", () => { showError(null); loadProposals(); });
+  document.querySelector("#proposals tbody").addEventListener("click", async (event) => {
+    const button = event.target.closest("button.apply");
+    if (!button) return;
+    button.disabled = true;
+    showError(null);
+    try {
+      const result = await api("POST", "/workload/proposals/apply", { id: button.dataset.id });
+      renderProposals({ proposals: result.proposals, auto: (await api("GET", "/workload/auto")) });
+      loadChanges();
+    } catch (error) {
+      showError(error);
+      loadProposals();
+    }
+  });
+  document.getElementById("auto").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    showError(null);
+    try {
+      const auto = await api("POST", "/workload/auto", {
+        enabled: form.elements.enabled.checked,
+        min_windows_per_service: Number(form.elements.min_windows_per_service.value),
+        min_interval_minutes: Number(form.elements.min_interval_minutes.value),
+      });
+      document.activeElement.blur();
+      renderAuto(auto);
+      document.getElementById("auto-saved").hidden = false;
+      setTimeout(() => { document.getElementById("auto-saved").hidden = true; }, 3000);
+      loadChanges();
+      loadProposals();
+    } catch (error) {
+      showError(error);
+    }
+  });
+
+  /* ---- the whole dashboard, at start and every minute (overdue cases, cameras without a poller) */
+  async function loadAll() {
+    const data = await api("GET", "/dashboard");
+    state.zones = data.occupancy;
+    state.cameras = data.cameras;
+    state.serverAlerts = data.alerts;
+    renderZones();
+    renderCameras();
+    renderQueue(data.queue);
+    renderOverdue(data.overdue);
+    renderAuto(data.auto);
+    renderChanges(data.changes);
+  }
+
+  async function start() {
+    try {
+      await loadAll();
+      const history = await api("GET", "/dashboard/occupancy?hours=" + CONFIG.chart_hours);
+      drawChart(history.zones);
+    } catch (error) {
+      showError(error);
+    }
+    loadProposals();
+    joinRoom("manager", {
+      snapshot: (data) => renderQueue(data.queue),
+      queue: (queue) => { renderQueue(queue); proposalsLater(); },
+      occupancy: (data) => {
+        state.zones = { ...state.zones, ...data.zones };
+        if (data.cameras && data.cameras.length) {
+          const fresh = Object.fromEntries(data.cameras.map((c) => [c.camera, c]));
+          state.cameras = state.cameras.map((c) => ({ ...c, ...(fresh[c.camera] || {}) }));
+        }
+        renderZones();
+        renderCameras();
+        renderAlerts();
+        addToChart(data.zones);
+      },
+      alerts: (data) => { state.serverAlerts = data.alerts; renderAlerts(); },
+      proposals: renderProposals,
+      workload: (data) => { if (data.auto) renderAuto(data.auto); loadChanges(); },
+    });
+    setInterval(() => loadAll().catch(() => {}), 60000);
+  }
+
+  start();
+})();

@@ -1,0 +1,89 @@
+/* Manager reports: tickets, waits, service times and no-shows per day, hour, service, window and
+   clerk over a date range, from GET /api/v1/reports/tickets (the same query gives the CSV). */
+(function () {
+  "use strict";
+  const { t, api, showError, name, el } = window.Hall;
+  const services = Object.fromEntries((window.HALL_SERVICES || []).map((s) => [s.code, s]));
+  const clerks = Object.fromEntries((window.HALL_CLERKS || []).map((c) => [c.id, c.name]));
+  const charts = {};
+
+  function label(group, key) {
+    if (group === "service") return services[key] ? services[key].letter + " " + name(services[key]) : key;
+    if (group === "window") return t("window_no", { n: key });
+    if (group === "clerk") return clerks[key] ? clerks[key] + " (" + key + ")" : key;
+    return key;
+  }
+  const cell = (value) => el("td", { className: "num" }, value === null || value === undefined ? "—" : String(value));
+
+  function query(range, group, csv) {
+    const params = new URLSearchParams({ from: range.from, to: range.to, group_by: group });
+    if (csv) params.set("format", "csv");
+    return "/reports/tickets?" + params;
+  }
+
+  function draw(section, group, rows) {
+    if (!window.Chart) return;
+    const labels = rows.map((r) => label(group, r.key));
+    const bar = (key, title, color) => ({ type: "bar", label: title, data: rows.map((r) => r[key]), backgroundColor: color,
+      yAxisID: "y", maxBarThickness: 48 });
+    const line = (key, title, color) => ({ type: "line", label: title, data: rows.map((r) => r[key]), borderColor: color,
+      backgroundColor: color, yAxisID: "y1", spanGaps: true, tension: 0.2 });
+    const datasets = [
+      bar("tickets", t("tickets"), "#0b4f9c"), bar("served", t("served"), "#1b7f3b"), bar("no_shows", t("no_shows"), "#c8102e"),
+      line("wait_mean_minutes", t("wait_mean"), "#b35c00"), line("wait_p90_minutes", t("wait_p90"), "#6a3d9a"),
+      line("service_mean_minutes", t("service_mean"), "#0f7c8c"),
+    ];
+    if (charts[group]) {
+      charts[group].data.labels = labels;
+      charts[group].data.datasets = datasets;
+      charts[group].update("none");
+      return;
+    }
+    charts[group] = new window.Chart(section.querySelector("canvas"), {
+      data: { labels, datasets },
+      options: {
+        animation: false, responsive: true, maintainAspectRatio: false,
+        interaction: { mode: "index", intersect: false },
+        scales: {
+          y: { beginAtZero: true, position: "left", ticks: { precision: 0 } },
+          y1: { beginAtZero: true, position: "right", grid: { drawOnChartArea: false },
+            title: { display: true, text: t("minutes") } },
+        },
+      },
+    });
+  }
+
+  async function show(section, range) {
+    const group = section.dataset.group;
+    section.querySelector("a.csv").href = "/api/v1" + query(range, group, true);
+    const report = await api("GET", query(range, group, false));
+    section.querySelector("tbody").replaceChildren(...report.rows.map((r) => el("tr", {},
+      el("td", {}, label(group, r.key)), cell(r.tickets), cell(r.served), cell(r.no_shows), cell(r.cancelled),
+      cell(r.wait_mean_minutes), cell(r.wait_p90_minutes), cell(r.service_mean_minutes))));
+    section.querySelector(".empty").hidden = report.rows.length > 0;
+    section.querySelector(".dash-chart").hidden = report.rows.length === 0;
+    draw(section, group, report.rows);
+    return report;
+  }
+
+  async function load() {
+    const form = document.getElementById("range");
+    const range = { from: form.elements.from.value, to: form.elements.to.value };
+    showError(null);
+    history.replaceState(null, "", "?" + new URLSearchParams({ ...Object.fromEntries(new URLSearchParams(location.search)), ...range }));
+    try {
+      const reports = await Promise.all([...document.querySelectorAll("section.report")].map((s) => show(s, range)));
+      const days = reports[0].rows;
+      const sum = (key) => days.reduce((a, r) => a + r[key], 0);
+      document.getElementById("kpi-tickets").textContent = sum("tickets");
+      document.getElementById("kpi-served").textContent = sum("served");
+      document.getElementById("kpi-no-shows").textContent = sum("no_shows");
+      document.getElementById("kpi-cancelled").textContent = sum("cancelled");
+    } catch (error) {
+      showError(error);
+    }
+  }
+
+  document.getElementById("range").addEventListener("submit", (event) => { event.preventDefault(); load(); });
+  load();
+})();
