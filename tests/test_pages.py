@@ -8,7 +8,6 @@ import shutil
 import tomllib
 import wave
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
