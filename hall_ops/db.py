@@ -23,6 +23,7 @@ MODEL_MODULES = (
     "hall_ops.models",
     "hall_ops.intake_models",
     "hall_ops.handoff_models",
+    "hall_ops.delivery",
     "sensors.models",
 )
 

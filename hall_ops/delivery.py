@@ -1,0 +1,195 @@
+"""One window delivers (统一出件): results wait at the delivery window, the citizen is told.
+
+Once every item of a case is decided and at least one is approved, the case's
+result is *ready*: ``find_ready`` records that (one ``deliveries`` row per
+case) and the caller sends each notice through a ``Notifier`` after commit —
+a row whose ``notified_at`` is still empty is sent again on the next run, so a
+notice is delayed by a failing channel, never lost. The citizen checks in at
+the kiosk with the case number and the last four digits of their phone and
+gets a ticket of the delivery service; the delivery window calls it like any
+ticket and records the hand-over, which marks the approved items delivered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from hall_ops.config import HallConfig
+from hall_ops.db import Base
+from hall_ops.errors import Conflict, InvalidInput, NotFound
+from hall_ops.identity import mask_phone
+from hall_ops.intake import get_case, set_item_status
+from hall_ops.intake_models import Case, CaseItem, CaseVisit
+from hall_ops.models import Ticket, Window
+from hall_ops.queue import ACTIVE, take_ticket
+
+log = logging.getLogger(__name__)
+
+DELIVERY_SERVICE = "delivery"
+DECIDED = ("approved", "rejected", "delivered")
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    ready_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True)
+    handed_over_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    window_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    clerk_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+@dataclass(frozen=True)
+class Notice:
+    phone: str
+    text_zh: str
+    text_en: str
+    reference: str
+    """The case number: lets a channel drop a notice it has already sent."""
+
+
+class Notifier(Protocol):
+    def send(self, notice: Notice) -> None: ...
+
+
+class LoggingNotifier:
+    """Writes each notice to the server log (phone masked); SMS gateways plug in beside it."""
+
+    def send(self, notice: Notice) -> None:
+        log.info("notice to %s about %s: %s", mask_phone(notice.phone), notice.reference,
+                 notice.text_zh)
+
+
+def find_ready(session: Session, now: dt.datetime) -> list[Delivery]:
+    """Record every newly ready case; returns those not yet notified (new and earlier)."""
+    known = select(Delivery.case_id)
+    candidates = session.scalars(
+        select(Case).where(Case.id.not_in(known)).where(
+            Case.id.in_(select(CaseItem.case_id).where(CaseItem.status == "approved"))
+        )
+    ).all()
+    for case in candidates:
+        if all(item.status in DECIDED for item in case.items):
+            session.add(Delivery(case_id=case.id, ready_at=now))
+    session.flush()
+    return list(session.scalars(select(Delivery).where(Delivery.notified_at.is_(None))))
+
+
+def notice_for(session: Session, delivery: Delivery) -> Notice:
+    case = session.get(Case, delivery.case_id)
+    assert case is not None
+    return Notice(
+        phone=case.applicant_phone,
+        text_zh=f"您的办件 {case.number} 已办结，请凭办件号到统一出件窗口领取结果。",
+        text_en=f"Your case {case.number} is decided; collect the result at the delivery window.",
+        reference=case.number,
+    )
+
+
+def notify_ready(db: Any, notifier: Notifier, now: dt.datetime) -> int:
+    """The scheduler job: record ready cases, send their notices, mark each sent on success."""
+    with db.write() as session:
+        pending = [(d.id, notice_for(session, d)) for d in find_ready(session, now)]
+    sent = 0
+    for delivery_id, notice in pending:
+        try:
+            notifier.send(notice)
+        except Exception:  # noqa: BLE001 - a failing channel is retried on the next run
+            log.exception("notice for %s not sent", notice.reference)
+            continue
+        with db.write() as session:
+            row = session.get(Delivery, delivery_id)
+            if row is not None and row.notified_at is None:
+                row.notified_at = now
+                sent += 1
+    return sent
+
+
+def _delivery(session: Session, case: Case) -> Delivery:
+    delivery = session.scalars(
+        select(Delivery).where(Delivery.case_id == case.id).with_for_update()
+    ).first()
+    if delivery is None:
+        raise Conflict(f"the result of {case.number} is not ready yet", code="result_not_ready")
+    return delivery
+
+
+def check_in(
+    session: Session, hall: HallConfig, case_number: str, phone_last4: str, now: dt.datetime,
+    *, ignore_hours: bool = False,
+) -> Ticket:
+    """The citizen comes for the result: a delivery ticket, once the result is ready."""
+    if not (phone_last4.isdigit() and len(phone_last4) == 4):
+        raise InvalidInput("enter the last four digits of the phone number", code="invalid_phone")
+    case = get_case(session, case_number.strip().upper())
+    if not case.applicant_phone.endswith(phone_last4):
+        raise NotFound("no case with that number and phone", code="unknown_case")
+    delivery = _delivery(session, case)
+    if delivery.handed_over_at is not None:
+        raise Conflict(f"the result of {case.number} has been handed over", code="already_delivered")
+    if delivery.ticket_id is not None:
+        waiting = session.get(Ticket, delivery.ticket_id)
+        if waiting is not None and waiting.status in ("waiting", *ACTIVE):
+            return waiting
+    ticket = take_ticket(session, hall, DELIVERY_SERVICE, now, ignore_hours=ignore_hours)
+    delivery.ticket_id = ticket.id
+    return ticket
+
+
+def hand_over(
+    session: Session, number: int, clerk_id: str, now: dt.datetime
+) -> Case:
+    """At the delivery window, for the ticket being served: the approved items are delivered."""
+    window = session.get(Window, number)
+    if window is None:
+        raise NotFound(f"no window {number}", code="unknown_window")
+    if window.clerk_id != clerk_id:
+        raise Conflict(f"clerk {clerk_id} is not at window {number}", code="not_at_window")
+    delivery = session.scalars(
+        select(Delivery).where(Delivery.ticket_id == window.current_ticket_id).with_for_update()
+    ).first() if window.current_ticket_id else None
+    if delivery is None:
+        raise Conflict("the ticket in hand is not a delivery ticket", code="not_a_delivery")
+    ticket = session.get(Ticket, delivery.ticket_id)
+    if ticket is None or ticket.status != "serving":
+        raise Conflict("start serving the delivery ticket first", code="not_serving")
+    if delivery.handed_over_at is not None:
+        raise Conflict("already handed over", code="already_delivered")
+    case = session.get(Case, delivery.case_id)
+    assert case is not None
+    for item in case.items:
+        if item.status == "approved":
+            set_item_status(session, case.number, item.item_code, "delivered", clerk_id, now=now)
+    delivery.handed_over_at, delivery.window_number, delivery.clerk_id = now, number, clerk_id
+    session.add(CaseVisit(case_id=case.id, ticket_id=ticket.id, window_number=number, at=now,
+                          purpose="delivery"))
+    case.windows_visited += 1
+    return case
+
+
+def delivery_view(session: Session, ticket_id: int) -> dict[str, Any] | None:
+    """For the citizen's ticket page: the case behind this ticket and whether its result waits."""
+    case = session.scalars(select(Case).where(Case.ticket_id == ticket_id)).first()
+    delivery = None
+    if case is None:
+        delivery = session.scalars(select(Delivery).where(Delivery.ticket_id == ticket_id)).first()
+        case = session.get(Case, delivery.case_id) if delivery else None
+    if case is None:
+        return None
+    delivery = delivery or session.scalars(
+        select(Delivery).where(Delivery.case_id == case.id)).first()
+    return {
+        "case_number": case.number,
+        "items": [{"code": i.item_code, "status": i.status} for i in case.items],
+        "result_ready": delivery is not None and delivery.handed_over_at is None,
+        "handed_over": delivery is not None and delivery.handed_over_at is not None,
+    }

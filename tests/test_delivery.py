@@ -1,0 +1,99 @@
+"""One window delivers: ready when decided, notice sent once, delivery ticket, hand-over."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from hall_ops import delivery, queue
+from hall_ops.catalogue import load_catalogue
+from hall_ops.errors import Conflict, InvalidInput, NotFound
+from hall_ops.intake import get_case, set_item_status
+from tests.test_intake import NOW, ROOT, flat_case
+
+
+class Recording:
+    def __init__(self, fail: int = 0) -> None:
+        self.sent: list[delivery.Notice] = []
+        self.fail = fail
+
+    def send(self, notice: delivery.Notice) -> None:
+        if self.fail:
+            self.fail -= 1
+            raise OSError("gateway down")
+        self.sent.append(notice)
+
+
+def decide(db, number: str, status: str = "approved") -> None:
+    with db.write() as s:
+        for item in get_case(s, number).items:
+            set_item_status(s, number, item.item_code, "in_review", "审批员", now=NOW)
+            set_item_status(s, number, item.item_code, status, "审批员",
+                            None if status == "approved" else "材料不符", now=NOW)
+
+
+@pytest.fixture
+def case_number(db, hall_config):
+    with db.write() as s:
+        load_catalogue(s, ROOT / "data" / "catalogue")
+    return flat_case(db, hall_config)
+
+
+def test_ready_only_when_every_item_is_decided_and_notice_sent_once(db, case_number):
+    notifier = Recording(fail=1)
+    assert delivery.notify_ready(db, notifier, NOW) == 0  # nothing decided yet
+    with db.write() as s:
+        first = get_case(s, case_number).items[0]
+        set_item_status(s, case_number, first.item_code, "in_review", "a", now=NOW)
+        set_item_status(s, case_number, first.item_code, "approved", "a", now=NOW)
+    assert delivery.notify_ready(db, notifier, NOW) == 0  # other items still open
+    decide_rest = [code for code, status in get_case_items(db, case_number) if status != "approved"]
+    with db.write() as s:
+        for code in decide_rest:
+            set_item_status(s, case_number, code, "in_review", "a", now=NOW)
+            set_item_status(s, case_number, code, "approved", "a", now=NOW)
+    assert delivery.notify_ready(db, notifier, NOW) == 0  # the gateway failed …
+    assert delivery.notify_ready(db, notifier, NOW) == 1  # … and the notice went on the next run
+    assert delivery.notify_ready(db, notifier, NOW) == 0
+    (notice,) = notifier.sent
+    assert notice.reference == case_number and case_number in notice.text_zh
+
+
+def get_case_items(db, number):
+    with db.read() as s:
+        return [(i.item_code, i.status) for i in get_case(s, number).items]
+
+
+def test_check_in_and_hand_over_at_the_delivery_window(db, hall_config, case_number):
+    with pytest.raises(Conflict), db.write() as s:
+        delivery.check_in(s, hall_config, case_number, "8000", NOW, ignore_hours=True)
+    decide(db, case_number)
+    delivery.notify_ready(db, Recording(), NOW)
+    with pytest.raises(NotFound), db.write() as s:
+        delivery.check_in(s, hall_config, case_number, "1111", NOW, ignore_hours=True)
+    with pytest.raises(InvalidInput), db.write() as s:
+        delivery.check_in(s, hall_config, case_number, "80", NOW, ignore_hours=True)
+    with db.write() as s:
+        ticket = delivery.check_in(s, hall_config, case_number, "8000", NOW, ignore_hours=True)
+        assert ticket.number.startswith("E") and ticket.service_code == "delivery"
+        again = delivery.check_in(s, hall_config, case_number, "8000", NOW, ignore_hours=True)
+        assert again.id == ticket.id  # one delivery ticket, not a second one
+    with db.write() as s:
+        queue.open_window(s, 14, "c14", "1234", NOW)
+        called, _ = queue.call_next(s, hall_config, 14, "c14", NOW)
+        assert called.id == ticket.id
+        with pytest.raises(Conflict):
+            delivery.hand_over(s, 14, "c14", NOW)  # not started
+        queue.start_service(s, 14, "c14", NOW)
+        case = delivery.hand_over(s, 14, "c14", NOW + dt.timedelta(minutes=3))
+        assert {i.status for i in case.items} == {"delivered"}
+        assert case.windows_visited == 2
+        assert delivery.delivery_view(s, ticket.id)["handed_over"] is True
+    with pytest.raises(Conflict), db.write() as s:
+        delivery.check_in(s, hall_config, case_number, "8000", NOW, ignore_hours=True)
+
+
+def test_a_rejected_case_is_not_waiting_for_delivery(db, case_number):
+    decide(db, case_number, "rejected")
+    assert delivery.notify_ready(db, Recording(), NOW) == 0
