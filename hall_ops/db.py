@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -73,6 +73,23 @@ class Database:
         self.url = url
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
         self._reader = sessionmaker(read_engine, expire_on_commit=False)
+
+    def prepare_schema(self) -> None:
+        """Create missing tables; on PostgreSQL under an advisory lock, because several
+        processes starting at once on a new database would race to create the same types."""
+        if self.dialect != "postgresql":
+            self.create_all()
+            return
+        for module in MODEL_MODULES:
+            importlib.import_module(module)
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7305514)")
+            Base.metadata.create_all(conn)
+
+    def serialise_setup(self, session: Session) -> None:
+        """Within a start-up transaction: one process at a time loads the hall (PostgreSQL)."""
+        if self.dialect == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(7305514)"))
 
     def create_all(self) -> None:
         for module in MODEL_MODULES:  # importing a model module registers its tables

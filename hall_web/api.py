@@ -15,7 +15,7 @@ from flask import Blueprint, Response, jsonify, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hall_ops import queue, ratings, reports
+from hall_ops import delivery, queue, ratings, reports
 from hall_ops.clock import from_local, hall_day, to_local
 from hall_ops.errors import InvalidInput, NotFound, Unauthorized
 from hall_ops.models import Clerk, Service, Ticket, Window
@@ -72,6 +72,7 @@ def _clerk_at(number: int) -> str:
 
 def _status(s: Session, ticket: Ticket) -> dict[str, Any]:
     view = queue.ticket_status(s, current_hall().config, ticket.status_token)
+    view["case"] = delivery.delivery_view(s, ticket.id)
     token = ticket.status_token
     view["status_url"] = url_for("pages.ticket_page", token=token, _external=True)
     view["print_url"] = url_for("pages.ticket_print", token=token)
@@ -184,6 +185,21 @@ def rate(token: str) -> Any:
         )
         return jsonify(score=rating.score, complaint=rating.complaint,
                        window=rating.window_number), 201
+
+
+@bp.post("/deliveries/check-in")
+def delivery_check_in() -> Any:
+    """The citizen collects a result: case number + last four digits of the phone → a ticket."""
+    hall = current_hall()
+    data = _body()
+    with _write() as s:
+        ticket = delivery.check_in(
+            s, hall.config, _field(data, "case_number", str), _field(data, "phone_last4", str),
+            hall.clock(), ignore_hours=hall.always_open,
+        )
+        view = _status(s, ticket)
+    hall.publisher.queue_changed()
+    return jsonify(view), 201
 
 
 @bp.post("/appointments")
@@ -361,6 +377,18 @@ def start(number: int) -> Any:
 @bp.post("/windows/<int:number>/finish")
 def finish(number: int) -> Any:
     return _ticket_action(number, queue.finish)
+
+
+@bp.post("/windows/<int:number>/hand-over")
+def hand_over(number: int) -> Any:
+    """At the delivery window: the result of the case behind the ticket in hand is handed over."""
+    hall = current_hall()
+    clerk = _clerk_at(number)
+    with _write() as s:
+        case = delivery.hand_over(s, number, clerk, hall.clock())
+        number_of_case = case.number
+    view = _after_window_change(number)
+    return jsonify(case_number=number_of_case, window=view)
 
 
 @bp.post("/windows/<int:number>/transfer")

@@ -61,8 +61,9 @@ def create_app(
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     db = Database(database_url or hall.database_url)
-    db.create_all()
+    db.prepare_schema()
     with db.write() as session:
+        db.serialise_setup(session)
         load_hall(session, hall)
         catalogue = hall.raw.get("catalogue", {}).get("path")
         if catalogue:
@@ -72,6 +73,7 @@ def create_app(
         app,
         async_mode=async_mode,
         message_queue=message_queue or hall.message_queue,
+        channel=hall.raw.get("server", {}).get("message_queue_channel", "hall-ops"),
     )
     publisher = Publisher(socketio, db, hall, clock)
     app.extensions["hall"] = HallContext(hall, db, clock, socketio, publisher, always_open)

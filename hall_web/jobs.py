@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from hall_ops import queue
+from hall_ops.delivery import LoggingNotifier, notify_ready
 from hall_ops.handoff import policy_from_config, register_dispatcher
 from hall_ops.intake import IntakeRules, deadline_watch
 from hall_ops.clock import hall_day
@@ -71,6 +72,11 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
         dashboard.workload_tick, "interval",
         seconds=dashboard.DashboardConfig.from_config(hall.config).workload_seconds,
         args=[hall], id="workload_tick", max_instances=1, coalesce=True,
+    )
+    notifier = LoggingNotifier()
+    scheduler.add_job(
+        lambda: notify_ready(hall.db, notifier, hall.clock()), "interval", seconds=60,
+        id="notify_ready", max_instances=1, coalesce=True,
     )
     cameras = parse_cameras(hall.config.raw, {z.code for z in hall.config.zones})
     if cameras:

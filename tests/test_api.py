@@ -241,3 +241,32 @@ def test_rating_endpoint(client, app):
     assert client.post(f"/api/v1/tickets/{token}/rating", json={"score": "x"}).status_code == 422
     r = client.post(f"/api/v1/tickets/{token}/rating", json={"score": 4, "comment": "好"})
     assert r.status_code == 201 and r.json["window"] == 4
+
+
+def test_collect_a_result_and_hand_it_over(client, app, clock):
+    from hall_ops import delivery
+    from hall_ops.intake import get_case, set_item_status
+    from tests.test_intake import flat_case
+
+    db = app.extensions["hall"].db
+    number = flat_case(db, app.extensions["hall"].config)
+    r = client.post("/api/v1/deliveries/check-in", json={"case_number": number, "phone_last4": "8000"})
+    assert r.status_code == 409 and r.json["error"] == "result_not_ready"
+    with db.write() as s:
+        for item in get_case(s, number).items:
+            set_item_status(s, number, item.item_code, "in_review", "a", now=clock.now)
+            set_item_status(s, number, item.item_code, "approved", "a", now=clock.now)
+    delivery.notify_ready(db, delivery.LoggingNotifier(), clock.now)
+    r = client.post("/api/v1/deliveries/check-in", json={"case_number": number, "phone_last4": "0000"})
+    assert r.status_code == 404
+    r = client.post("/api/v1/deliveries/check-in", json={"case_number": number, "phone_last4": "8000"})
+    assert r.status_code == 201 and r.json["service"] == "delivery"
+    assert r.json["case"]["result_ready"] is True
+    clerk = clerk_at(app, 14, "c14")
+    clerk.post("/api/v1/windows/14/call-next")
+    assert clerk.post("/api/v1/windows/14/hand-over").json["error"] == "not_serving"
+    clerk.post("/api/v1/windows/14/start")
+    r = clerk.post("/api/v1/windows/14/hand-over")
+    assert r.status_code == 200 and r.json["case_number"] == number
+    assert client.get(f"/api/v1/tickets/{r.json['window']['ticket']['token']}").json["case"][
+        "handed_over"] is True
