@@ -12,6 +12,14 @@ LANGUAGES = ("zh", "en")
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "intake_form": ("受理登记", "Intake form"),
+    "collect_result": ("领取办理结果", "Collect a result"),
+    "case_number": ("办件号", "Case number"),
+    "phone_last4": ("手机号后四位", "Last 4 digits of phone"),
+    "take_ticket": ("取号", "Take a ticket"),
+    "hand_over": ("交付结果", "Hand over result"),
+    "result_ready": ("结果已办好，请到统一出件窗口领取", "Your result is ready at the delivery window"),
+    "result_pending": ("审批中", "Being approved"),
+    "result_handed_over": ("结果已领取", "Result collected"),
     "backoffice": ("后台审批", "Back-office approval"),
     "backoffice_hint": ("部门审批人员认领、审批、退回", "Departments claim, approve, reject"),
     "outbox": ("流转消息", "Hand-off outbox"),

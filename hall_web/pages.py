@@ -17,7 +17,7 @@ import qrcode
 import qrcode.image.svg
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
-from hall_ops import queue
+from hall_ops import delivery, queue
 from hall_ops.clock import to_local
 from hall_ops.config import WEEKDAYS
 from hall_ops.errors import NotFound
@@ -127,9 +127,11 @@ def _ticket_or_404(token: str) -> dict[str, Any]:
     hall = current_hall()
     with hall.db.read() as s:
         try:
-            return queue.ticket_status(s, hall.config, token)
+            view = queue.ticket_status(s, hall.config, token)
         except NotFound:
             abort(404)
+        view["case"] = delivery.delivery_view(s, view["id"])
+        return view
 
 
 @bp.get("/t/<token>")

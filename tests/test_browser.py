@@ -218,3 +218,54 @@ def test_screen_rides_out_a_server_restart(browser, tmp_path):
         # The recall and the first call are two calls (two seqs); neither is shown twice.
         assert _shown_calls(screen) == ["B001", "B001"]
         assert screen.errors == []
+
+
+def test_result_collected_at_kiosk_and_handed_over_at_delivery_window(browser, tmp_path):
+    """An approved case: the citizen checks in with the case number, window 14 hands it over."""
+    from hall_ops.config import load_config
+    from hall_ops.db import Database
+    from hall_ops.delivery import LoggingNotifier, notify_ready
+    from hall_ops.intake import get_case, set_item_status
+    from tests.conftest import OPEN_NOW
+    from tests.test_intake import flat_case
+
+    with running_server(tmp_path) as hall:
+        db = Database(f"sqlite:///{tmp_path / 'hall.db'}")
+        number = flat_case(db, load_config(ROOT / "config.toml"))
+        with db.write() as s:
+            for item in get_case(s, number).items:
+                set_item_status(s, number, item.item_code, "in_review", "审批员", now=OPEN_NOW)
+                set_item_status(s, number, item.item_code, "approved", "审批员", now=OPEN_NOW)
+        assert notify_ready(db, LoggingNotifier(), OPEN_NOW) == 1
+        db.dispose()
+
+        kiosk = _page(browser)
+        kiosk.goto(f"{hall}/kiosk")
+        kiosk.click("#to-collect")
+        kiosk.fill("#case-number", number)
+        kiosk.fill("#phone-last4", "8000")
+        kiosk.click("#collect button[type=submit]")
+        kiosk.wait_for_selector("#step-ticket:not([hidden])")
+        assert kiosk.inner_text("#ticket-number") == "E001"
+
+        clerk = _page(browser)
+        clerk.goto(f"{hall}/clerk")
+        clerk.select_option("#window", "14")
+        clerk.wait_for_selector("#clerk option[value=c14]", state="attached")
+        clerk.select_option("#clerk", "c14")
+        clerk.fill("#pin", "1234")
+        clerk.click("#login button[type=submit]")
+        clerk.wait_for_selector("#console:not([hidden])")
+        clerk.click("button[data-action=call-next]")
+        clerk.wait_for_function("document.querySelector('#current').textContent === 'E001'")
+        clerk.click("button[data-action=start]")
+        clerk.wait_for_function("!document.querySelector('button[data-action=hand-over]').disabled")
+        clerk.click("button[data-action=hand-over]")
+        clerk.wait_for_function("document.querySelector('#current').textContent === 'E001'"
+                                " && document.querySelector('#state').className.includes('serving')")
+        token = requests.get(f"{hall}/api/v1/windows/14").json()["ticket"]["token"]
+        assert requests.get(f"{hall}/api/v1/tickets/{token}").json()["case"]["handed_over"]
+        phone = _page(browser)
+        phone.goto(f"{hall}/t/{token}")
+        assert "结果已领取" in phone.inner_text("#case")
+        assert kiosk.errors == [] and clerk.errors == []

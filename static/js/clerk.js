@@ -8,7 +8,7 @@
   const ALLOWED = {
     idle: ["call-next", "pause", "logout"],
     calling: ["recall", "no-show", "start", "transfer"],
-    serving: ["finish", "transfer"],
+    serving: ["finish", "transfer", "hand-over"],
     paused: ["pause", "logout"],
     closed: [],
   };
@@ -44,6 +44,7 @@
     const allowed = ALLOWED[view.state] || [];
     document.querySelectorAll("[data-action]").forEach((b) => { b.disabled = !allowed.includes(b.dataset.action); });
     document.querySelector("#transfer button").disabled = !allowed.includes("transfer");
+    document.querySelector("[data-action=hand-over]").hidden = view.kind !== "delivery";
 
     const table = document.getElementById("queue");
     table.replaceChildren();
@@ -101,7 +102,9 @@
       showError(result.call ? null : { code: "nobody_waiting", message: result.message });
       return;
     }
-    if (action === "logout") {
+    if (action === "hand-over") {
+      render((await api("POST", path)).window);
+    } else if (action === "logout") {
       await api("POST", path);
       leave();
     } else if (action === "pause") {

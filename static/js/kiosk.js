@@ -2,8 +2,8 @@
 (function () {
   "use strict";
   const { t, api, showError, minutes } = window.Hall;
-  const steps = ["step-zone", "step-service", "step-checkin", "step-ticket"];
-  const IDLE_SECONDS = { "step-service": 60, "step-checkin": 90, "step-ticket": 30 };
+  const steps = ["step-zone", "step-service", "step-checkin", "step-collect", "step-ticket"];
+  const IDLE_SECONDS = { "step-service": 60, "step-checkin": 90, "step-collect": 90, "step-ticket": 30 };
   /* The kiosk is shared: a citizen who switched to English hands the next one a Chinese kiosk. */
   const ENGLISH = window.HALL_LANG === "en";
   if (ENGLISH) IDLE_SECONDS["step-zone"] = 60;
@@ -96,6 +96,19 @@
     try {
       showTicket(await api("POST", "/appointments/" + encodeURIComponent(code.value.trim()) + "/check-in"));
       code.value = "";
+    } catch (error) { failed(error); }
+  });
+
+  document.getElementById("to-collect").addEventListener("click", () => show("step-collect"));
+  document.getElementById("collect").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const caseNumber = document.getElementById("case-number");
+    const last4 = document.getElementById("phone-last4");
+    try {
+      showTicket(await api("POST", "/deliveries/check-in",
+        { case_number: caseNumber.value.trim(), phone_last4: last4.value.trim() }));
+      caseNumber.value = "";
+      last4.value = "";
     } catch (error) { failed(error); }
   });
 
