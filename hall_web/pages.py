@@ -18,6 +18,8 @@ import qrcode.image.svg
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from hall_ops import delivery, queue
+from hall_ops.catalogue import items_for_service, service_guide
+from hall_ops.models import Service
 from hall_ops.clock import to_local
 from hall_ops.config import WEEKDAYS
 from hall_ops.errors import NotFound
@@ -132,6 +134,18 @@ def _ticket_or_404(token: str) -> dict[str, Any]:
             abort(404)
         view["case"] = delivery.delivery_view(s, view["id"])
         return view
+
+
+@bp.get("/guide/<service_code>")
+def guide(service_code: str) -> str:
+    """The service guide of a queue service: what to bring, so nobody makes a second trip."""
+    with current_hall().db.read() as s:
+        try:
+            items = [service_guide(s, item["code"]) for item in items_for_service(s, service_code)]
+        except NotFound:
+            abort(404)
+        service = s.get(Service, service_code)
+        return render_template("guide.html", service=service, items=items)
 
 
 @bp.get("/t/<token>")

@@ -243,3 +243,12 @@ def test_vendored_browser_libraries_are_there_with_licences():
     version = re.search(r"Socket\.IO v(\S+)", socket_io).group(1)
     assert f"socket.io-client {version}" in readme
     assert f"socket.io-client@{version}" in (ROOT / "scripts" / "vendor_assets.sh").read_text()
+
+
+def test_service_guide_lists_what_to_bring(client):
+    page = client.get("/guide/real_estate").get_data(as_text=True)
+    assert "BDC-01" in page and "不动产权证书" in page and "必须提交" in page
+    assert "Deed tax" in client.get("/guide/real_estate?lang=en").get_data(as_text=True)
+    assert client.get("/guide/nope").status_code == 404
+    token = client.post("/api/v1/tickets", json={"service": "real_estate"}).json["token"]
+    assert "/guide/real_estate" in client.get(f"/t/{token}").get_data(as_text=True)

@@ -303,6 +303,8 @@
         addToChart(data.zones);
       },
       alerts: (data) => { state.serverAlerts = data.alerts; renderAlerts(); },
+      /* The deadline job: items at the warning share of their limit, or overdue. */
+      deadlines: (data) => { state.overdue = data.items; renderOverdue(data.items); },
       proposals: renderProposals,
       workload: (data) => { if (data.auto) renderAuto(data.auto); loadChanges(); },
     });
