@@ -116,3 +116,11 @@ def any_db(request: pytest.FixtureRequest, tmp_path: Path, hall_config: HallConf
     database = make_hall_db(url, hall_config)
     yield database
     database.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole run (see tests/support/browser.py)."""
+    from tests.support.browser import launch
+
+    yield from launch()

@@ -5,51 +5,25 @@ server restart."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 
+from tests.support.browser import new_page as _page
 from tests.support.server import ROOT, free_port, running_server
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 WAIT_MS = 15_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing (Debian package 'chromium'); ./hall test installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run",
-                  "--disable-quic"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
 def hall(tmp_path):
     with running_server(tmp_path) as base:
         yield base
-
-
-def _page(browser, **options):
-    """A page whose script errors fail the test instead of passing unseen."""
-    page = browser.new_page(**options)
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    return page
 
 
 def _shown_calls(screen) -> list[str]:

@@ -7,7 +7,6 @@ approver works the case in the back-office console and the admin resends a dead 
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import pytest
 import requests
@@ -18,11 +17,11 @@ from hall_ops.clock import hall_day
 from hall_ops.config import load_config
 from hall_ops.db import Database
 from hall_ops.intake import IntakeRules
+from tests.support.browser import new_page as _page
 from tests.support.server import ROOT, free_port, running_server
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 WAIT_MS = 15_000
 
@@ -32,35 +31,10 @@ E_LICENCES = ["股东主体资格证明", "法定代表人身份证明", "营业
 GAPS = ["住所使用证明", "银行开户许可证或开户信息"]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing (Debian package 'chromium'); ./hall test installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run",
-                  "--disable-quic"],
-        )
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def hall(tmp_path):
     with running_server(tmp_path) as base:
         yield base
-
-
-def _page(browser, **options):
-    """A page whose script errors fail the test instead of passing unseen."""
-    page = browser.new_page(**options)
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    return page
 
 
 def _material(name: str, box: str) -> str:
