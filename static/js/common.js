@@ -9,7 +9,8 @@
     return text;
   }
 
-  /* Calls /api/v1; a failed call throws an Error carrying the API's own message and code. */
+  /* Calls /api/v1; a failed call throws an Error carrying the API's own message and code,
+     and the whole body (a refused intake lists the missing materials there). */
   async function api(method, path, body) {
     const options = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
     if (body !== undefined) {
@@ -20,8 +21,7 @@
     const data = await response.json().catch(() => ({}));
     if (!response.ok) {
       const error = new Error(data.message || response.statusText);
-      error.code = data.error;
-      error.status = response.status;
+      Object.assign(error, { code: data.error, status: response.status, body: data });
       throw error;
     }
     return data;

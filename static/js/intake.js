@@ -3,27 +3,10 @@
    accepts. The checks here only spare a round trip; the server repeats every one of them. */
 (function () {
   "use strict";
-  const { t, name, el, showError } = window.Hall;
+  const { t, name, el, showError, api: call } = window.Hall;
   const PAGE = window.INTAKE;
   const guides = {};  // item code → service guide, fetched once
   let ticket = null;
-
-  /* Like Hall.api, but a refusal keeps the API's whole body (the list of missing materials). */
-  async function call(method, path, body) {
-    const options = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    const response = await fetch("/api/v1" + path, options);
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      const error = new Error(data.message || response.statusText);
-      Object.assign(error, { code: data.error, status: response.status, body: data });
-      throw error;
-    }
-    return data;
-  }
 
   // ---------------------------------------------------------------- identity checks (GB 11643, GB 32100)
 
