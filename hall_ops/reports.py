@@ -12,8 +12,9 @@ import datetime as dt
 import io
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -114,13 +115,13 @@ def _row(key: str, tickets: Iterable[Ticket]) -> ReportRow:
     )
 
 
-def report_csv(rows: list[ReportRow], group_by: str) -> str:
+def report_csv(kind: type, rows: Sequence[Any], first_column: str | None = None) -> str:
+    """Rows of the report dataclass ``kind`` as CSV; ``first_column`` renames the first field."""
     out = io.StringIO()
-    fields = list(ReportRow.__dataclass_fields__)
-    writer = csv.DictWriter(out, fieldnames=[group_by, *fields[1:]])
-    writer.writeheader()
+    fields = list(kind.__dataclass_fields__)
+    names = [first_column or fields[0], *fields[1:]]
+    writer = csv.writer(out)
+    writer.writerow(names)
     for row in rows:
-        values = asdict(row)
-        values[group_by] = values.pop("key")
-        writer.writerow(values)
+        writer.writerow(asdict(row).values())
     return out.getvalue()

@@ -15,7 +15,9 @@ from flask import Blueprint, Response, jsonify, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hall_ops import case_report as case_reports
 from hall_ops import delivery, queue, ratings, reports
+from hall_ops.intake import IntakeRules
 from hall_ops.clock import from_local, hall_day, to_local
 from hall_ops.errors import InvalidInput, NotFound, Unauthorized
 from hall_ops.models import Clerk, Service, Ticket, Window
@@ -402,9 +404,8 @@ def transfer(number: int) -> Any:
     )
 
 
-@bp.get("/reports/tickets")
-def ticket_report() -> Any:
-    """Per day/hour/service/window/clerk figures; ``format=csv`` for a spreadsheet."""
+def _report_range() -> tuple[dt.date, dt.date]:
+    """``from`` and ``to`` (default: today, and the same day as ``from``)."""
     hall = current_hall()
     today = hall_day(hall.clock(), hall.config.timezone)
     try:
@@ -412,15 +413,41 @@ def ticket_report() -> Any:
         last = dt.date.fromisoformat(request.args.get("to", first.isoformat()))
     except ValueError as exc:
         raise InvalidInput("from/to must be dates like 2026-11-25", code="invalid_range") from exc
+    return first, last
+
+
+@bp.get("/reports/tickets")
+def ticket_report() -> Any:
+    """Per day/hour/service/window/clerk figures; ``format=csv`` for a spreadsheet."""
+    hall = current_hall()
+    first, last = _report_range()
     group_by = request.args.get("group_by", "service")
     with hall.db.read() as s:
         rows = reports.ticket_report(s, hall.config, first, last, group_by)
     if request.args.get("format") == "csv":
         filename = f"tickets-{group_by}-{first}-{last}.csv"
         return Response(
-            "\ufeff" + reports.report_csv(rows, group_by),  # BOM: Excel opens UTF-8 Chinese right
+            "\ufeff" + reports.report_csv(reports.ReportRow, rows, group_by),  # BOM: Excel opens UTF-8 Chinese right
             mimetype="text/csv",
             headers={"Content-Disposition": f"attachment; filename={filename}"},
         )
     return jsonify(group_by=group_by, first_day=first.isoformat(), last_day=last.isoformat(),
+                   rows=[asdict(r) for r in rows])
+
+
+@bp.get("/reports/cases")
+def case_report() -> Any:
+    """Per department: windows visited and materials per case, decisions against the limit."""
+    hall = current_hall()
+    first, last = _report_range()
+    with hall.db.read() as s:
+        rows = case_reports.case_report(
+            s, IntakeRules.from_config(hall.config), first, last, hall.clock())
+    if request.args.get("format") == "csv":
+        return Response(
+            "\ufeff" + reports.report_csv(case_reports.CaseRow, rows),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f"attachment; filename=cases-{first}-{last}.csv"},
+        )
+    return jsonify(first_day=first.isoformat(), last_day=last.isoformat(),
                    rows=[asdict(r) for r in rows])

@@ -79,6 +79,15 @@ log = logging.getLogger(__name__)
 WORDS: dict[str, tuple[str, str]] = {
     # key: (zh, en) — merged over hall_web.i18n on these pages only
     "dashboard": ("实时看板", "Live dashboard"),
+    "cm_title": ("办件指标（按部门）", "Case measures by department"),
+    "cm_department": ("部门", "Department"),
+    "cm_cases": ("办件数", "Cases"),
+    "cm_windows": ("人均跑窗口数", "Windows visited per case"),
+    "cm_materials": ("人均交材料数", "Materials handed in per case"),
+    "cm_decided": ("已办结事项", "Items decided"),
+    "cm_within": ("按时办结", "Within the limit"),
+    "cm_days": ("平均用时（工作日）", "Mean working days to decision"),
+    "cm_overdue": ("在办超期", "Open and overdue"),
     "occupancy": ("各区域在场人数", "People per zone"),
     "occupancy_chart": ("近 {h} 小时在场人数", "People present, last {h} h"),
     "estimate": ("估算", "estimate"),

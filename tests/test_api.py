@@ -270,3 +270,25 @@ def test_collect_a_result_and_hand_it_over(client, app, clock):
     assert r.status_code == 200 and r.json["case_number"] == number
     assert client.get(f"/api/v1/tickets/{r.json['window']['ticket']['token']}").json["case"][
         "handed_over"] is True
+
+
+def test_case_report_per_department(client, app, clock):
+    from hall_ops.intake import get_case, set_item_status
+    from tests.test_intake import flat_case
+
+    db = app.extensions["hall"].db
+    number = flat_case(db, app.extensions["hall"].config)
+    with db.write() as s:
+        first = get_case(s, number).items[0]
+        set_item_status(s, number, first.item_code, "in_review", "a", now=clock.now)
+        set_item_status(s, number, first.item_code, "approved", "a", now=clock.now)
+    r = client.get("/api/v1/reports/cases?from=2026-11-25")
+    assert r.status_code == 200
+    rows = {row["department"]: row for row in r.json["rows"]}
+    assert set(rows) == {"bdc", "zjj", "swj"}  # the flat sale: three departments, one trip
+    assert all(row["cases"] == 1 and row["mean_windows_visited"] == 1 for row in rows.values())
+    assert sum(row["decided"] for row in rows.values()) == 1
+    assert sum(row["decided_within_limit"] for row in rows.values()) == 1
+    csv_text = client.get("/api/v1/reports/cases?from=2026-11-25&format=csv").get_data(as_text=True)
+    assert csv_text.splitlines()[0].lstrip("\ufeff").startswith("department,department_name_zh")
+    assert client.get("/api/v1/reports/cases?from=2026-11-25&to=2026-11-01").status_code == 422

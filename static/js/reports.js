@@ -66,6 +66,19 @@
     return report;
   }
 
+  /* Trips, materials and time to decision per department: what HALL.md says managers answer for. */
+  async function showCases(range) {
+    const section = document.getElementById("case-report");
+    const params = new URLSearchParams({ from: range.from, to: range.to });
+    section.querySelector("a.csv").href = "/api/v1/reports/cases?" + params + "&format=csv";
+    const report = await api("GET", "/reports/cases?" + params);
+    section.querySelector("tbody").replaceChildren(...report.rows.map((r) => el("tr", {},
+      el("td", {}, r.department_name_zh), cell(r.cases), cell(r.mean_windows_visited),
+      cell(r.mean_materials_handed_in), cell(r.decided), cell(r.decided_within_limit),
+      cell(r.mean_working_days_to_decision), cell(r.open_overdue))));
+    section.querySelector(".empty").hidden = report.rows.length > 0;
+  }
+
   async function load() {
     const form = document.getElementById("range");
     const range = { from: form.elements.from.value, to: form.elements.to.value };
@@ -73,6 +86,7 @@
     history.replaceState(null, "", "?" + new URLSearchParams({ ...Object.fromEntries(new URLSearchParams(location.search)), ...range }));
     try {
       const reports = await Promise.all([...document.querySelectorAll("section.report")].map((s) => show(s, range)));
+      await showCases(range);
       const days = reports[0].rows;
       const sum = (key) => days.reduce((a, r) => a + r[key], 0);
       document.getElementById("kpi-tickets").textContent = sum("tickets");
