@@ -55,6 +55,23 @@ def rate(
     return rating
 
 
+def awaiting_pad_rating(
+    session: Session, window: int, now: dt.datetime, within: dt.timedelta = dt.timedelta(minutes=10)
+) -> Ticket | None:
+    """The window-side pad offers the service just finished there, if not rated yet."""
+    return session.scalars(
+        select(Ticket)
+        .where(
+            Ticket.window_number == window,
+            Ticket.status == "done",
+            Ticket.finished_at >= now - within,
+            Ticket.id.not_in(select(Rating.ticket_id)),
+        )
+        .order_by(Ticket.finished_at.desc())
+        .limit(1)
+    ).first()
+
+
 def rating_summary(session: Session, first_day: dt.date, last_day: dt.date) -> list[dict[str, Any]]:
     """Mean score, count and complaints per window and clerk over a range of days."""
     rows = session.execute(

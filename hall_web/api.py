@@ -204,6 +204,18 @@ def delivery_check_in() -> Any:
     return jsonify(view), 201
 
 
+@bp.get("/windows/<int:number>/rating-pad")
+def rating_pad(number: int) -> Any:
+    """What the pad beside window ``number`` offers to rate: the service just finished there."""
+    hall = current_hall()
+    with hall.db.read() as s:
+        if s.get(Window, number) is None:
+            raise NotFound(f"no window {number}", code="unknown_window")
+        ticket = ratings.awaiting_pad_rating(s, number, hall.clock())
+        return jsonify(ticket={"number": ticket.number, "token": ticket.status_token}
+                       if ticket else None)
+
+
 @bp.post("/appointments")
 def create_appointment() -> Any:
     hall = current_hall()

@@ -14,6 +14,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "intake_form": ("受理登记", "Intake form"),
     "collect_result": ("领取办理结果", "Collect a result"),
     "service_guide": ("办事指南", "Service guide"),
+    "rating_pad": ("服务评价", "Rate our service"),
+    "pad_idle": ("欢迎办事，办结后请在此评价", "After your service, please rate it here"),
     "no_items": ("本业务暂无事项", "No items for this service"),
     "time_limit": ("办理时限", "Time limit"),
     "working_days": ("个工作日", "working days"),

@@ -136,6 +136,15 @@ def _ticket_or_404(token: str) -> dict[str, Any]:
         return view
 
 
+@bp.get("/pad")
+def rating_pad() -> str:
+    """The rating pad beside a window (窗口评价器): rate the service just finished there."""
+    window = request.args.get("window", "")
+    if not window.isdigit():
+        abort(404)
+    return render_template("pad.html", window=int(window))
+
+
 @bp.get("/guide/<service_code>")
 def guide(service_code: str) -> str:
     """The service guide of a queue service: what to bring, so nobody makes a second trip."""

@@ -292,3 +292,21 @@ def test_case_report_per_department(client, app, clock):
     csv_text = client.get("/api/v1/reports/cases?from=2026-11-25&format=csv").get_data(as_text=True)
     assert csv_text.splitlines()[0].lstrip("\ufeff").startswith("department,department_name_zh")
     assert client.get("/api/v1/reports/cases?from=2026-11-25&to=2026-11-01").status_code == 422
+
+
+def test_window_side_rating_pad(client, app):
+    take(client)
+    clerk = clerk_at(app, 4, "c01")
+    assert client.get("/api/v1/windows/4/rating-pad").json["ticket"] is None
+    clerk.post("/api/v1/windows/4/call-next")
+    clerk.post("/api/v1/windows/4/start")
+    clerk.post("/api/v1/windows/4/finish")
+    offered = client.get("/api/v1/windows/4/rating-pad").json["ticket"]
+    assert offered["number"] == "B001"
+    r = client.post(f"/api/v1/tickets/{offered['token']}/rating",
+                    json={"score": 5, "source": "window_pad"})
+    assert r.status_code == 201
+    assert client.get("/api/v1/windows/4/rating-pad").json["ticket"] is None
+    assert client.get("/api/v1/windows/999/rating-pad").status_code == 404
+    assert client.get("/pad?window=4").status_code == 200
+    assert client.get("/pad?window=x").status_code == 404

@@ -167,7 +167,8 @@ def test_print_page_is_an_80mm_slip_in_hall_time(client, ticket):
 
 # The floor pages speak through hall_web/i18n.py; intake and dashboard pages keep
 # their own word lists next to them and check them in their own tests.
-FLOOR_PAGES = ("base", "index", "kiosk", "screen", "clerk", "ticket", "ticket_print", "manager")
+FLOOR_PAGES = ("base", "index", "kiosk", "screen", "clerk", "ticket", "ticket_print", "manager",
+               "guide", "pad")
 
 
 def test_every_word_a_page_asks_for_is_in_both_languages():
