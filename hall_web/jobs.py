@@ -12,10 +12,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from hall_ops import queue
+from hall_ops.clock import hall_day
 from hall_ops.delivery import LoggingNotifier, notify_ready
 from hall_ops.handoff import policy_from_config, register_dispatcher
 from hall_ops.intake import IntakeRules, deadline_watch
-from hall_ops.clock import hall_day
 from hall_ops.models import Service
 from hall_web import dashboard
 from hall_web.context import HallContext
