@@ -86,13 +86,13 @@
     history.replaceState(null, "", "?" + new URLSearchParams({ ...Object.fromEntries(new URLSearchParams(location.search)), ...range }));
     try {
       const reports = await Promise.all([...document.querySelectorAll("section.report")].map((s) => show(s, range)));
-      await showCases(range);
       const days = reports[0].rows;
       const sum = (key) => days.reduce((a, r) => a + r[key], 0);
       document.getElementById("kpi-tickets").textContent = sum("tickets");
       document.getElementById("kpi-served").textContent = sum("served");
       document.getElementById("kpi-no-shows").textContent = sum("no_shows");
       document.getElementById("kpi-cancelled").textContent = sum("cancelled");
+      await showCases(range);
     } catch (error) {
       showError(error);
     }
