@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
+from tests.support.browser import clerk_console
 from tests.support.browser import new_page as _page
 from tests.support.server import ROOT, free_port, running_server
 
@@ -60,14 +61,7 @@ def test_ticket_taken_at_kiosk_called_by_clerk_appears_on_open_screen(browser, h
         "[...document.querySelectorAll('#waiting tr')].some(r => r.textContent.includes('企业登记')"
         " && r.querySelector('.count').textContent === '1')", timeout=WAIT_MS)
 
-    clerk = _page(browser)
-    clerk.goto(f"{hall}/clerk")
-    clerk.select_option("#window", "4")
-    clerk.wait_for_selector("#clerk option[value=c01]", state="attached")
-    clerk.select_option("#clerk", "c01")
-    clerk.fill("#pin", "1234")
-    clerk.click("#login button[type=submit]")
-    clerk.wait_for_selector("#console:not([hidden])")
+    clerk = clerk_console(browser, hall, 4, "c01")
     assert clerk.inner_text("#next") == "B001"
     clerk.click("button[data-action=call-next]")
     clerk.wait_for_function("document.querySelector('#current').textContent === 'B001'")
@@ -222,14 +216,7 @@ def test_result_collected_at_kiosk_and_handed_over_at_delivery_window(browser, t
         kiosk.wait_for_selector("#step-ticket:not([hidden])")
         assert kiosk.inner_text("#ticket-number") == "E001"
 
-        clerk = _page(browser)
-        clerk.goto(f"{hall}/clerk")
-        clerk.select_option("#window", "14")
-        clerk.wait_for_selector("#clerk option[value=c14]", state="attached")
-        clerk.select_option("#clerk", "c14")
-        clerk.fill("#pin", "1234")
-        clerk.click("#login button[type=submit]")
-        clerk.wait_for_selector("#console:not([hidden])")
+        clerk = clerk_console(browser, hall, 14, "c14")
         clerk.click("button[data-action=call-next]")
         clerk.wait_for_function("document.querySelector('#current').textContent === 'E001'")
         clerk.click("button[data-action=start]")

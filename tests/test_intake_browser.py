@@ -17,6 +17,7 @@ from hall_ops.clock import hall_day
 from hall_ops.config import load_config
 from hall_ops.db import Database
 from hall_ops.intake import IntakeRules
+from tests.support.browser import clerk_console
 from tests.support.browser import new_page as _page
 from tests.support.server import ROOT, free_port, running_server
 
@@ -49,14 +50,7 @@ def test_clerk_accepts_two_departments_items_with_gaps_and_prints_the_routing_sl
     assert requests.post(f"{hall}/api/v1/tickets", json={"service": "enterprise"}).json()["number"] == "B001"
 
     # The clerk console: log in at intake window 4, call the ticket, start serving it.
-    clerk = _page(browser, viewport={"width": 1280, "height": 1000})
-    clerk.goto(f"{hall}/clerk")
-    clerk.select_option("#window", "4")
-    clerk.wait_for_selector("#clerk option[value=c04]", state="attached")
-    clerk.select_option("#clerk", "c04")
-    clerk.fill("#pin", "1234")
-    clerk.click("#login button[type=submit]")
-    clerk.wait_for_selector("#console:not([hidden])")
+    clerk = clerk_console(browser, hall, 4, "c04", viewport={"width": 1280, "height": 1000})
     clerk.click("button[data-action=call-next]")
     clerk.wait_for_function("document.querySelector('#current').textContent === 'B001'")
     clerk.click("button[data-action=start]")

@@ -30,3 +30,16 @@ def new_page(browser: Any, **options: Any) -> Any:
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
     return page
+
+
+def clerk_console(browser: Any, hall: str, window: int, clerk: str, **options: Any) -> Any:
+    """The clerk console, logged in at ``window`` as ``clerk`` (demo PIN)."""
+    page = new_page(browser, **options)
+    page.goto(f"{hall}/clerk")
+    page.select_option("#window", str(window))
+    page.wait_for_selector(f"#clerk option[value={clerk}]", state="attached")
+    page.select_option("#clerk", clerk)
+    page.fill("#pin", "1234")
+    page.click("#login button[type=submit]")
+    page.wait_for_selector("#console:not([hidden])")
+    return page
