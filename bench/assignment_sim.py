@@ -1,6 +1,6 @@
 """Static window assignment vs the workload policy, on simulated busy days of our hall.
 
-Each seed is one day of the hall in config.toml (``hall_ops.hallsim.busy_day``):
+Each seed is one day of the hall in config.toml (``hall_ops.floor.simulation.busy_day``):
 the same citizens, arrival times and service times are replayed under both
 policies. Figures are the median over seeds; the ratio is workload / static.
 
@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hall_ops.config import load_config  # noqa: E402
-from hall_ops.hallsim import busy_day, compare  # noqa: E402
-from hall_ops.workload import Rules  # noqa: E402
+from hall_ops.floor.simulation import busy_day, compare  # noqa: E402
+from hall_ops.floor.workload import Rules  # noqa: E402
 
 
 def main() -> None:

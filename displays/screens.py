@@ -4,25 +4,38 @@ Rooms: ``hall`` (every call), ``zone:<code>``, ``window:<n>``, ``manager``.
 A client emits ``join`` on every (re)connect and gets a ``snapshot`` built
 from the database, so a screen that was offline, or is connected to another
 process behind the Redis message queue, shows exactly what the others show.
+
+``Publisher.publish`` is subscribed to the database's committed domain events
+(``hall_ops.events``): this module decides which room learns what.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from flask_socketio import SocketIO, emit, join_room
 
+from displays import manager as manager_room
 from hall_ops import queue
 from hall_ops.clock import Clock, hall_day
 from hall_ops.config import HallConfig
 from hall_ops.db import Database
+from hall_ops.events import (
+    CaseAccepted,
+    Event,
+    QueueChanged,
+    TicketCalled,
+    WindowChanged,
+    WorkloadChanged,
+)
 
 ROOM = re.compile(r"^(hall|manager|zone:[a-z_]{1,32}|window:\d{1,4})$")
 
 
 class Publisher:
-    """Pushes domain results to the rooms that show them. Call after commit."""
+    """Pushes committed domain events to the rooms that show them."""
 
     def __init__(self, socketio: SocketIO, db: Database, hall: HallConfig, clock: Clock) -> None:
         self.socketio = socketio
@@ -30,17 +43,36 @@ class Publisher:
         self.hall = hall
         self.clock = clock
 
+    def publish(self, events: Sequence[Event]) -> None:
+        """One transaction's events: calls first (screens announce them), then one queue
+        snapshot however many tickets changed, then each changed window's console."""
+        for event in events:
+            if isinstance(event, TicketCalled):
+                self.call(event.call)
+        if any(isinstance(e, QueueChanged) for e in events):
+            self.queue_changed()
+        for number in sorted({e.number for e in events if isinstance(e, WindowChanged)}):
+            self.window_changed(number)
+        for event in events:
+            if isinstance(event, CaseAccepted):
+                self.socketio.emit("case", event.notice, to=[manager_room.ROOM,
+                                                             f"window:{event.window}"])
+            elif isinstance(event, WorkloadChanged):
+                manager_room.push_workload(self.socketio, event.payload)
+
     def call(self, call: dict[str, Any]) -> None:
-        rooms = ["hall", "manager", f"zone:{call['zone']}", f"window:{call['window']}"]
+        rooms = ["hall", manager_room.ROOM, f"zone:{call['zone']}", f"window:{call['window']}"]
         self.socketio.emit("call", call, to=rooms)
 
     def queue_changed(self) -> None:
         with self.db.read() as session:
             snapshot = queue.queue_snapshot(session, self.hall, self.clock())
-        rooms = ["hall", "manager", *(f"zone:{z.code}" for z in self.hall.zones)]
+        rooms = ["hall", manager_room.ROOM, *(f"zone:{z.code}" for z in self.hall.zones)]
         self.socketio.emit("queue", snapshot, to=rooms)
 
-    def window_changed(self, number: int, view: dict[str, Any]) -> None:
+    def window_changed(self, number: int) -> None:
+        with self.db.read() as session:
+            view = queue.window_view(session, self.hall, number, self.clock())
         self.socketio.emit("window", view, to=f"window:{number}")
 
 

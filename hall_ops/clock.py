@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import overload
 from zoneinfo import ZoneInfo
 
 Clock = Callable[[], dt.datetime]
@@ -26,3 +27,12 @@ def from_local(local: dt.datetime, tz: ZoneInfo) -> dt.datetime:
 
 def hall_day(utc: dt.datetime, tz: ZoneInfo) -> dt.date:
     return to_local(utc, tz).date()
+
+
+@overload
+def iso_utc(value: dt.datetime) -> str: ...
+@overload
+def iso_utc(value: dt.datetime | None) -> str | None: ...
+def iso_utc(value: dt.datetime | None) -> str | None:
+    """A stored naive-UTC time as ISO 8601 with its offset: how every edge sends times."""
+    return value.replace(tzinfo=dt.UTC).isoformat() if value else None

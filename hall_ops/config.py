@@ -71,6 +71,35 @@ class QueueRules:
     appointment_late_minutes: int = 15
 
 
+class DashboardConfig:
+    queue_alert: int = 15
+    """Alert when this many people or more wait for one service."""
+    chart_hours: float = 3.0
+    workload_seconds: int = 60
+
+    @classmethod
+    def from_section(cls, section: Any) -> DashboardConfig:
+        if not isinstance(section, dict):
+            raise ConfigError("[dashboard] must be a table")
+        unknown = sorted(set(section) - {"queue_alert", "chart_hours", "workload_seconds"})
+        if unknown:
+            raise ConfigError(f"[dashboard]: unknown key(s) {unknown}")
+
+        def number(key: str, default: float, low: float, high: float, whole: bool) -> Any:
+            value = section.get(key, default)
+            kinds = (int,) if whole else (int, float)
+            if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+                kind = "a whole number" if whole else "a number"
+                raise ConfigError(f"[dashboard] {key}: must be {kind} from {low:g} to {high:g}")
+            return value
+
+        return cls(
+            queue_alert=number("queue_alert", cls.queue_alert, 1, 10_000, True),
+            chart_hours=float(number("chart_hours", cls.chart_hours, 0.5, 24, False)),
+            workload_seconds=number("workload_seconds", cls.workload_seconds, 10, 3600, True),
+        )
+
+
 @dataclass(frozen=True)
 class HallConfig:
     name_zh: str
@@ -82,6 +111,7 @@ class HallConfig:
     windows: tuple[WindowConfig, ...]
     clerks: tuple[ClerkConfig, ...]
     queue: QueueRules
+    dashboard: DashboardConfig
     database_url: str
     async_mode: str
     message_queue: str | None
@@ -240,6 +270,7 @@ def parse_config(data: dict[str, Any], base_dir: Path) -> HallConfig:
         windows=tuple(windows),
         clerks=clerks,
         queue=queue,
+        dashboard=DashboardConfig.from_section(data.get("dashboard", {})),
         database_url=url,
         async_mode=async_mode,
         message_queue=server.get("message_queue") or None,

@@ -9,27 +9,45 @@ with ordinary transactions and row locks (``FOR UPDATE SKIP LOCKED``).
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import DDL, Engine, MetaData, Table, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from hall_ops.events import Event
 
-MODEL_MODULES = (
-    "hall_ops.models",
-    "hall_ops.intake_models",
-    "hall_ops.handoff_models",
-    "hall_ops.delivery",
-    "sensors.models",
-)
-
+log = logging.getLogger(__name__)
 
 class Base(DeclarativeBase):
-    """Declarative base shared by every table of the hall."""
+    """Declarative base shared by every table of the hall (all listed in ``hall_ops.tables``)."""
+
+
+def make_append_only(table: Table) -> None:
+    """Database triggers that refuse UPDATE and DELETE: an audit trail cannot be rewritten."""
+    name = table.name
+    sqlite_ddl = [
+        DDL(
+            f"CREATE TRIGGER {name}_no_{verb.lower()} BEFORE {verb} ON {name} "
+            f"BEGIN SELECT RAISE(ABORT, '{name} is append-only'); END"
+        ).execute_if(dialect="sqlite")
+        for verb in ("UPDATE", "DELETE")
+    ]
+    postgres_ddl = [
+        DDL(
+            f"CREATE FUNCTION {name}_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN RAISE EXCEPTION '{name} is append-only'; END $$"
+        ).execute_if(dialect="postgresql"),
+        DDL(
+            f"CREATE TRIGGER {name}_append_only BEFORE UPDATE OR DELETE ON {name} "
+            f"FOR EACH ROW EXECUTE FUNCTION {name}_append_only()"
+        ).execute_if(dialect="postgresql"),
+    ]
+    for ddl in sqlite_ddl + postgres_ddl:
+        event.listen(table, "after_create", ddl)
 
 
 def _prepare_sqlite(engine: Engine) -> None:
@@ -49,6 +67,15 @@ def _prepare_sqlite(engine: Engine) -> None:
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def hall_metadata() -> MetaData:
+    """Every table of the hall: ``hall_ops.tables`` imports each context's models."""
+    from hall_ops import (
+        tables,  # imported here: the model modules import ``Base`` from us
+    )
+
+    return tables.metadata
 
 
 class Database:
@@ -73,6 +100,7 @@ class Database:
         self.url = url
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
         self._reader = sessionmaker(read_engine, expire_on_commit=False)
+        self._subscribers: list[Callable[[Sequence[Event]], None]] = []
 
     def prepare_schema(self) -> None:
         """Create missing tables; on PostgreSQL under an advisory lock, because several
@@ -80,11 +108,10 @@ class Database:
         if self.dialect != "postgresql":
             self.create_all()
             return
-        for module in MODEL_MODULES:
-            importlib.import_module(module)
+        metadata = hall_metadata()
         with self.engine.begin() as conn:
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7305514)")
-            Base.metadata.create_all(conn)
+            metadata.create_all(conn)
 
     def serialise_setup(self, session: Session) -> None:
         """Within a start-up transaction: one process at a time loads the hall (PostgreSQL)."""
@@ -92,9 +119,7 @@ class Database:
             session.execute(text("SELECT pg_advisory_xact_lock(7305514)"))
 
     def create_all(self) -> None:
-        for module in MODEL_MODULES:  # importing a model module registers its tables
-            importlib.import_module(module)
-        Base.metadata.create_all(self.engine)
+        hall_metadata().create_all(self.engine)
 
     @contextmanager
     def write(self, origin: str | None = None) -> Iterator[Session]:
@@ -102,10 +127,26 @@ class Database:
 
         ``origin`` (where the change came from: address, device) is written
         into the audit trail of every transition made in this transaction.
+        Domain events recorded in it (``hall_ops.events``) go to the
+        subscribers after the commit, never for a rolled-back transaction.
         """
         with self._writer.begin() as session:
             session.info["origin"] = origin
             yield session
+            events: list[Event] = session.info.pop("events", [])
+        if events:
+            self._publish(events)
+
+    def subscribe(self, subscriber: Callable[[Sequence[Event]], None]) -> None:
+        """Call ``subscriber`` with each committed transaction's events, in this process."""
+        self._subscribers.append(subscriber)
+
+    def _publish(self, events: Sequence[Event]) -> None:
+        for subscriber in self._subscribers:
+            try:
+                subscriber(events)
+            except Exception:  # a screen push must never undo or fail a committed change
+                log.exception("event subscriber %r failed", subscriber)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -7,8 +7,8 @@ eventlet must patch the standard library first.
 from __future__ import annotations
 
 import argparse
-import logging
 import contextlib
+import logging
 import sys
 import tomllib
 from pathlib import Path

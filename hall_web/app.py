@@ -1,4 +1,9 @@
-"""Application factory: one hall, one database, one Socket.IO server."""
+"""Application factory: one hall, one database, one Socket.IO server.
+
+Blueprints by audience: ``citizens`` (kiosk, screens, ticket page — no login),
+``clerks`` (window console, intake), ``backoffice`` (approval), ``managers``
+(live floor, workload, reports), ``admin`` (hand-off outbox).
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,17 @@ from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException
 
 from displays.screens import Publisher, register_handlers
+from hall_ops.cases.approval import backends_from_config
+from hall_ops.cases.catalogue import load_catalogue
 from hall_ops.clock import Clock, system_clock
 from hall_ops.config import ASYNC_MODES, ConfigError, HallConfig, load_config
-from hall_ops.catalogue import load_catalogue
 from hall_ops.db import Database
 from hall_ops.errors import HallError
-from hall_ops.setup import load_hall
+from hall_ops.floor.auto_mode import ensure_auto_row
+from hall_ops.hall import load_hall
+from hall_web import admin, backoffice, citizens, clerks, managers
 from hall_web.context import HallContext
+from hall_web.i18n import init_i18n
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,17 +84,15 @@ def create_app(
         message_queue=message_queue or hall.message_queue,
         channel=hall.raw.get("server", {}).get("message_queue_channel", "hall-ops"),
     )
-    publisher = Publisher(socketio, db, hall, clock)
-    app.extensions["hall"] = HallContext(hall, db, clock, socketio, publisher, always_open)
+    db.subscribe(Publisher(socketio, db, hall, clock).publish)
+    ensure_auto_row(db)
+    backends = backends_from_config(hall.raw.get("approval", {}), db, clock=clock)
+    app.extensions["hall"] = HallContext(hall, db, clock, socketio, backends, always_open)
     register_handlers(socketio, db, hall, clock)
 
-    from hall_web import api, dashboard, intake_api, intake_pages, pages
-
-    app.register_blueprint(api.bp)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(intake_api.bp)
-    app.register_blueprint(intake_pages.bp)
-    dashboard.init_app(app)
+    init_i18n(app)
+    for blueprint in (citizens.bp, clerks.bp, backoffice.bp, managers.bp, admin.bp):
+        app.register_blueprint(blueprint)
     _register_error_handlers(app)
     return app
 

@@ -1,4 +1,4 @@
-"""What every request and Socket.IO handler needs: config, database, clock, publisher."""
+"""What every request and scheduler job needs: config, database, clock, Socket.IO, back-ends."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_socketio import SocketIO
 
-from displays.screens import Publisher
+from hall_ops.cases.approval import Backends
 from hall_ops.clock import Clock
 from hall_ops.config import HallConfig
 from hall_ops.db import Database
@@ -19,10 +19,12 @@ class HallContext:
     db: Database
     clock: Clock
     socketio: SocketIO
-    publisher: Publisher
+    approval_backends: Backends
+    """Made once: the dispatcher delivers through them and the callback checks their secrets."""
     always_open: bool
     """Demo mode: take tickets whatever the opening hours say."""
 
 
 def current_hall() -> HallContext:
-    return current_app.extensions["hall"]
+    hall: HallContext = current_app.extensions["hall"]
+    return hall

@@ -1,27 +1,30 @@
-"""The hall's scheduler: periodic jobs run in the server process, never in a request."""
+"""The hall's scheduler: periodic jobs run in the server process, never in a request.
+
+Queue and window changes made by a job reach the screens through the committed
+domain events like any other change; the manager's periodic pushes (proposals,
+alerts, deadlines, occupancy) go through ``displays.manager``.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from collections import Counter
 from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
-from sqlalchemy import select
 
+from displays import manager as manager_room
 from hall_ops import queue
-from hall_ops.clock import hall_day
-from hall_ops.delivery import LoggingNotifier, notify_ready
-from hall_ops.handoff import policy_from_config, register_dispatcher
-from hall_ops.intake import IntakeRules, deadline_watch
-from hall_ops.models import Service
-from hall_web import dashboard
+from hall_ops.cases.delivery import LoggingNotifier, notify_ready
+from hall_ops.cases.handoff import policy_from_config, register_dispatcher
+from hall_ops.cases.intake import IntakeRules, deadline_watch
+from hall_ops.clock import iso_utc
+from hall_ops.floor.alerts import alerts_now
+from hall_ops.floor.auto_mode import workload_tick
 from hall_web.context import HallContext
-from hall_web.intake_api import approval_backends
 from sensors.config import parse_cameras
 from sensors.poller import CameraPool, register_jobs
+from zones.occupancy import waiting_per_zone
 
 log = logging.getLogger(__name__)
 
@@ -31,25 +34,26 @@ def expire_stale_tickets(hall: HallContext) -> None:
         expired = queue.expire_stale_tickets(session, hall.config, hall.clock())
     if expired:
         log.info("expired %d tickets left from earlier days", expired)
-        hall.publisher.queue_changed()
-
-
-def waiting_by_zone(hall: HallContext, now: dt.datetime) -> dict[str, int]:
-    """Tickets waiting per zone: the occupancy estimate where a zone has no camera."""
-    with hall.db.read() as session:
-        waiting = queue.waiting_by_service(session, hall_day(now, hall.config.timezone))
-        zones = dict(session.execute(select(Service.code, Service.zone_code)).all())
-    totals: Counter[str] = Counter()
-    for service, count in waiting.items():
-        totals[zones[service]] += count
-    return {z.code: totals.get(z.code, 0) for z in hall.config.zones}
 
 
 def push_deadlines(hall: HallContext, rules: IntakeRules) -> None:
     """Supervision during the case: items at 80 % of their limit or overdue, to the manager."""
     with hall.db.read() as session:
         watched = deadline_watch(session, rules, hall.clock())
-    hall.socketio.emit("deadlines", {"items": watched}, to="manager")
+    manager_room.push_deadlines(hall.socketio, watched)
+
+
+def push_workload(hall: HallContext) -> None:
+    """Proposals now (auto mode applies its share first), then the alerts, to the manager."""
+    now = hall.clock()
+    _applied, payload = workload_tick(hall.db, hall.config, now)
+    manager_room.push_proposals(hall.socketio, payload)
+    manager_room.push_alerts(hall.socketio, alerts_now(hall.db, hall.config, now), iso_utc(now))
+
+
+def _waiting_per_zone(hall: HallContext, now: datetime) -> dict[str, int]:
+    with hall.db.read() as session:
+        return waiting_per_zone(session, hall.config, now)
 
 
 def start_jobs(app: Flask) -> BackgroundScheduler:
@@ -60,7 +64,7 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
         max_instances=1, coalesce=True, next_run_time=datetime.now(hall.config.timezone),
     )
     register_dispatcher(
-        scheduler, hall.db, approval_backends(app), interval_seconds=5,
+        scheduler, hall.db, hall.approval_backends, interval_seconds=5,
         policy=policy_from_config(hall.config.raw.get("approval", {})), clock=hall.clock,
     )
     scheduler.add_job(
@@ -69,8 +73,7 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
         next_run_time=datetime.now(hall.config.timezone),
     )
     scheduler.add_job(
-        dashboard.workload_tick, "interval",
-        seconds=dashboard.DashboardConfig.from_config(hall.config).workload_seconds,
+        push_workload, "interval", seconds=hall.config.dashboard.workload_seconds,
         args=[hall], id="workload_tick", max_instances=1, coalesce=True,
     )
     notifier = LoggingNotifier()
@@ -85,9 +88,10 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
         register_jobs(
             scheduler, hall.db, pool,
             interval_seconds=float(hall.config.raw.get("sensors", {}).get("poll_seconds", 10)),
-            on_update=lambda readings: dashboard.camera_update(hall, readings),
+            on_update=lambda readings: manager_room.push_camera_update(
+                hall.socketio, hall.db, hall.config, hall.clock(), readings),
             clock=hall.clock,
-            waiting_by_zone=lambda now: waiting_by_zone(hall, now),
+            waiting_by_zone=lambda now: _waiting_per_zone(hall, now),
         )
     scheduler.start()
     app.extensions["scheduler"] = scheduler

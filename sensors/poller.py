@@ -28,7 +28,13 @@ from sqlalchemy import and_, delete, func, select
 
 from hall_ops.clock import Clock, system_clock
 from hall_ops.db import Database
-from sensors.camera import CameraError, CameraUnauthorized, CameraUnreachable, Counts, OnvifCounter
+from sensors.camera import (
+    CameraError,
+    CameraUnauthorized,
+    CameraUnreachable,
+    Counts,
+    OnvifCounter,
+)
 from sensors.config import CameraConfig
 from sensors.models import Camera, OccupancySample
 

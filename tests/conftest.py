@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 
 from hall_ops.config import HallConfig, load_config
 from hall_ops.db import Database
-from hall_ops.setup import load_hall
+from hall_ops.hall import load_hall
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("HALL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -244,8 +244,8 @@ def test_rating_endpoint(client, app):
 
 
 def test_collect_a_result_and_hand_it_over(client, app, clock):
-    from hall_ops import delivery
-    from hall_ops.intake import get_case, set_item_status
+    from hall_ops.cases import delivery
+    from hall_ops.cases.intake import get_case, set_item_status
     from tests.test_intake import flat_case
 
     db = app.extensions["hall"].db
@@ -273,7 +273,7 @@ def test_collect_a_result_and_hand_it_over(client, app, clock):
 
 
 def test_case_report_per_department(client, app, clock):
-    from hall_ops.intake import get_case, set_item_status
+    from hall_ops.cases.intake import get_case, set_item_status
     from tests.test_intake import flat_case
 
     db = app.extensions["hall"].db

@@ -192,8 +192,8 @@ def test_result_collected_at_kiosk_and_handed_over_at_delivery_window(browser, t
     """An approved case: the citizen checks in with the case number, window 14 hands it over."""
     from hall_ops.config import load_config
     from hall_ops.db import Database
-    from hall_ops.delivery import LoggingNotifier, notify_ready
-    from hall_ops.intake import get_case, set_item_status
+    from hall_ops.cases.delivery import LoggingNotifier, notify_ready
+    from hall_ops.cases.intake import get_case, set_item_status
     from tests.conftest import OPEN_NOW
     from tests.test_intake import flat_case
 

@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 
-from hall_ops.calendar import WorkCalendar
+from hall_ops.cases.calendar import WorkCalendar
 from hall_ops.config import ConfigError
 
 D = dt.date

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-import hall_ops.intake_models  # noqa: F401 - registers the catalogue and intake tables
-from hall_ops.catalogue import (
+import hall_ops.cases.models  # noqa: F401 - registers the catalogue and intake tables
+from hall_ops.cases.catalogue import (
     BOARDS,
     ITEM_COLUMNS,
     MATERIAL_COLUMNS,
@@ -24,7 +24,8 @@ from hall_ops.catalogue import (
 )
 from hall_ops.db import Database
 from hall_ops.errors import NotFound
-from hall_ops.models import Service, Zone
+from hall_ops.queue.models import Service
+from zones.models import Zone
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "catalogue"

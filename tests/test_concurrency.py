@@ -13,7 +13,7 @@ from collections import Counter
 from sqlalchemy import delete, func, select
 
 from hall_ops import queue
-from hall_ops.models import Ticket, TicketEvent, Window, WindowService
+from hall_ops.queue.models import Ticket, TicketEvent, Window, WindowService
 
 
 def _run_threads(count: int, target) -> list[BaseException]:

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 
 from hall_ops.config import ConfigError, HallConfig, parse_config
-from hall_ops.models import Window
+from hall_ops.queue.models import Window
 from hall_web import dashboard
 from hall_web.app import ROOT, create_app
 from hall_web.i18n import MESSAGES
@@ -485,9 +485,9 @@ def test_occupancy_trend_is_read_from_camera_counts(db):
 
 
 def test_overdue_cases_reach_the_dashboard(app, clock):
-    intake = pytest.importorskip("hall_ops.intake")
+    intake = pytest.importorskip("hall_ops.cases.intake")
     from hall_ops import queue
-    from hall_ops.catalogue import load_catalogue
+    from hall_ops.cases.catalogue import load_catalogue
 
     hall = app.extensions["hall"]
     assert app.test_client().get("/api/v1/dashboard").json["overdue"] == []

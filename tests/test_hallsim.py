@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hall_ops.config import HallConfig
-from hall_ops.hallsim import (
+from hall_ops.floor.simulation import (
     Scenario,
     SimService,
     SimWindow,
@@ -14,7 +14,7 @@ from hall_ops.hallsim import (
     generate_tickets,
     simulate,
 )
-from hall_ops.workload import Rules, expected_wait
+from hall_ops.floor.workload import Rules, expected_wait
 
 
 def test_flat_day_matches_erlang_c() -> None:

@@ -14,8 +14,8 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 
-from hall_ops import handoff
-from hall_ops.approval import (
+from hall_ops.cases import handoff
+from hall_ops.cases.approval import (
     Backends,
     ConsoleBackend,
     WebhookBackend,
@@ -29,7 +29,7 @@ from hall_ops.approval import (
 )
 from hall_ops.config import ConfigError
 from hall_ops.errors import Conflict, InvalidInput, NotFound
-from hall_ops.handoff import (
+from hall_ops.cases.handoff import (
     DeliveryError,
     DispatchReport,
     OutgoingMessage,
@@ -39,7 +39,7 @@ from hall_ops.handoff import (
     policy_from_config,
     register_dispatcher,
 )
-from hall_ops.handoff_models import ConsoleCase, HandoffMessage
+from hall_ops.cases.models import ConsoleCase, HandoffMessage
 
 T0 = dt.datetime(2026, 11, 25, 2, 0)
 
@@ -383,8 +383,8 @@ def test_console_transitions(db):
 
 
 def test_console_decisions_move_the_department_items_of_the_intake_record(db, hall_config):
-    from hall_ops.catalogue import load_catalogue
-    from hall_ops.intake import get_case
+    from hall_ops.cases.catalogue import load_catalogue
+    from hall_ops.cases.intake import get_case
     from tests.test_intake import NOW, ROOT, flat_case
 
     with db.write() as s:

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from hall_ops.errors import InvalidInput
-from hall_ops.identity import (
+from hall_ops.cases.identity import (
     CREDIT_CODE_ALPHABET,
     mask_id,
     mask_name,

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import select, text
 
 from hall_ops import queue
-from hall_ops.calendar import WorkCalendar
-from hall_ops.catalogue import load_catalogue
+from hall_ops.cases.calendar import WorkCalendar
+from hall_ops.cases.catalogue import load_catalogue
 from hall_ops.config import ConfigError, parse_config
 from hall_ops.db import Base
 from hall_ops.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from hall_ops.intake import (
+from hall_ops.cases.intake import (
     Applicant,
     IntakeRefused,
     IntakeRules,
@@ -29,7 +29,7 @@ from hall_ops.intake import (
     routing_slip,
     set_item_status,
 )
-from hall_ops.intake_models import (
+from hall_ops.cases.models import (
     Case,
     CaseCounter,
     CaseItemEvent,
@@ -86,7 +86,7 @@ def intake(db, ticket_id, *, window=8, clerk="c08", applicant=PERSON, items=FLAT
 
 
 def handoffs(db) -> dict[str, dict]:
-    """Hand-off messages in the outbox (``hall_ops.handoff``'s table), by idempotency key."""
+    """Hand-off messages in the outbox (``hall_ops.cases.handoff``'s table), by idempotency key."""
     outbox = next(
         t for t in Base.metadata.sorted_tables if {"idempotency_key", "payload"} <= set(t.c.keys())
     )

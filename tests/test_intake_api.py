@@ -14,12 +14,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import func, select
 
-from hall_ops import handoff
-from hall_ops.approval import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from hall_ops.catalogue import ServiceItem, load_catalogue
-from hall_ops.handoff_models import CONSOLE_STATUSES, MESSAGE_STATUSES
-from hall_ops.intake import APPLICANT_KINDS, ITEM_STATUSES
-from hall_ops.intake_models import Case
+from hall_ops.cases import handoff
+from hall_ops.cases.approval import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from hall_ops.cases.catalogue import ServiceItem, load_catalogue
+from hall_ops.cases.models import CONSOLE_STATUSES, MESSAGE_STATUSES
+from hall_ops.cases.intake import APPLICANT_KINDS, ITEM_STATUSES
+from hall_ops.cases.models import Case
 from hall_web import i18n, intake_api, intake_pages
 from hall_web.app import ROOT, create_app
 

@@ -51,8 +51,8 @@ def test_dispatcher_and_deadline_jobs_run_in_the_scheduler(tmp_path):
     from sqlalchemy import select
 
     from hall_ops import queue
-    from hall_ops.handoff_models import ConsoleCase
-    from hall_ops.intake import IntakeRules, create_intake
+    from hall_ops.cases.models import ConsoleCase
+    from hall_ops.cases.intake import IntakeRules, create_intake
     from tests.test_intake import FLAT_E, FLAT_ITEMS, FLAT_PAPER, PERSON
 
     long_ago = dt.datetime(2026, 11, 2, 2, 0)  # a Monday; limits of 5 working days are past

@@ -197,7 +197,7 @@ def test_ticket_history_is_append_only_and_says_where(db, hall_config, clock):
     from sqlalchemy import select, text
     from sqlalchemy.exc import DatabaseError
 
-    from hall_ops.models import TicketEvent
+    from hall_ops.queue.models import TicketEvent
 
     with db.write(origin="kiosk 10.0.0.7") as s:
         queue.take_ticket(s, hall_config, "enterprise", clock())

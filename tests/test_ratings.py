@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from hall_ops import queue, ratings
+from hall_ops import queue
+from hall_ops.queue import ratings
 from hall_ops.errors import Conflict, InvalidInput
 
 

@@ -8,7 +8,8 @@ import io
 
 import pytest
 
-from hall_ops import queue, reports
+from hall_ops import queue
+from hall_ops.reports import tickets as reports
 from hall_ops.errors import InvalidInput
 
 

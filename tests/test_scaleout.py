@@ -33,7 +33,7 @@ import socketio
 from sqlalchemy import func, select
 
 from hall_ops.db import Database
-from hall_ops.models import Ticket
+from hall_ops.queue.models import Ticket
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 

@@ -18,9 +18,9 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
-from hall_ops.approval import WebhookBackend, sign, verify_callback
+from hall_ops.cases.approval import WebhookBackend, sign, verify_callback
 from hall_ops.db import Database
-from hall_ops.handoff import (
+from hall_ops.cases.handoff import (
     DeliveryError,
     DispatchReport,
     OutgoingMessage,
@@ -29,7 +29,7 @@ from hall_ops.handoff import (
     list_messages,
     register_dispatcher,
 )
-from hall_ops.handoff_models import HandoffMessage
+from hall_ops.cases.models import HandoffMessage
 from tests.support.external_approval import ExternalApproval
 from tests.support.server import free_port
 from tests.test_handoff import enqueue, message, statuses, utcnow, wait_for

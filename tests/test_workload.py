@@ -14,14 +14,12 @@ from sqlalchemy import select
 
 from hall_ops.db import Database
 from hall_ops.errors import Conflict
-from hall_ops.models import Clerk, Service, Ticket, Window, WindowService, Zone
-from hall_ops.workload import (
+from hall_ops.floor.workload import (
     Demand,
     Proposal,
     Rules,
     WindowSlot,
     apply_proposal,
-    default_skills,
     erlang_c,
     expected_wait,
     may_apply_automatically,
@@ -31,8 +29,12 @@ from hall_ops.workload import (
     propose,
     wait_percentile,
 )
+from hall_ops.queue.models import Clerk, Service, Ticket, Window, WindowService
+from zones.models import Zone
 
 NOW = dt.datetime(2026, 11, 25, 2, 0, 0)
+SKILLS = {1: {"A", "B"}, 2: {"A", "B"}, 3: {"A", "B"}, 4: {"A", "B"}, 9: {"C"}}
+"""What each window of the test hall may serve: the services of its zone."""
 
 
 def textbook_erlang_c(c: int, lam: Fraction, mu: Fraction) -> Fraction:
@@ -307,8 +309,7 @@ def test_measure_demand_reads_the_tables(hall_db: Database) -> None:
 
 def test_capacity_and_default_skills(hall_db: Database) -> None:
     with hall_db.read() as session:
-        capacity = measure_capacity(session)
-        assert default_skills(session)[9] == frozenset({"C"})
+        capacity = measure_capacity(session, SKILLS)
     assert [w.number for w in capacity.open_windows] == [1, 2, 3, 9]
     assert [w.number for w in capacity.closed_windows] == [4]
     assert capacity.skills[1] == frozenset({"A", "B"})
@@ -320,7 +321,7 @@ def test_apply_proposal_rewrites_the_assignment(hall_db: Database) -> None:
         for minutes_ago in range(40):
             add_ticket(session, "A", minutes_ago / 2)
     with hall_db.read() as session:
-        capacity = measure_capacity(session)
+        capacity = measure_capacity(session, SKILLS)
         demand = measure_demand(session, NOW, day=NOW.date())
     proposals = propose(demand, capacity.windows, capacity.skills, Rules())
     first = proposals[0]
@@ -350,7 +351,7 @@ def test_apply_open_proposal_only_prepares_the_window(hall_db: Database) -> None
         for minutes_ago in range(60):
             add_ticket(session, "A", minutes_ago / 3)
     with hall_db.read() as session:
-        capacity = measure_capacity(session)
+        capacity = measure_capacity(session, SKILLS)
         demand = measure_demand(session, NOW, day=NOW.date())
     no_reassign = {n: frozenset(s) for n, s in capacity.skills.items()}
     no_reassign.update({2: frozenset({"B"}), 3: frozenset({"B"})})

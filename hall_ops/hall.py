@@ -10,7 +10,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from hall_ops.config import HallConfig
-from hall_ops.models import Clerk, Service, Window, WindowService, Zone
+from hall_ops.queue.models import Clerk, Service, Window, WindowService
+from zones.models import Zone
 
 
 def load_hall(session: Session, hall: HallConfig) -> None:

@@ -17,35 +17,23 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from hall_ops import events
+from hall_ops.cases.identity import mask_phone
+from hall_ops.cases.intake import get_case, set_item_status
+from hall_ops.cases.models import Case, CaseItem, CaseVisit, Delivery
 from hall_ops.config import HallConfig
-from hall_ops.db import Base
 from hall_ops.errors import Conflict, InvalidInput, NotFound
-from hall_ops.identity import mask_phone
-from hall_ops.intake import get_case, set_item_status
-from hall_ops.intake_models import Case, CaseItem, CaseVisit
-from hall_ops.models import Ticket, Window
+from hall_ops.events import WindowChanged
 from hall_ops.queue import ACTIVE, take_ticket
+from hall_ops.queue.models import Ticket, Window
 
 log = logging.getLogger(__name__)
 
 DELIVERY_SERVICE = "delivery"
 DECIDED = ("approved", "rejected", "delivered")
-
-
-class Delivery(Base):
-    __tablename__ = "deliveries"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
-    ready_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
-    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True)
-    handed_over_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
-    window_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    clerk_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 @dataclass(frozen=True)
@@ -173,6 +161,7 @@ def hand_over(
     session.add(CaseVisit(case_id=case.id, ticket_id=ticket.id, window_number=number, at=now,
                           purpose="delivery"))
     case.windows_visited += 1
+    events.record(session, WindowChanged(number))
     return case
 
 

@@ -37,11 +37,11 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from hall_ops.cases.models import MESSAGE_STATUSES, HandoffMessage
 from hall_ops.clock import Clock, system_clock
 from hall_ops.config import ConfigError
 from hall_ops.db import Database
 from hall_ops.errors import Conflict, InvalidInput, NotFound
-from hall_ops.handoff_models import MESSAGE_STATUSES, HandoffMessage
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class ApprovalBackend(Protocol):
 
 
 BackendFor = Callable[[str], ApprovalBackend]
-"""Department code → its back-end (``hall_ops.approval.Backends`` is one)."""
+"""Department code → its back-end (``hall_ops.cases.approval.Backends`` is one)."""
 
 
 # ---------------------------------------------------------------- policy

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from hall_ops.clock import to_local
 from hall_ops.config import HallConfig
 from hall_ops.errors import InvalidInput
-from hall_ops.models import Ticket
+from hall_ops.queue.models import Ticket
 
 GROUPINGS = ("day", "hour", "service", "window", "clerk")
 MAX_DAYS = 366

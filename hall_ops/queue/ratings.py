@@ -9,8 +9,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from hall_ops.errors import Conflict, InvalidInput
-from hall_ops.models import Rating, Ticket
 from hall_ops.queue import ticket_by_token
+from hall_ops.queue.models import Rating, Ticket
 
 SOURCES = ("ticket_page", "window_pad")
 

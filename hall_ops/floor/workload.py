@@ -50,7 +50,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hall_ops.errors import Conflict, InvalidInput, NotFound
-from hall_ops.models import Service, Ticket, Window, WindowService
+from hall_ops.queue.models import Service, Ticket, Window, WindowService
+from hall_ops.queue.views import mean_service_minutes
 
 # ---------------------------------------------------------------- Erlang C
 
@@ -204,22 +205,7 @@ def measure_demand(
     trends = occupancy_trend or {}
     demand: dict[str, Demand] = {}
     for service in services:
-        recent = session.execute(
-            select(Ticket.started_at, Ticket.finished_at)
-            .where(
-                Ticket.service_code == service.code,
-                Ticket.status == "done",
-                Ticket.started_at.is_not(None),
-                Ticket.finished_at <= now,
-            )
-            .order_by(Ticket.finished_at.desc())
-            .limit(sample)
-        ).all()
-        if recent:
-            seconds = sum((done - started).total_seconds() for started, done in recent)
-            mean_minutes = max(seconds / len(recent) / 60, 0.1)
-        else:
-            mean_minutes = service.mean_service_minutes
+        mean_minutes = mean_service_minutes(session, service, sample, until=now)
         demand[service.code] = Demand(
             service_code=service.code,
             waiting=waiting.get(service.code, 0),
@@ -262,24 +248,11 @@ class Capacity:
         return tuple(w for w in self.windows if not w.is_open)
 
 
-def default_skills(session: Session) -> dict[int, frozenset[str]]:
-    """Every service of the window's zone, plus whatever it serves now."""
-    by_zone: dict[str, set[str]] = {}
-    for code, zone in session.execute(select(Service.code, Service.zone_code)).all():
-        by_zone.setdefault(zone, set()).add(code)
+def measure_capacity(session: Session, skills: Mapping[int, Collection[str]]) -> Capacity:
+    """Windows from the table; ``skills``: window → services it may serve
+    (``zones.skills.window_skills`` in the hall; a test may name its own)."""
     windows = session.scalars(select(Window).order_by(Window.number)).all()
-    return {
-        w.number: frozenset(by_zone.get(w.zone_code, set()) | set(w.service_codes))
-        for w in windows
-    }
-
-
-def measure_capacity(
-    session: Session, skills: Mapping[int, Collection[str]] | None = None
-) -> Capacity:
-    """Windows from the table; ``skills`` (window → services it may serve) or the default."""
-    windows = session.scalars(select(Window).order_by(Window.number)).all()
-    known = default_skills(session) if skills is None else skills
+    known = skills
     return Capacity(
         windows=tuple(
             WindowSlot(w.number, w.zone_code, w.state != "closed", frozenset(w.service_codes))

@@ -14,7 +14,7 @@ and replayed under every policy.
 * Windows call the oldest waiting ticket of their services, as
   ``hall_ops.queue.call_next`` does; no priorities, no no-shows.
 * Policies: ``static`` keeps the configured assignment all day;
-  ``workload`` runs ``hall_ops.workload.propose`` on the simulated state
+  ``workload`` runs ``hall_ops.floor.workload.propose`` on the simulated state
   every few minutes and applies what it proposes, at most once per
   ``Rules.min_interval_minutes`` (auto mode). A reassigned window finishes
   its current citizen first; a moving clerk finishes, walks
@@ -37,8 +37,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hall_ops.config import HallConfig
-from hall_ops.reports import percentile
-from hall_ops.workload import Demand, Rules, WindowSlot, may_apply_automatically, propose
+from hall_ops.floor.workload import (
+    Demand,
+    Rules,
+    WindowSlot,
+    may_apply_automatically,
+    propose,
+)
+from hall_ops.reports.tickets import percentile
+from zones.skills import window_skills
 
 HALL_PROFILE: tuple[tuple[float, float], ...] = (
     (0, 0.7),      # 08:30 doors open
@@ -166,10 +173,7 @@ def busy_day(
         SimWindow(w.number, w.zone, frozenset(w.services), w.number not in closed)
         for w in hall.windows
     )
-    by_zone: dict[str, set[str]] = {}
-    for s in hall.services:
-        by_zone.setdefault(s.zone, set()).add(s.code)
-    skills = {w.number: frozenset(by_zone.get(w.zone_code, set()) | w.services) for w in windows}
+    skills = window_skills(hall.windows)
     day = Scenario(services=(), windows=windows, skills=skills, **options)
     share: dict[str, float] = {}
     for w in windows:

@@ -12,7 +12,7 @@
   by ``verify_callback``.
 
 The interface itself (``ApprovalBackend``, ``DeliveryError``,
-``OutgoingMessage``) lives in ``hall_ops.handoff`` and is re-exported here.
+``OutgoingMessage``) lives in ``hall_ops.cases.handoff`` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -32,14 +32,18 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from hall_ops.cases.handoff import (
+    POLICY_KEYS,
+    ApprovalBackend,
+    DeliveryError,
+    OutgoingMessage,
+)
+from hall_ops.cases.intake import set_item_status
+from hall_ops.cases.models import Case, CaseItem, ConsoleCase
 from hall_ops.clock import Clock, system_clock
 from hall_ops.config import ConfigError
 from hall_ops.db import Database
 from hall_ops.errors import Conflict, InvalidInput, NotFound
-from hall_ops.handoff import POLICY_KEYS, ApprovalBackend, DeliveryError, OutgoingMessage
-from hall_ops.handoff_models import ConsoleCase
-from hall_ops.intake import set_item_status
-from hall_ops.intake_models import Case, CaseItem
 
 __all__ = [
     "ApprovalBackend", "Backends", "ConsoleBackend", "DeliveryError", "OutgoingMessage",
@@ -188,7 +192,7 @@ def backends_from_config(
 
         [approval]
         default = "console"            # departments without a webhook
-        max_attempts = 8               # retry policy: see hall_ops.handoff.policy_from_config
+        max_attempts = 8               # retry policy: see hall_ops.cases.handoff.policy_from_config
         backoff_base_seconds = 2
         backoff_cap_seconds = 300
         [[approval.webhooks]]

@@ -9,7 +9,7 @@ departments as one case (parallel approval). Rules the code enforces:
 - A material several items need is stored once (``case_materials``) and
   linked to each item, so it is handed in once.
 - In the same transaction as the record, one hand-off message per department
-  goes to the transactional outbox (``hall_ops.handoff``): the record and its
+  goes to the transactional outbox (``hall_ops.cases.handoff``): the record and its
   hand-off exist together or not at all.
 - Each item's time limit runs from the day of acceptance in working days and
   stops while a supplement requested by the department is outstanding; the
@@ -30,13 +30,16 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
-from hall_ops.calendar import DEFAULT_WARNING_FRACTION, Pause, TimeLimitStatus, WorkCalendar
-from hall_ops.catalogue import ServiceItem, get_item
-from hall_ops.clock import hall_day
-from hall_ops.config import ConfigError, HallConfig
-from hall_ops.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from hall_ops.handoff import enqueue_handoff
-from hall_ops.identity import (
+from hall_ops import events
+from hall_ops.cases.calendar import (
+    DEFAULT_WARNING_FRACTION,
+    Pause,
+    TimeLimitStatus,
+    WorkCalendar,
+)
+from hall_ops.cases.catalogue import ServiceItem, get_item
+from hall_ops.cases.handoff import enqueue_handoff
+from hall_ops.cases.identity import (
     mask_id,
     mask_name,
     mask_phone,
@@ -44,7 +47,7 @@ from hall_ops.identity import (
     validate_phone,
     validate_resident_id,
 )
-from hall_ops.intake_models import (
+from hall_ops.cases.models import (
     Case,
     CaseCounter,
     CaseItem,
@@ -52,8 +55,12 @@ from hall_ops.intake_models import (
     CaseMaterial,
     CaseVisit,
 )
-from hall_ops.models import Ticket, Window
+from hall_ops.clock import hall_day
+from hall_ops.config import ConfigError, HallConfig
+from hall_ops.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from hall_ops.events import CaseAccepted
 from hall_ops.queue import ACTIVE
+from hall_ops.queue.models import Ticket, Window
 
 ITEM_STATUSES = (
     "submitted", "in_review", "supplement_requested", "approved", "rejected", "delivered",
@@ -282,7 +289,38 @@ def create_intake(
             now=now,
         )
     session.flush()
+    events.record(session, CaseAccepted(window_number, {
+        "case_number": case.number,
+        "window": window_number,
+        "ticket": ticket.number,
+        "items": [i.item_code for i in case.items],
+        "departments": sorted({i.department_code for i in case.items}),
+        "gaps": sum(1 for m in case.materials if m.missing),
+    }))
     return case
+
+
+def ticket_at_window(
+    session: Session, window_number: int, expected: str | None, clerk_id: str | None = None
+) -> Ticket:
+    """The ticket in hand at a window, checked against the number the clerk's page shows.
+
+    If the window has moved on to another ticket the action is refused, so a
+    case or a supplement is never tied to the wrong citizen.
+    """
+    window = session.get(Window, window_number)
+    if window is None:
+        raise NotFound(f"no window {window_number}", code="unknown_window")
+    if clerk_id is not None and window.clerk_id != clerk_id:
+        raise Conflict(f"{expected} is not being served at window {window_number}",
+                       code="ticket_not_current")
+    ticket = session.get(Ticket, window.current_ticket_id) if window.current_ticket_id else None
+    if ticket is None:
+        raise Conflict(f"window {window_number} is serving no ticket", code="no_current_ticket")
+    if expected is not None and ticket.number != expected:
+        raise Conflict(f"window {window_number} now serves {ticket.number}, not {expected}",
+                       code="ticket_not_current")
+    return ticket
 
 
 def _merge_materials(items: Sequence[ServiceItem]) -> dict[str, CaseMaterial]:

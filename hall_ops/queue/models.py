@@ -1,4 +1,4 @@
-"""Tables of the hall floor: zones, services, windows, clerks, tickets.
+"""Tables of the queue: services, windows, clerks, tickets and their history, ratings.
 
 Times are stored as naive UTC; the hall's local date (for daily numbering
 and opening hours) is derived with the hall's time zone in ``hall_ops.clock``.
@@ -10,7 +10,6 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
-    DDL,
     JSON,
     Date,
     DateTime,
@@ -18,22 +17,11 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Table,
     UniqueConstraint,
-    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hall_ops.db import Base
-
-
-class Zone(Base):
-    __tablename__ = "zones"
-
-    code: Mapped[str] = mapped_column(String(32), primary_key=True)
-    name_zh: Mapped[str] = mapped_column(String(64))
-    name_en: Mapped[str] = mapped_column(String(64))
-    position: Mapped[int] = mapped_column(Integer, default=0)
+from hall_ops.db import Base, make_append_only
 
 
 class Service(Base):
@@ -169,30 +157,6 @@ class TicketEvent(Base):
     clerk_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     origin: Mapped[str | None] = mapped_column(String(120), nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-
-
-def make_append_only(table: Table) -> None:
-    """Database triggers that refuse UPDATE and DELETE: an audit trail cannot be rewritten."""
-    name = table.name
-    sqlite_ddl = [
-        DDL(
-            f"CREATE TRIGGER {name}_no_{verb.lower()} BEFORE {verb} ON {name} "
-            f"BEGIN SELECT RAISE(ABORT, '{name} is append-only'); END"
-        ).execute_if(dialect="sqlite")
-        for verb in ("UPDATE", "DELETE")
-    ]
-    postgres_ddl = [
-        DDL(
-            f"CREATE FUNCTION {name}_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            f"BEGIN RAISE EXCEPTION '{name} is append-only'; END $$"
-        ).execute_if(dialect="postgresql"),
-        DDL(
-            f"CREATE TRIGGER {name}_append_only BEFORE UPDATE OR DELETE ON {name} "
-            f"FOR EACH ROW EXECUTE FUNCTION {name}_append_only()"
-        ).execute_if(dialect="postgresql"),
-    ]
-    for ddl in sqlite_ddl + postgres_ddl:
-        event.listen(table, "after_create", ddl)
 
 
 make_append_only(TicketEvent.__table__)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ first bad one, and only then upserts, so a typo never half-loads a catalogue.
 
 Materials are identified by their Chinese name across items: the same name in
 two items is the same document, which is what lets an intake record store a
-shared material once (``hall_ops.intake``).
+shared material once (``hall_ops.cases.intake``).
 """
 
 from __future__ import annotations
@@ -22,12 +22,20 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, Numeric, String, UniqueConstraint, select
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from hall_ops.db import Base
 from hall_ops.errors import NotFound
-from hall_ops.models import Service
+from hall_ops.queue.models import Service
 
 BOARDS: dict[str, str] = {
     "investment": "政府投资项目",

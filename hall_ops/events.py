@@ -1,0 +1,57 @@
+"""Domain events: what happened, recorded inside a write transaction, published after it commits.
+
+Domain functions call ``record(session, event)``; ``Database.write`` hands the
+transaction's events to its subscribers only once the commit has succeeded
+(the Cosmic Python "unit of work publishes events" pattern). So no view or job
+has to remember to tell the screens, and nothing is pushed for a change that
+was rolled back. Subscribers (``displays``) turn events into Socket.IO pushes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+
+@dataclass(frozen=True)
+class QueueChanged:
+    """Waiting counts, estimates or window states changed: screens need a fresh snapshot."""
+
+
+@dataclass(frozen=True)
+class TicketCalled:
+    """A ticket was called or recalled; ``call`` is the call as every screen shows it."""
+
+    call: dict[str, Any] = field(hash=False)
+
+
+@dataclass(frozen=True)
+class WindowChanged:
+    """A window's state, clerk, services or ticket in hand changed."""
+
+    number: int
+
+
+@dataclass(frozen=True)
+class CaseAccepted:
+    """An intake record was created at a window; ``notice`` names it without personal data."""
+
+    window: int
+    notice: dict[str, Any] = field(hash=False)
+
+
+@dataclass(frozen=True)
+class WorkloadChanged:
+    """Window assignments were applied (``applied``) or auto-mode settings changed (``auto``)."""
+
+    payload: dict[str, Any] = field(hash=False)
+
+
+Event = QueueChanged | TicketCalled | WindowChanged | CaseAccepted | WorkloadChanged
+
+
+def record(session: Session, event: Event) -> None:
+    """Remember ``event`` until the session's transaction commits (dropped on rollback)."""
+    session.info.setdefault("events", []).append(event)

@@ -1,0 +1,55 @@
+"""What needs the manager now: unstaffed and long queues, cameras down, items overdue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hall_ops import queue
+from hall_ops.cases.intake import IntakeRules, deadline_watch
+from hall_ops.config import HallConfig
+from hall_ops.db import Database
+from sensors.status import camera_statuses
+
+
+def overdue_cases(hall: HallConfig, db: Database, now: dt.datetime) -> list[dict[str, Any]]:
+    """Undecided intake items past or near their legal limit."""
+    rules = IntakeRules.from_config(hall)
+    with db.read() as session:
+        return deadline_watch(session, rules, now)
+
+
+def build_alerts(
+    snapshot: Mapping[str, Any],
+    cameras: Sequence[Mapping[str, Any]],
+    overdue: Sequence[Mapping[str, Any]] | None,
+    queue_alert: int,
+) -> list[dict[str, Any]]:
+    """What needs the manager now: the one definition of the alert rules (the page asks
+    ``/api/v1/dashboard/alerts`` after each live push instead of repeating them)."""
+    alerts: list[dict[str, Any]] = []
+    for s in snapshot["services"]:
+        if s["waiting"] > 0 and s["open_windows"] == 0:
+            alerts.append({"kind": "unstaffed", "severity": "critical", "service": s["code"],
+                           "waiting": s["waiting"]})
+        if s["waiting"] >= queue_alert:
+            alerts.append({"kind": "queue", "severity": "warning", "service": s["code"],
+                           "waiting": s["waiting"], "threshold": queue_alert})
+    for c in cameras:
+        if c["status"] in ("offline", "unauthorized"):
+            alerts.append({"kind": "camera", "severity": "warning", "camera": c["camera"],
+                           "zone": c["zone"], "status": c["status"],
+                           "last_seen_at": c["last_seen_at"]})
+    late = sum(1 for item in overdue or () if item["overdue"])
+    if late:
+        alerts.append({"kind": "overdue", "severity": "critical", "count": late})
+    return alerts
+
+
+def alerts_now(db: Database, hall: HallConfig, now: dt.datetime) -> list[dict[str, Any]]:
+    with db.read() as session:
+        snapshot = queue.queue_snapshot(session, hall, now)
+        cameras = camera_statuses(hall, session)
+    return build_alerts(snapshot, cameras, overdue_cases(hall, db, now),
+                        hall.dashboard.queue_alert)

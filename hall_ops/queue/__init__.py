@@ -1,0 +1,55 @@
+"""The queue: tickets, windows and what screens show of them.
+
+* ``tickets``  — take a ticket (rank time = take time minus a priority head start),
+  cancel, appointments and their check-in, expiry at the end of the day;
+* ``windows``  — what a clerk does at a window; *Call next* is ``windows.call_next``;
+* ``views``    — snapshots for screens, the citizen's phone and the manager;
+* ``records``  — the append-only ticket history every transition writes;
+* ``ratings``, ``pins``, ``models`` — ratings after service, clerk PINs, the tables.
+
+The public functions are re-exported here, so callers write ``queue.call_next(...)``.
+"""
+
+from hall_ops.queue.records import ACTIVE
+from hall_ops.queue.tickets import (
+    cancel_ticket,
+    check_in,
+    create_appointment,
+    expire_stale_tickets,
+    take_ticket,
+    ticket_by_token,
+)
+from hall_ops.queue.views import (
+    call_view,
+    estimate_wait_minutes,
+    hall_layout,
+    mean_service_minutes,
+    open_windows_by_service,
+    queue_snapshot,
+    recent_calls,
+    ticket_status,
+    ticket_view,
+    waiting_by_service,
+    window_view,
+)
+from hall_ops.queue.windows import (
+    call_next,
+    close_window,
+    finish,
+    mark_no_show,
+    open_window,
+    pause_window,
+    recall,
+    start_service,
+    transfer,
+)
+
+__all__ = [
+    "ACTIVE", "call_next", "call_view", "cancel_ticket", "check_in", "close_window",
+    "create_appointment", "estimate_wait_minutes", "expire_stale_tickets", "finish",
+    "hall_layout", "mark_no_show", "mean_service_minutes", "open_window",
+    "open_windows_by_service", "pause_window", "queue_snapshot", "recall", "recent_calls",
+    "start_service", "take_ticket", "ticket_by_token", "ticket_status", "ticket_view",
+    "window_view",
+    "transfer", "waiting_by_service",
+]

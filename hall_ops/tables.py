@@ -1,0 +1,20 @@
+"""Every table of the hall, registered in one place.
+
+Importing this module imports each bounded context's models, so
+``metadata`` holds the whole schema: what ``Database.create_all`` creates
+and what schema migrations compare against.
+"""
+
+from __future__ import annotations
+
+from hall_ops.cases import models as cases_models
+from hall_ops.db import Base
+from hall_ops.floor import models as floor_models
+from hall_ops.queue import models as queue_models
+from sensors import models as sensors_models
+from zones import models as zones_models
+
+CONTEXTS = (zones_models, queue_models, cases_models, floor_models, sensors_models)
+"""The model modules, in the order their tables depend on each other."""
+
+metadata = Base.metadata

@@ -1,0 +1,169 @@
+"""Back office: departments' approvers claim, approve, reject or ask for a supplement
+in the built-in console; departments with their own system report back on the signed
+approval callback."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    jsonify,
+    render_template,
+    request,
+)
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hall_ops.cases.approval import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    console_act,
+    console_queue,
+    console_view,
+    verify_callback,
+)
+from hall_ops.cases.catalogue import ServiceItem
+from hall_ops.cases.intake import (
+    get_case,
+    set_item_status,
+)
+from hall_ops.cases.models import Case, CaseMaterial
+from hall_ops.errors import InvalidInput, NotFound, Unauthorized
+from hall_web.context import current_hall
+from hall_web.i18n import (
+    ERRORS_ZH,
+    INTAKE_WORDS,
+    register_overlay,
+)
+from hall_web.request_helpers import body, field, write
+
+bp = Blueprint("backoffice", __name__)
+register_overlay(bp, INTAKE_WORDS, ERRORS_ZH)
+
+
+def departments() -> list[dict[str, str]]:
+    """Departments of the active catalogue, in catalogue order: who has a back-office console."""
+    with current_hall().db.read() as s:
+        rows = s.execute(
+            select(ServiceItem.department_code, ServiceItem.department_name_zh)
+            .where(ServiceItem.active.is_(True))
+            .order_by(ServiceItem.position)
+        ).all()
+    seen: dict[str, str] = {}
+    for code, name_zh in rows:
+        seen.setdefault(code, name_zh)
+    return [{"code": code, "name_zh": name_zh} for code, name_zh in seen.items()]
+
+
+@bp.get("/backoffice")
+def backoffice() -> str:
+    known = departments()
+    chosen = request.args.get("department")
+    if chosen is not None and chosen not in {d["code"] for d in known}:
+        abort(404)
+    return render_template("backoffice.html", departments=known, department=chosen)
+
+
+def _department(s: Session, code: str) -> str:
+    found = s.scalars(
+        select(ServiceItem.department_code).where(ServiceItem.department_code == code).limit(1)
+    ).first()
+    if found is None:
+        raise NotFound(f"no department {code!r} in the catalogue", code="unknown_department")
+    return found
+
+
+@bp.get("/api/v1/backoffice/<department>/cases")
+def backoffice_cases(department: str) -> Any:
+    """The department's console queue: hand-offs delivered to the built-in console.
+
+    Each case's materials are as they are now, not as handed off: an approver
+    waiting for a supplement sees it has arrived.
+    """
+    with current_hall().db.read() as s:
+        _department(s, department)
+        cases = console_queue(s, department)
+        rows = s.execute(
+            select(Case.number, CaseMaterial)
+            .join(CaseMaterial, CaseMaterial.case_id == Case.id)
+            .where(Case.number.in_({c["case_number"] for c in cases}))
+        ).all()
+        current = {(number, m.name_zh): m for number, m in rows}
+        for c in cases:
+            for material in c["materials"]:
+                row = current.get((c["case_number"], material["name_zh"]))
+                if row is not None:
+                    material.update(
+                        status="missing" if row.missing else "received",
+                        source=row.source,
+                        due_on=row.due_on.isoformat() if row.missing and row.due_on else None,
+                    )
+        return jsonify(department=department, cases=cases)
+
+
+@bp.post("/api/v1/backoffice/cases/<int:case_id>/<any(claim, approve, reject, supplement):action>")
+def backoffice_act(case_id: int, action: str) -> Any:
+    """Claim, approve, reject or ask for a supplement; the department's case items follow.
+    A rejection or a supplement request needs a ``reason`` (the applicant is told why)."""
+    data = body()
+    approver = field(data, "approver", str)
+    reason = data.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise InvalidInput("'reason' must be str", code="invalid_field", field="reason")
+    with write() as s:
+        row = console_act(s, case_id, action, approver, current_hall().clock(), reason)
+        return jsonify(console_view(row))
+
+
+@bp.post("/api/v1/approval/callback")
+def approval_callback() -> Any:
+    """A department's own system reports an item's new status.
+
+    Body: ``{"department", "case_number", "item", "status", "actor"?, "reason"?}``,
+    signed like the hand-off (``X-Hall-Signature`` over ``timestamp.body``
+    with the department's webhook secret). Nothing is read from an unsigned
+    body but the department whose secret checks it. A repeat of a status the
+    item already has is answered ``unchanged``, so a retried callback is harmless.
+    """
+    hall = current_hall()
+    raw = request.get_data(cache=True)
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    department = data.get("department") if isinstance(data, dict) else None
+    secret = (
+        current_hall().approval_backends.secrets.get(department)
+        if isinstance(department, str)
+        else None
+    )
+    if not isinstance(data, dict) or secret is None or not verify_callback(
+        secret, raw, request.headers.get(SIGNATURE_HEADER), request.headers.get(TIMESTAMP_HEADER),
+        hall.clock(),
+    ):
+        raise Unauthorized("callback signature missing, stale or wrong", code="bad_signature")
+    case_number = field(data, "case_number", str)
+    item_code = field(data, "item", str)
+    status = field(data, "status", str)
+    actor = field(data, "actor", str, required=False) or department
+    reason = data.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise InvalidInput("'reason' must be str", code="invalid_field", field="reason")
+    with write() as s:
+        case = get_case(s, case_number)
+        item = next(
+            (i for i in case.items if i.item_code == item_code and i.department_code == department),
+            None,
+        )
+        if item is None:
+            raise NotFound(
+                f"case {case_number} has no item {item_code} of department {department}",
+                code="unknown_case_item",
+            )
+        unchanged = item.status == status
+        if not unchanged:
+            set_item_status(s, case_number, item_code, status, actor, reason, now=hall.clock())
+    return jsonify(case_number=case_number, item=item_code, status=status, unchanged=unchanged)

@@ -1,0 +1,334 @@
+"""Citizens: the kiosk, call screens, the ticket page on the phone, rating, appointments,
+service guides and collecting a result — all without a login.
+
+Pages are server-rendered shells; the live parts are small scripts in ``static/js``
+talking to ``/api/v1`` and Socket.IO. Screens show ticket numbers and windows
+only, never a citizen's name. Nothing is loaded from outside the hall's own
+server: the Socket.IO client and the announcement clips are in ``static/``,
+QR codes are drawn here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Any
+
+import qrcode
+import qrcode.image.svg
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy.orm import Session
+
+from hall_ops import queue
+from hall_ops.cases import delivery
+from hall_ops.cases.catalogue import items_for_service, service_guide
+from hall_ops.clock import from_local, hall_day, to_local
+from hall_ops.config import WEEKDAYS
+from hall_ops.errors import InvalidInput, NotFound
+from hall_ops.queue import ratings
+from hall_ops.queue.models import Service, Ticket, Window
+from hall_web.context import current_hall
+from hall_web.i18n import (
+    current_language,
+    translate,
+)
+from hall_web.request_helpers import body, field, layout, write
+
+bp = Blueprint("citizens", __name__)
+
+
+def ticket_status_view(s: Session, ticket: Ticket) -> dict[str, Any]:
+    """The ticket as its holder sees it, with the case behind it and where to find it again."""
+    view = queue.ticket_status(s, current_hall().config, ticket.status_token)
+    view["case"] = delivery.delivery_view(s, ticket.id)
+    token = ticket.status_token
+    view["status_url"] = url_for("citizens.ticket_page", token=token, _external=True)
+    view["print_url"] = url_for("citizens.ticket_print", token=token)
+    view["qr_url"] = url_for("citizens.ticket_qr", token=token)
+    return view
+
+
+@bp.get("/")
+def index() -> str:
+    return render_template("index.html", layout=layout())
+
+
+@bp.get("/kiosk")
+def kiosk() -> str:
+    hall = current_hall()
+    hours = {day: hall.config.opening_hours.get(day) for day in WEEKDAYS}
+    return render_template(
+        "kiosk.html",
+        layout=layout(),
+        hall_open=hall.always_open or hall.config.is_open(hall.clock()),
+        hours={day: f"{h[0]:%H:%M}–{h[1]:%H:%M}" if h else None for day, h in hours.items()},
+    )
+
+
+@bp.get("/screen")
+def screen() -> str:
+    """One screen page for the hall, a zone (``?zone=``) or a single window (``?window=``)."""
+    floor = layout()
+    zone = request.args.get("zone")
+    window = request.args.get("window")
+    lang = current_language()
+    if window is not None:
+        if not window.isdigit() or int(window) not in {w["number"] for w in floor["windows"]}:
+            abort(404)
+        room, scope = f"window:{int(window)}", translate("window_no", lang, n=int(window))
+    elif zone:
+        match = [z for z in floor["zones"] if z["code"] == zone]
+        if not match:
+            abort(404)
+        room, scope = f"zone:{zone}", match[0]["name_en" if lang == "en" else "name_zh"]
+    else:
+        room, scope = "hall", translate("whole_hall", lang)
+    return render_template("screen.html", room=room, scope=scope, layout=floor)
+
+def _ticket_or_404(token: str) -> dict[str, Any]:
+    hall = current_hall()
+    with hall.db.read() as s:
+        try:
+            view = queue.ticket_status(s, hall.config, token)
+        except NotFound:
+            abort(404)
+        view["case"] = delivery.delivery_view(s, view["id"])
+        return view
+
+
+@bp.get("/pad")
+def rating_pad() -> str:
+    """The rating pad beside a window (窗口评价器): rate the service just finished there."""
+    window = request.args.get("window", "")
+    if not window.isdigit():
+        abort(404)
+    return render_template("pad.html", window=int(window))
+
+
+@bp.get("/guide/<service_code>")
+def guide(service_code: str) -> str:
+    """The service guide of a queue service: what to bring, so nobody makes a second trip."""
+    with current_hall().db.read() as s:
+        try:
+            items = [service_guide(s, item["code"]) for item in items_for_service(s, service_code)]
+        except NotFound:
+            abort(404)
+        service = s.get(Service, service_code)
+        return render_template("guide.html", service=service, items=items)
+
+
+@bp.get("/t/<token>")
+def ticket_page(token: str) -> str:
+    return render_template("ticket.html", ticket=_ticket_or_404(token))
+
+
+@bp.get("/tickets/<token>/print")
+def ticket_print(token: str) -> str:
+    """The 80 mm slip a kiosk's thermal printer prints (it prints itself on load)."""
+    ticket = _ticket_or_404(token)
+    taken = to_local(
+        dt.datetime.fromisoformat(ticket["taken_at"]).replace(tzinfo=None),
+        current_hall().config.timezone,
+    )
+    return render_template(
+        "ticket_print.html", ticket=ticket, taken=f"{taken:%Y-%m-%d %H:%M}",
+        status_url=url_for("citizens.ticket_page", token=token, _external=True),
+    )
+
+
+@bp.get("/qr/<token>.svg")
+def ticket_qr(token: str) -> Response:
+    """QR code of the ticket's status page, drawn here: no outside service, works offline."""
+    _ticket_or_404(token)
+    image = qrcode.make(
+        url_for("citizens.ticket_page", token=token, _external=True),
+        image_factory=qrcode.image.svg.SvgPathImage,
+        box_size=10,
+        border=2,
+    )
+    out = io.BytesIO()
+    image.save(out)
+    return Response(out.getvalue(), mimetype="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=86400"})
+
+
+@bp.get("/api/v1/hall")
+def hall_layout() -> Any:
+    hall = current_hall()
+    with hall.db.read() as s:
+        floor = queue.hall_layout(s)
+    return jsonify(
+        name_zh=hall.config.name_zh,
+        name_en=hall.config.name_en,
+        open=hall.always_open or hall.config.is_open(hall.clock()),
+        **floor,
+    )
+
+
+@bp.post("/api/v1/tickets")
+def take_ticket() -> Any:
+    hall = current_hall()
+    data = body()
+    service = field(data, "service", str)
+    priority = field(data, "priority", str, required=False) or "normal"
+    with write() as s:
+        ticket = queue.take_ticket(
+            s, hall.config, service, hall.clock(), priority=priority, ignore_hours=hall.always_open
+        )
+        view = ticket_status_view(s, ticket)
+    hall.publisher.queue_changed()
+    return jsonify(view), 201
+
+
+@bp.get("/api/v1/tickets/<token>")
+def ticket_status(token: str) -> Any:
+    hall = current_hall()
+    with hall.db.read() as s:
+        return jsonify(ticket_status_view(s, queue.ticket_by_token(s, token)))
+
+
+@bp.post("/api/v1/tickets/<token>/cancel")
+def cancel_ticket(token: str) -> Any:
+    hall = current_hall()
+    with write() as s:
+        view = ticket_status_view(s, queue.cancel_ticket(s, token, hall.clock()))
+    hall.publisher.queue_changed()
+    return jsonify(view)
+
+
+@bp.post("/api/v1/tickets/<token>/rating")
+def rate(token: str) -> Any:
+    hall = current_hall()
+    data = body()
+    with write() as s:
+        rating = ratings.rate(
+            s,
+            token,
+            field(data, "score", int),
+            hall.clock(),
+            comment=field(data, "comment", str, required=False),
+            complaint=bool(field(data, "complaint", bool, required=False)),
+            source=field(data, "source", str, required=False) or "ticket_page",
+        )
+        return jsonify(score=rating.score, complaint=rating.complaint,
+                       window=rating.window_number), 201
+
+
+@bp.post("/api/v1/deliveries/check-in")
+def delivery_check_in() -> Any:
+    """The citizen collects a result: case number + last four digits of the phone → a ticket."""
+    hall = current_hall()
+    data = body()
+    with write() as s:
+        ticket = delivery.check_in(
+            s, hall.config, field(data, "case_number", str), field(data, "phone_last4", str),
+            hall.clock(), ignore_hours=hall.always_open,
+        )
+        view = ticket_status_view(s, ticket)
+    hall.publisher.queue_changed()
+    return jsonify(view), 201
+
+
+@bp.get("/api/v1/windows/<int:number>/rating-pad")
+def rating_pad_api(number: int) -> Any:
+    """What the pad beside window ``number`` offers to rate: the service just finished there."""
+    hall = current_hall()
+    with hall.db.read() as s:
+        if s.get(Window, number) is None:
+            raise NotFound(f"no window {number}", code="unknown_window")
+        ticket = ratings.awaiting_pad_rating(s, number, hall.clock())
+        return jsonify(ticket={"number": ticket.number, "token": ticket.status_token}
+                       if ticket else None)
+
+
+@bp.post("/api/v1/appointments")
+def create_appointment() -> Any:
+    hall = current_hall()
+    data = body()
+    service = field(data, "service", str)
+    start_text = field(data, "slot_start", str)
+    minutes = field(data, "slot_minutes", int, required=False) or 30
+    name = field(data, "name", str)
+    phone = field(data, "phone", str, required=False)
+    try:
+        local_start = dt.datetime.fromisoformat(start_text)
+    except ValueError as exc:
+        raise InvalidInput("slot_start must look like 2026-11-25T10:00", code="invalid_field",
+                           field="slot_start") from exc
+    with write() as s:
+        appointment = queue.create_appointment(
+            s, service, from_local(local_start, hall.config.timezone), minutes, name, phone,
+            hall.clock(),
+        )
+        tz = hall.config.timezone
+        return jsonify(
+            code=appointment.code,
+            service=appointment.service_code,
+            slot_start=to_local(appointment.slot_start, tz).isoformat(),
+            slot_end=to_local(appointment.slot_end, tz).isoformat(),
+        ), 201
+
+
+@bp.post("/api/v1/appointments/<code>/check-in")
+def check_in(code: str) -> Any:
+    hall = current_hall()
+    with write() as s:
+        ticket = queue.check_in(s, hall.config, code, hall.clock(), ignore_hours=hall.always_open)
+        view = ticket_status_view(s, ticket)
+    hall.publisher.queue_changed()
+    return jsonify(view), 201
+
+
+@bp.get("/api/v1/queue")
+def queue_snapshot() -> Any:
+    hall = current_hall()
+    with hall.db.read() as s:
+        return jsonify(queue.queue_snapshot(s, hall.config, hall.clock()))
+
+
+@bp.get("/api/v1/calls")
+def recent_calls() -> Any:
+    hall = current_hall()
+    zone = request.args.get("zone")
+    window = request.args.get("window")
+    limit = request.args.get("limit", str(hall.config.queue.recent_calls_shown))
+    if window is not None and not window.isdigit():
+        raise InvalidInput("window must be a number", code="invalid_field", field="window")
+    if not limit.isdigit() or not 1 <= int(limit) <= 100:
+        raise InvalidInput("limit must be 1–100", code="invalid_field", field="limit")
+    with hall.db.read() as s:
+        calls = queue.recent_calls(
+            s, int(limit), zone=zone, window=int(window) if window else None,
+            day=hall_day(hall.clock(), hall.config.timezone),
+        )
+    return jsonify(calls=calls)
+
+
+@bp.get("/api/v1/services/<code>")
+def service(code: str) -> Any:
+    with current_hall().db.read() as s:
+        found = s.get(Service, code)
+        if found is None:
+            raise NotFound(f"unknown service {code!r}", code="unknown_service")
+        return jsonify(code=found.code, letter=found.letter, name_zh=found.name_zh,
+                       name_en=found.name_en, zone=found.zone_code, board=found.board)
+
+
+@bp.get("/api/v1/services/<code>/items")
+def service_items(code: str) -> Any:
+    with current_hall().db.read() as s:
+        return jsonify(service=code, items=items_for_service(s, code))
+
+
+@bp.get("/api/v1/items/<code>/guide")
+def item_guide(code: str) -> Any:
+    with current_hall().db.read() as s:
+        return jsonify(service_guide(s, code))

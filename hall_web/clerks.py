@@ -1,0 +1,377 @@
+"""Clerks: the console at a window (call, recall, skip, serve, transfer, hand over), the
+intake form and routing slip, and the intake API. Every window action needs the clerk
+logged in at that window; the applicant's identity is unmasked to the accepting clerk only.
+
+Views run one domain function in one write transaction; what screens must learn
+is published by the domain's events after the commit (``displays``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import qrcode
+import qrcode.image.svg
+from flask import (
+    Blueprint,
+    abort,
+    jsonify,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hall_ops import queue
+from hall_ops.cases import delivery
+from hall_ops.cases.intake import (
+    Applicant,
+    IntakeRules,
+    create_intake,
+    get_case,
+    record_supplement,
+    routing_slip,
+    ticket_at_window,
+)
+from hall_ops.clock import hall_day, to_local
+from hall_ops.errors import InvalidInput, NotFound, Unauthorized
+from hall_ops.queue.models import Clerk, Service, Ticket, Window
+from hall_web.context import current_hall
+from hall_web.i18n import (
+    ERRORS_ZH,
+    INTAKE_WORDS,
+    register_overlay,
+)
+from hall_web.request_helpers import body, clerk_at, field, layout, write
+
+bp = Blueprint("clerks", __name__)
+register_overlay(bp, INTAKE_WORDS, ERRORS_ZH)
+
+MAX_LIST = 100
+"""Items or materials in one request: a catalogue item has a handful, a case a few items."""
+
+
+def window_answer(number: int) -> dict[str, Any]:
+    """The window as it now is, after the commit: what the console redraws."""
+    hall = current_hall()
+    with hall.db.read() as s:
+        return queue.window_view(s, hall.config, number, hall.clock())
+
+
+@bp.get("/clerk")
+def clerk() -> str:
+    return render_template("clerk.html", layout=layout())
+
+def _rules() -> IntakeRules:
+    return IntakeRules.from_config(current_hall().config)
+
+def _session_clerk_at(number: int) -> str | None:
+    """The clerk this browser is logged in as at window ``number`` (the API's session cookie)."""
+    clerk = session.get("clerk")
+    return clerk if clerk and session.get("window") == number else None
+
+
+@bp.get("/intake")
+def intake() -> str:
+    """The intake form at ``?window=<n>``: items of the window's services only."""
+    number = request.args.get("window", "")
+    if not number.isdigit():
+        abort(404)
+    hall = current_hall()
+    with hall.db.read() as s:
+        window = s.get(Window, int(number))
+        if window is None:
+            abort(404)
+        services = [
+            {"code": svc.code, "letter": svc.letter, "name_zh": svc.name_zh, "name_en": svc.name_en}
+            for code in window.service_codes
+            if (svc := s.get(Service, code)) is not None
+        ]
+        rules = _rules()
+        gap_due = rules.calendar.add_working_days(
+            hall_day(hall.clock(), rules.timezone), rules.supplement_working_days
+        )
+        return render_template(
+            "intake.html",
+            window=window,
+            services=services,
+            clerk=_session_clerk_at(window.number),
+            gap_due=gap_due.isoformat(),
+        )
+
+def _qr_svg(text: str) -> Markup:
+    """The QR code drawn here as inline SVG: prints with the page, needs no outside service."""
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
+    svg = image.to_string(encoding="unicode")
+    return Markup(svg[svg.index("<svg"):])
+
+
+@bp.get("/cases/<number>/slip")
+def slip(number: str) -> str:
+    """The printable routing slip (流转单); the applicant's identity is masked, it is paper."""
+    hall = current_hall()
+    with hall.db.read() as s:
+        try:
+            view = routing_slip(s, number, rules=_rules(), now=hall.clock())
+        except NotFound:
+            abort(404)
+        clerk = s.get(Clerk, view["clerk"])
+    accepted = to_local(
+        dt.datetime.fromisoformat(view["accepted_at"]).replace(tzinfo=None), hall.config.timezone
+    )
+    return render_template(
+        "routing_slip.html",
+        slip=view,
+        qr_svg=_qr_svg(view["case_number"]),
+        accepted_local=f"{accepted:%Y-%m-%d %H:%M}",
+        clerk_name=clerk.name if clerk else view["clerk"],
+    )
+
+
+@bp.get("/api/v1/clerks")
+def clerks() -> Any:
+    with current_hall().db.read() as s:
+        rows = s.scalars(select(Clerk).order_by(Clerk.id)).all()
+        return jsonify(clerks=[{"id": c.id, "name": c.name} for c in rows])
+
+
+@bp.get("/api/v1/windows/<int:number>")
+def window_view(number: int) -> Any:
+    with current_hall().db.read() as s:
+        return jsonify(queue.window_view(s, current_hall().config, number, current_hall().clock()))
+
+
+@bp.post("/api/v1/windows/<int:number>/login")
+def window_login(number: int) -> Any:
+    hall = current_hall()
+    data = body()
+    clerk = field(data, "clerk", str)
+    pin = field(data, "pin", str)
+    with write() as s:
+        queue.open_window(s, number, clerk, pin, hall.clock())
+    session.clear()
+    session["clerk"], session["window"] = clerk, number
+    return jsonify(window_answer(number))
+
+
+@bp.post("/api/v1/windows/<int:number>/logout")
+def window_logout(number: int) -> Any:
+    clerk = clerk_at(number)
+    with write() as s:
+        queue.close_window(s, number, clerk)
+    session.clear()
+    return jsonify(window_answer(number))
+
+
+@bp.post("/api/v1/windows/<int:number>/pause")
+def window_pause(number: int) -> Any:
+    clerk = clerk_at(number)
+    paused = field(body(), "paused", bool)
+    with write() as s:
+        queue.pause_window(s, number, clerk, paused)
+    return jsonify(window_answer(number))
+
+
+@bp.post("/api/v1/windows/<int:number>/call-next")
+def call_next(number: int) -> Any:
+    hall = current_hall()
+    clerk = clerk_at(number)
+    with write() as s:
+        ticket, event = queue.call_next(s, hall.config, number, clerk, hall.clock())
+        call = (
+            queue.call_view(event, ticket.number, ticket.service_code, s.get(Window, number).zone_code)
+            if ticket and event
+            else None
+        )
+    view = window_answer(number)
+    return jsonify(
+        ticket=view["ticket"],
+        call=call,
+        window=view,
+        message=None if call else "no one is waiting for this window's services",
+    )
+
+def _ticket_action(number: int, action: Callable[..., Any], **kwargs: Any) -> Any:
+    hall = current_hall()
+    clerk = clerk_at(number)
+    expected = field(body(), "ticket", str, required=False)
+    with write() as s:
+        action(s, number, clerk, hall.clock(), expected=expected, **kwargs)
+    return jsonify(window_answer(number))
+
+
+@bp.post("/api/v1/windows/<int:number>/recall")
+def recall(number: int) -> Any:
+    return _ticket_action(number, queue.recall)
+
+
+@bp.post("/api/v1/windows/<int:number>/no-show")
+def no_show(number: int) -> Any:
+    hall = current_hall()
+    return _ticket_action(
+        number, lambda s, n, c, now, expected: queue.mark_no_show(s, hall.config, n, c, now, expected)
+    )
+
+
+@bp.post("/api/v1/windows/<int:number>/start")
+def start(number: int) -> Any:
+    return _ticket_action(number, queue.start_service)
+
+
+@bp.post("/api/v1/windows/<int:number>/finish")
+def finish(number: int) -> Any:
+    return _ticket_action(number, queue.finish)
+
+
+@bp.post("/api/v1/windows/<int:number>/hand-over")
+def hand_over(number: int) -> Any:
+    """At the delivery window: the result of the case behind the ticket in hand is handed over."""
+    hall = current_hall()
+    clerk = clerk_at(number)
+    with write() as s:
+        case = delivery.hand_over(s, number, clerk, hall.clock())
+        number_of_case = case.number
+    return jsonify(case_number=number_of_case, window=window_answer(number))
+
+
+@bp.post("/api/v1/windows/<int:number>/transfer")
+def transfer(number: int) -> Any:
+    data = body()
+    return _ticket_action(
+        number,
+        queue.transfer,
+        to_service=field(data, "service", str, required=False),
+        to_window=field(data, "window", int, required=False),
+    )
+
+def _names(data: dict[str, Any], name: str, *, required: bool = False) -> list[str]:
+    """A list of short strings (item codes, material names); absent = empty unless required."""
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise InvalidInput(f"'{name}' is required", code="missing_field", field=name)
+        return []
+    if (
+        not isinstance(value, list)
+        or len(value) > MAX_LIST
+        or not all(isinstance(v, str) and 0 < len(v) <= 200 for v in value)
+    ):
+        raise InvalidInput(
+            f"'{name}' must be a list of names", code="invalid_field", field=name
+        )
+    return value
+
+def _applicant(data: dict[str, Any]) -> Applicant:
+    raw = data.get("applicant")
+    if not isinstance(raw, dict):
+        raise InvalidInput(
+            "'applicant' must be an object {kind, name, id_number, phone}",
+            code="missing_field" if raw is None else "invalid_field",
+            field="applicant",
+        )
+    return Applicant(
+        kind=field(raw, "kind", str),
+        name=field(raw, "name", str),
+        id_number=field(raw, "id_number", str),
+        phone=field(raw, "phone", str),
+    )
+
+
+@bp.post("/api/v1/windows/<int:number>/intake")
+def intake_api(number: int) -> Any:
+    """Accept items for the ticket being served at window ``number`` by this session's clerk.
+
+    ``ticket`` (optional): the ticket number the clerk's page shows; if the
+    window has moved on to another ticket the intake is refused, so a case is
+    never tied to the wrong citizen.
+    """
+    hall = current_hall()
+    clerk = clerk_at(number)
+    data = body()
+    applicant = _applicant(data)
+    items = _names(data, "items", required=True)
+    received = _names(data, "received")
+    e_licences = _names(data, "e_licences")
+    expected = field(data, "ticket", str, required=False)
+    with write() as s:
+        ticket = ticket_at_window(s, number, expected)
+        case = create_intake(
+            s, _rules(), ticket_id=ticket.id, window_number=number, clerk_id=clerk,
+            applicant=applicant, item_codes=items, received=received, e_licences=e_licences,
+            now=hall.clock(),
+        )
+        case_number = case.number
+    return jsonify(
+        case_number=case_number,
+        slip_url=url_for("clerks.slip", number=case_number),
+        case_url=url_for("clerks.case_view", number=case_number),
+    ), 201
+
+def _case_view(s: Session, number: str) -> dict[str, Any]:
+    """The routing slip's view plus history; identity unmasked for the accepting clerk only."""
+    hall = current_hall()
+    view = routing_slip(s, number, rules=_rules(), now=hall.clock())
+    case = get_case(s, number)
+    ticket = s.get(Ticket, case.ticket_id)
+    view["ticket"] = ticket.number if ticket else None
+    view["masked"] = session.get("clerk") != case.clerk_id
+    if not view["masked"]:
+        view["applicant"] = {
+            "kind": case.applicant_kind,
+            "name": case.applicant_name,
+            "id_number": case.applicant_id_number,
+            "phone": case.applicant_phone,
+        }
+    history = {
+        item.item_code: [
+            {
+                "at": e.at.replace(tzinfo=dt.UTC).isoformat(),
+                "from": e.from_status,
+                "to": e.to_status,
+                "actor": e.actor,
+                "reason": e.reason,
+            }
+            for e in item.events
+        ]
+        for item in case.items
+    }
+    for item in view["items"]:
+        item["history"] = history[item["code"]]
+    view["slip_url"] = url_for("clerks.slip", number=number)
+    return view
+
+
+@bp.get("/api/v1/cases/<number>")
+def case_view(number: str) -> Any:
+    with current_hall().db.read() as s:
+        return jsonify(_case_view(s, number))
+
+
+@bp.post("/api/v1/cases/<number>/supplements")
+def supplement(number: str) -> Any:
+    """A missing material arrived. A clerk logged in at a window records it; with ``ticket``
+    (the number being served at that window) it counts as the applicant's window visit,
+    without it (post, online) it does not."""
+    hall = current_hall()
+    clerk = session.get("clerk")
+    window_number = session.get("window")
+    if not clerk or window_number is None:
+        raise Unauthorized("log in at a window first", code="not_logged_in")
+    data = body()
+    material = field(data, "material", str)
+    e_licence = bool(field(data, "e_licence", bool, required=False))
+    expected = field(data, "ticket", str, required=False)
+    with write() as s:
+        ticket_id = None
+        if expected is not None:
+            ticket_id = ticket_at_window(s, window_number, expected, clerk).id
+        record_supplement(
+            s, number, material, hall.clock(), ticket_id=ticket_id, e_licence=e_licence
+        )
+        view = _case_view(s, number)
+    return jsonify(view), 201
