@@ -39,8 +39,8 @@ from hall_ops import queue  # noqa: E402
 from hall_ops.clock import system_clock  # noqa: E402
 from hall_ops.config import HallConfig, load_config  # noqa: E402
 from hall_ops.db import Database  # noqa: E402
-from hall_ops.queue.models import Ticket  # noqa: E402
 from hall_ops.hall import load_hall  # noqa: E402
+from hall_ops.queue.models import Ticket  # noqa: E402
 from zones import rules_for  # noqa: E402
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

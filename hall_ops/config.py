@@ -71,6 +71,7 @@ class QueueRules:
     appointment_late_minutes: int = 15
 
 
+@dataclass(frozen=True)
 class DashboardConfig:
     queue_alert: int = 15
     """Alert when this many people or more wait for one service."""

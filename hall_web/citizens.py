@@ -184,7 +184,6 @@ def take_ticket() -> Any:
             s, hall.config, service, hall.clock(), priority=priority, ignore_hours=hall.always_open
         )
         view = ticket_status_view(s, ticket)
-    hall.publisher.queue_changed()
     return jsonify(view), 201
 
 
@@ -200,7 +199,6 @@ def cancel_ticket(token: str) -> Any:
     hall = current_hall()
     with write() as s:
         view = ticket_status_view(s, queue.cancel_ticket(s, token, hall.clock()))
-    hall.publisher.queue_changed()
     return jsonify(view)
 
 
@@ -233,7 +231,6 @@ def delivery_check_in() -> Any:
             hall.clock(), ignore_hours=hall.always_open,
         )
         view = ticket_status_view(s, ticket)
-    hall.publisher.queue_changed()
     return jsonify(view), 201
 
 
@@ -283,7 +280,6 @@ def check_in(code: str) -> Any:
     with write() as s:
         ticket = queue.check_in(s, hall.config, code, hall.clock(), ignore_hours=hall.always_open)
         view = ticket_status_view(s, ticket)
-    hall.publisher.queue_changed()
     return jsonify(view), 201
 
 

@@ -339,7 +339,7 @@ INTAKE_WORDS: dict[str, tuple[str, str]] = {
 }
 
 
-ERRORS_ZH: dict[str, str] = {
+INTAKE_ERRORS_ZH: dict[str, str] = {
     "key_material_missing": "缺少关键材料，不能受理",
     "invalid_applicant": "申请人类型有误",
     "invalid_name": "请填写申请人姓名或单位名称",

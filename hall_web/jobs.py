@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
@@ -43,12 +44,14 @@ def push_deadlines(hall: HallContext, rules: IntakeRules) -> None:
     manager_room.push_deadlines(hall.socketio, watched)
 
 
-def push_workload(hall: HallContext) -> None:
-    """Proposals now (auto mode applies its share first), then the alerts, to the manager."""
+def push_workload(hall: HallContext) -> list[dict[str, Any]]:
+    """Proposals now (auto mode applies its share first), then the alerts, to the manager.
+    Returns the audit records of what auto mode applied."""
     now = hall.clock()
-    _applied, payload = workload_tick(hall.db, hall.config, now)
+    applied, payload = workload_tick(hall.db, hall.config, now)
     manager_room.push_proposals(hall.socketio, payload)
     manager_room.push_alerts(hall.socketio, alerts_now(hall.db, hall.config, now), iso_utc(now))
+    return applied
 
 
 def _waiting_per_zone(hall: HallContext, now: datetime) -> dict[str, int]:

@@ -190,10 +190,10 @@ def test_screen_rides_out_a_server_restart(browser, tmp_path):
 
 def test_result_collected_at_kiosk_and_handed_over_at_delivery_window(browser, tmp_path):
     """An approved case: the citizen checks in with the case number, window 14 hands it over."""
-    from hall_ops.config import load_config
-    from hall_ops.db import Database
     from hall_ops.cases.delivery import LoggingNotifier, notify_ready
     from hall_ops.cases.intake import get_case, set_item_status
+    from hall_ops.config import load_config
+    from hall_ops.db import Database
     from tests.conftest import OPEN_NOW
     from tests.test_intake import flat_case
 

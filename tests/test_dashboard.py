@@ -14,16 +14,20 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 
-from hall_ops.config import ConfigError, HallConfig, parse_config
+from displays.manager import push_camera_update
+from hall_ops.config import ConfigError, DashboardConfig, HallConfig, parse_config
+from hall_ops.floor.models import WorkloadAuto, WorkloadChange
 from hall_ops.queue.models import Window
-from hall_web import dashboard
 from hall_web.app import ROOT, create_app
-from hall_web.i18n import MESSAGES
+from hall_web.i18n import MANAGER_WORDS, MESSAGES
+from hall_web.jobs import push_workload
 from sensors.config import parse_cameras
 from sensors.poller import CameraPool, poll_cameras
 from sensors.simulator import CameraSimulator
 from tests.conftest import OPEN_NOW, StepClock
 from tests.support.server import free_port
+from zones.occupancy import occupancy_trends
+from zones.skills import window_skills
 
 FRONT_INTAKE_WINDOWS = set(range(1, 14))
 
@@ -40,7 +44,6 @@ def make_app(tmp_path: Path, clock: StepClock, raw: dict[str, Any] | None = None
     app = create_app(hall, clock=clock,
                      database_url=database_url or f"sqlite:///{tmp_path / 'h.db'}",
                      secret_key="test")
-    dashboard.init_app(app)
     return app
 
 
@@ -109,17 +112,16 @@ def overloaded_investment(app, clock) -> None:
 
 
 def test_dashboard_words_do_not_shadow_the_shared_catalogue():
-    assert not set(dashboard.WORDS) & set(MESSAGES)
-    assert all(zh and en for zh, en in dashboard.WORDS.values())
+    assert not set(MANAGER_WORDS) & set(MESSAGES)
+    assert all(zh and en for zh, en in MANAGER_WORDS.values())
 
 
 def test_dashboard_config(hall_config, tmp_path):
-    def config(**section: Any) -> dashboard.DashboardConfig:
-        hall = parse_config(raw_config(dashboard=section), ROOT)
-        return dashboard.DashboardConfig.from_config(hall)
+    def config(**section: Any) -> DashboardConfig:
+        return parse_config(raw_config(dashboard=section), ROOT).dashboard
 
-    assert dashboard.DashboardConfig.from_config(hall_config).queue_alert == 15
-    assert config(queue_alert=8, chart_hours=1.5) == dashboard.DashboardConfig(8, 1.5, 60)
+    assert hall_config.dashboard.queue_alert == 15
+    assert config(queue_alert=8, chart_hours=1.5) == DashboardConfig(8, 1.5, 60)
     for bad in ({"queue_alert": 0}, {"queue_alert": "15"}, {"queue_alert": True},
                 {"chart_hours": 48}, {"workload_seconds": 1}, {"queue_alerts": 15}):
         with pytest.raises(ConfigError, match=r"\[dashboard\]"):
@@ -146,13 +148,13 @@ def test_every_word_these_pages_ask_for_is_in_both_languages():
     }
     prefixes = {key for key in used if key.endswith("_")}
     assert prefixes == set(completed)
-    known = set(MESSAGES) | set(dashboard.WORDS)
+    known = set(MESSAGES) | set(MANAGER_WORDS)
     needed = (used - prefixes) | {p + end for p, ends in completed.items() for end in ends}
     assert not needed - known, needed - known
 
 
 def test_window_skills_keep_delivery_windows_to_delivery(hall_config: HallConfig):
-    skills = dashboard.window_skills(hall_config)
+    skills = window_skills(hall_config.windows)
     assert skills[14] == frozenset({"delivery"})
     assert skills[1] == frozenset({"investment", "enterprise", "real_estate", "non_resident"})
     assert "notary" in skills[16] and "investment" not in skills[16]
@@ -315,7 +317,7 @@ def test_workload_tick_proposes_only_while_auto_mode_is_off(app, clock):
     manager = app.extensions["hall"].socketio.test_client(app)
     manager.emit("join", {"room": "manager"})
     manager.get_received()
-    assert dashboard.workload_tick(app.extensions["hall"]) == []
+    assert push_workload(app.extensions["hall"]) == []
     assert services_of(app, 4) == ["enterprise"] and services_of(app, 5) == ["enterprise"]
     pushed = events(manager)
     assert pushed["proposals"][0]["proposals"]
@@ -334,7 +336,7 @@ def test_auto_mode_applies_only_reassignments(any_app, clock):
     assert {p["kind"] for p in proposals} == {"assign", "open"}  # spare clerks could open one
     client.post("/api/v1/workload/auto", json={"enabled": True})
 
-    applied = dashboard.workload_tick(app.extensions["hall"])
+    applied = push_workload(app.extensions["hall"])
     reassigned = {p["window"] for p in proposals if p["kind"] == "assign"}
     assert {a["window"] for a in applied} == reassigned
     assert all(a["actor"] == "auto" and a["kind"] == "assign" for a in applied)
@@ -349,7 +351,7 @@ def test_auto_mode_applies_only_reassignments(any_app, clock):
     assert all(c["origin"] == "scheduler" for c in changes if c["actor"] == "auto")
     # The audit trail cannot be rewritten, not even by a direct UPDATE.
     with pytest.raises(DBAPIError, match="append-only"), app.extensions["hall"].db.write() as s:
-        s.execute(update(dashboard.WorkloadChange).values(actor="someone else"))
+        s.execute(update(WorkloadChange).values(actor="someone else"))
 
 
 def test_auto_mode_waits_its_interval(tmp_path, clock):
@@ -358,7 +360,7 @@ def test_auto_mode_waits_its_interval(tmp_path, clock):
     hall = app.extensions["hall"]
     client = app.test_client()
     client.post("/api/v1/workload/auto", json={"enabled": True, "min_interval_minutes": 15})
-    assert dashboard.workload_tick(hall)
+    assert push_workload(hall)
 
     take(app, clock, "real_estate", 20, every_minutes=0.05)  # nobody serves real estate
     clock.advance(minutes=1)
@@ -366,10 +368,10 @@ def test_auto_mode_waits_its_interval(tmp_path, clock):
     assert any(p["kind"] == "assign" and "real_estate" in p["to_services"]
                for p in waiting["proposals"])
     assert waiting["auto"]["next_allowed_at"] is not None
-    assert dashboard.workload_tick(hall) == []  # too soon after the last change
+    assert push_workload(hall) == []  # too soon after the last change
 
     clock.advance(minutes=15)
-    applied = dashboard.workload_tick(hall)
+    applied = push_workload(hall)
     assert any("real_estate" in a["to_services"] for a in applied)
     hall.db.dispose()
 
@@ -430,7 +432,7 @@ def test_dashboard_shows_cameras_estimates_and_alerts(tmp_path, clock):
             manager = hall.socketio.test_client(app)
             manager.emit("join", {"room": "manager"})
             manager.get_received()
-            dashboard.camera_update(hall, readings)
+            push_camera_update(hall.socketio, hall.db, hall.config, hall.clock(), readings)
             [pushed] = received(manager, "occupancy")
             manager.disconnect()
         finally:
@@ -479,7 +481,7 @@ def test_occupancy_trend_is_read_from_camera_counts(db):
                                   source="estimate"))
         s.add(OccupancySample(zone_code="public_affairs", camera_name="p", at=now, count=5,
                               source="camera"))
-    trends = dashboard.occupancy_trends(db, ["front_intake", "business", "public_affairs"], now)
+    trends = occupancy_trends(db, ["front_intake", "business", "public_affairs"], now)
     # Estimates and a single count are no trend.
     assert trends == {"front_intake": pytest.approx(0.5)}
 
@@ -548,7 +550,7 @@ def test_dashboard_page_shows_its_sections(app):
                    "vendor/chart.umd.min.js", "vendor/socket.io.min.js", "js/dashboard.js",
                    "近 3 小时在场人数", '"queue_alert": 15'):
         assert marker in html, marker
-    assert ('id="overdue"' in html) == (dashboard._intake is not None)
+    assert 'id="overdue"' in html
 
 
 def test_reports_page_links_the_csv_of_each_grouping(app, clock):
@@ -570,8 +572,7 @@ def test_reports_page_links_the_csv_of_each_grouping(app, clock):
     assert 'name="from" value="2026-11-19"' in fallback
 
 
-def test_init_app_is_idempotent(app):
-    dashboard.init_app(app)
+def test_auto_settings_row_is_made_once(app):
     assert app.test_client().get("/api/v1/workload/auto").status_code == 200
     with app.extensions["hall"].db.read() as s:
-        assert s.scalars(select(dashboard.WorkloadAuto)).all()[0].id == 1
+        assert s.scalars(select(WorkloadAuto)).all()[0].id == 1

@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
-from hall_ops.cases import delivery
 from hall_ops import queue
+from hall_ops.cases import delivery
 from hall_ops.cases.catalogue import load_catalogue
-from hall_ops.errors import Conflict, InvalidInput, NotFound
 from hall_ops.cases.intake import get_case, set_item_status
+from hall_ops.errors import Conflict, InvalidInput, NotFound
 from tests.test_intake import NOW, ROOT, flat_case
 
 

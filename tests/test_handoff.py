@@ -27,8 +27,6 @@ from hall_ops.cases.approval import (
     reject,
     request_supplement,
 )
-from hall_ops.config import ConfigError
-from hall_ops.errors import Conflict, InvalidInput, NotFound
 from hall_ops.cases.handoff import (
     DeliveryError,
     DispatchReport,
@@ -40,6 +38,8 @@ from hall_ops.cases.handoff import (
     register_dispatcher,
 )
 from hall_ops.cases.models import ConsoleCase, HandoffMessage
+from hall_ops.config import ConfigError
+from hall_ops.errors import Conflict, InvalidInput, NotFound
 
 T0 = dt.datetime(2026, 11, 25, 2, 0)
 

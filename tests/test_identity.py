@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 
-from hall_ops.errors import InvalidInput
 from hall_ops.cases.identity import (
     CREDIT_CODE_ALPHABET,
     mask_id,
@@ -17,6 +16,7 @@ from hall_ops.cases.identity import (
     validate_phone,
     validate_resident_id,
 )
+from hall_ops.errors import InvalidInput
 
 # The example number printed in GB 11643-1999 and the example code of GB 32100-2015.
 STANDARD_ID = "11010519491231002X"

@@ -15,9 +15,6 @@ from sqlalchemy import select, text
 from hall_ops import queue
 from hall_ops.cases.calendar import WorkCalendar
 from hall_ops.cases.catalogue import load_catalogue
-from hall_ops.config import ConfigError, parse_config
-from hall_ops.db import Base
-from hall_ops.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from hall_ops.cases.intake import (
     Applicant,
     IntakeRefused,
@@ -37,6 +34,9 @@ from hall_ops.cases.models import (
     CaseVisit,
     ItemMaterial,
 )
+from hall_ops.config import ConfigError, parse_config
+from hall_ops.db import Base
+from hall_ops.errors import Conflict, InvalidInput, NotFound, Unauthorized
 
 ROOT = Path(__file__).resolve().parent.parent
 D = dt.date

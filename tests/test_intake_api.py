@@ -17,10 +17,9 @@ from sqlalchemy import func, select
 from hall_ops.cases import handoff
 from hall_ops.cases.approval import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from hall_ops.cases.catalogue import ServiceItem, load_catalogue
-from hall_ops.cases.models import CONSOLE_STATUSES, MESSAGE_STATUSES
 from hall_ops.cases.intake import APPLICANT_KINDS, ITEM_STATUSES
-from hall_ops.cases.models import Case
-from hall_web import i18n, intake_api, intake_pages
+from hall_ops.cases.models import CONSOLE_STATUSES, MESSAGE_STATUSES, Case
+from hall_web import i18n
 from hall_web.app import ROOT, create_app
 
 SECRET = "tax-bureau-shared-secret"
@@ -80,10 +79,6 @@ def app(tmp_path, hall_config, clock, tax_bureau):
     })
     app = create_app(config, clock=clock, database_url=f"sqlite:///{tmp_path / 'hall.db'}",
                      secret_key="test")
-    # Until the app factory wires intake itself: register the blueprints, load the catalogue.
-    for blueprint in (intake_api.bp, intake_pages.bp):
-        if blueprint.name not in app.blueprints:
-            app.register_blueprint(blueprint)
     with app.extensions["hall"].db.write() as s:
         if not s.scalar(select(func.count()).select_from(ServiceItem)):
             load_catalogue(s, ROOT / "data" / "catalogue")
@@ -123,7 +118,7 @@ def accept(clerk, window: int = 4, **changes) -> str:
 def dispatch(app, **policy):
     hall = app.extensions["hall"]
     return handoff.dispatch_due(
-        hall.db, intake_api.approval_backends(app), hall.clock(),
+        hall.db, app.extensions["hall"].approval_backends, hall.clock(),
         policy=handoff.RetryPolicy(**policy),
     )
 
@@ -527,19 +522,19 @@ def test_every_word_these_pages_ask_for_is_in_both_languages():
     }
     prefixes = {key for key in used if key.endswith("_")}
     assert prefixes == set(completed)
-    words = {**i18n.MESSAGES, **intake_pages.MESSAGES}
+    words = {**i18n.MESSAGES, **i18n.INTAKE_WORDS}
     assert used - prefixes - set(words) == set()
     for prefix, values in completed.items():
         assert {prefix + v for v in values} <= set(words), prefix
-    for key, (zh, en) in intake_pages.MESSAGES.items():
+    for key, (zh, en) in i18n.INTAKE_WORDS.items():
         assert zh and en, key
 
 
 def test_translated_errors_are_codes_really_raised():
-    source = "".join(p.read_text() for p in [*ROOT.glob("hall_ops/*.py"),
+    source = "".join(p.read_text() for p in [*ROOT.glob("hall_ops/**/*.py"),
                                              *ROOT.glob("hall_web/*.py")])
     raised = set(re.findall(r'\bcode\s*=\s*"([a-z_]+)"', source))
-    assert set(intake_pages.ERRORS_ZH) <= raised
+    assert set(i18n.INTAKE_ERRORS_ZH) <= raised
 
 
 def test_pages_not_found(client):

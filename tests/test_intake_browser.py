@@ -13,10 +13,10 @@ import requests
 
 from hall_ops.cases import handoff
 from hall_ops.cases.approval import ConsoleBackend, WebhookBackend
+from hall_ops.cases.intake import IntakeRules
 from hall_ops.clock import hall_day
 from hall_ops.config import load_config
 from hall_ops.db import Database
-from hall_ops.cases.intake import IntakeRules
 from tests.support.browser import clerk_console
 from tests.support.browser import new_page as _page
 from tests.support.server import ROOT, free_port, running_server

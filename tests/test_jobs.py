@@ -7,8 +7,9 @@ import tomllib
 
 from hall_ops.config import parse_config
 from hall_web.app import ROOT, create_app
-from hall_web.jobs import start_jobs, waiting_by_zone
+from hall_web.jobs import start_jobs
 from sensors.simulator import CameraSimulator
+from zones.occupancy import waiting_per_zone
 
 
 def test_camera_poll_runs_in_scheduler_and_reaches_the_dashboard(tmp_path, clock):
@@ -37,7 +38,9 @@ def test_camera_poll_runs_in_scheduler_and_reaches_the_dashboard(tmp_path, clock
             # No camera in public affairs: the figure is an estimate from waiting tickets.
             assert zones["public_affairs"]["estimate"] is True
             assert pushes[0]["cameras"][0]["status"] == "online"
-            assert waiting_by_zone(app.extensions["hall"], clock.now)["public_affairs"] == 1
+            hall = app.extensions["hall"]
+            with hall.db.read() as session:
+                assert waiting_per_zone(session, hall.config, clock.now)["public_affairs"] == 1
         finally:
             scheduler.shutdown(wait=True)
             app.extensions["camera_pool"].close()
@@ -51,8 +54,8 @@ def test_dispatcher_and_deadline_jobs_run_in_the_scheduler(tmp_path):
     from sqlalchemy import select
 
     from hall_ops import queue
-    from hall_ops.cases.models import ConsoleCase
     from hall_ops.cases.intake import IntakeRules, create_intake
+    from hall_ops.cases.models import ConsoleCase
     from tests.test_intake import FLAT_E, FLAT_ITEMS, FLAT_PAPER, PERSON
 
     long_ago = dt.datetime(2026, 11, 2, 2, 0)  # a Monday; limits of 5 working days are past

@@ -13,7 +13,6 @@ import pytest
 
 from hall_web.app import ROOT, create_app
 from hall_web.i18n import ERRORS_ZH, MESSAGES
-
 from tests.conftest import StepClock
 
 PAGES = ["/", "/kiosk", "/screen", "/screen?zone=front_intake", "/screen?window=7", "/clerk",
@@ -198,7 +197,7 @@ def test_every_word_a_page_asks_for_is_in_both_languages():
 
 
 def test_translated_errors_are_codes_the_hall_really_uses():
-    files = [*ROOT.glob("hall_ops/*.py"), *ROOT.glob("hall_web/*.py")]
+    files = [*ROOT.glob("hall_ops/**/*.py"), *ROOT.glob("hall_web/*.py")]
     source = "".join(p.read_text() for p in files)
     raised = set(re.findall(r'code="([a-z_]+)"', source))
     made_by_pages = {"nobody_waiting"}  # call-next with an empty queue: a message, not an error

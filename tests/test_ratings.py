@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from hall_ops import queue
-from hall_ops.queue import ratings
 from hall_ops.errors import Conflict, InvalidInput
+from hall_ops.queue import ratings
 
 
 def test_rate_once_after_service(db, hall_config, clock):

@@ -9,8 +9,8 @@ import io
 import pytest
 
 from hall_ops import queue
-from hall_ops.reports import tickets as reports
 from hall_ops.errors import InvalidInput
+from hall_ops.reports import tickets as reports
 
 
 def serve(db, hall, clock, window, clerk, wait_min, service_min):

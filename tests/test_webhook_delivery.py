@@ -19,7 +19,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
 from hall_ops.cases.approval import WebhookBackend, sign, verify_callback
-from hall_ops.db import Database
 from hall_ops.cases.handoff import (
     DeliveryError,
     DispatchReport,
@@ -30,6 +29,7 @@ from hall_ops.cases.handoff import (
     register_dispatcher,
 )
 from hall_ops.cases.models import HandoffMessage
+from hall_ops.db import Database
 from tests.support.external_approval import ExternalApproval
 from tests.support.server import free_port
 from tests.test_handoff import enqueue, message, statuses, utcnow, wait_for

@@ -16,6 +16,7 @@ import json
 import logging
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -63,6 +64,7 @@ def ensure_auto_row(db: Database) -> None:
         pass
 
 
+@dataclass(frozen=True)
 class AutoSettings:
     enabled: bool
     min_windows_per_service: int

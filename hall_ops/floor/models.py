@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hall_ops.db import Base
+from hall_ops.db import Base, make_append_only
 
 
 class WorkloadChange(Base):
@@ -25,6 +25,9 @@ class WorkloadChange(Base):
     """assign, open, move (a proposal applied) or auto_mode (settings changed)."""
     window_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
     record: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+make_append_only(WorkloadChange.__table__)  # type: ignore[arg-type]
 
 
 class WorkloadAuto(Base):

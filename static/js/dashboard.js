@@ -33,21 +33,19 @@
   const letters = (codes) => codes.map((c) => (services[c] ? services[c].letter : c)).sort().join(" ");
   const num = (value, className) => el("td", { className: "num" + (className ? " " + className : "") }, String(value));
 
-  /* ---- alerts: the queue and camera rules of hall_web.dashboard.build_alerts, applied to every
-     live push; overdue cases come from the server (GET /dashboard and the "alerts" push). */
-  function queueAlerts(queue) {
-    const out = [];
-    for (const s of queue ? queue.services : []) {
-      if (s.waiting > 0 && s.open_windows === 0)
-        out.push({ kind: "unstaffed", severity: "critical", service: s.code, waiting: s.waiting });
-      if (s.waiting >= CONFIG.queue_alert)
-        out.push({ kind: "queue", severity: "warning", service: s.code, waiting: s.waiting, threshold: CONFIG.queue_alert });
-    }
-    return out;
-  }
-  function cameraAlerts(cameras) {
-    return cameras.filter((c) => c.status === "offline" || c.status === "unauthorized").map((c) => (
-      { kind: "camera", severity: "warning", camera: c.camera, zone: c.zone, status: c.status, last_seen_at: c.last_seen_at }));
+  /* ---- alerts: the rules live on the server (hall_ops.floor.alerts.build_alerts); after a live
+     queue or occupancy push the page asks for them again, at most every 2 s. */
+  let alertsTimer = null;
+  function alertsLater() {
+    if (alertsTimer) return;
+    alertsTimer = setTimeout(async () => {
+      alertsTimer = null;
+      try {
+        state.serverAlerts = (await api("GET", "/dashboard/alerts")).alerts;
+        renderAlerts();
+        renderQueue(state.queue);
+      } catch (error) { /* the next push or the minute reload tries again */ }
+    }, 2000);
   }
   function alertText(a) {
     switch (a.kind) {
@@ -60,8 +58,7 @@
     }
   }
   function renderAlerts() {
-    const alerts = [...queueAlerts(state.queue), ...cameraAlerts(state.cameras),
-      ...state.serverAlerts.filter((a) => a.kind === "overdue")];
+    const alerts = state.serverAlerts;
     const list = document.getElementById("alerts");
     list.replaceChildren(...(alerts.length
       ? alerts.map((a) => el("li", { className: a.severity + " alert-" + a.kind }, alertText(a)))
@@ -73,7 +70,7 @@
   /* ---- queues and windows */
   function renderQueue(queue) {
     state.queue = queue;
-    const alerting = new Set(queueAlerts(queue).map((a) => a.service));
+    const alerting = new Set(state.serverAlerts.filter((a) => a.service).map((a) => a.service));
     const tbody = document.querySelector("#queue tbody");
     tbody.replaceChildren(...queue.services.map((s) => {
       const tr = el("tr", { className: alerting.has(s.code) ? "alert" : "" },
@@ -290,7 +287,7 @@
     loadProposals();
     joinRoom("manager", {
       snapshot: (data) => renderQueue(data.queue),
-      queue: (queue) => { renderQueue(queue); proposalsLater(); },
+      queue: (queue) => { renderQueue(queue); proposalsLater(); alertsLater(); },
       occupancy: (data) => {
         state.zones = { ...state.zones, ...data.zones };
         if (data.cameras && data.cameras.length) {
@@ -299,7 +296,7 @@
         }
         renderZones();
         renderCameras();
-        renderAlerts();
+        alertsLater();
         addToChart(data.zones);
       },
       alerts: (data) => { state.serverAlerts = data.alerts; renderAlerts(); },
