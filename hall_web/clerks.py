@@ -35,9 +35,9 @@ from hall_ops.cases.intake import (
     create_intake,
     get_case,
     record_supplement,
-    routing_slip,
     ticket_at_window,
 )
+from hall_ops.cases.slip import routing_slip
 from hall_ops.clock import hall_day, to_local
 from hall_ops.errors import InvalidInput, NotFound, Unauthorized
 from hall_ops.queue.models import Clerk, Service, Ticket, Window

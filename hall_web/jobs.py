@@ -18,7 +18,8 @@ from displays import manager as manager_room
 from hall_ops import queue
 from hall_ops.cases.delivery import LoggingNotifier, notify_ready
 from hall_ops.cases.handoff import policy_from_config, register_dispatcher
-from hall_ops.cases.intake import IntakeRules, deadline_watch
+from hall_ops.cases.intake import IntakeRules
+from hall_ops.cases.time_limits import deadline_watch
 from hall_ops.clock import iso_utc
 from hall_ops.floor.alerts import alerts_now
 from hall_ops.floor.auto_mode import workload_tick

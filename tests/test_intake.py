@@ -20,10 +20,8 @@ from hall_ops.cases.intake import (
     IntakeRefused,
     IntakeRules,
     create_intake,
-    deadline_watch,
     get_case,
     record_supplement,
-    routing_slip,
     set_item_status,
 )
 from hall_ops.cases.models import (
@@ -34,6 +32,8 @@ from hall_ops.cases.models import (
     CaseVisit,
     ItemMaterial,
 )
+from hall_ops.cases.slip import routing_slip
+from hall_ops.cases.time_limits import deadline_watch
 from hall_ops.config import ConfigError, parse_config
 from hall_ops.db import Base
 from hall_ops.errors import Conflict, InvalidInput, NotFound, Unauthorized

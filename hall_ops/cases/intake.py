@@ -33,16 +33,11 @@ from sqlalchemy.orm import Session, selectinload
 from hall_ops import events
 from hall_ops.cases.calendar import (
     DEFAULT_WARNING_FRACTION,
-    Pause,
-    TimeLimitStatus,
     WorkCalendar,
 )
 from hall_ops.cases.catalogue import ServiceItem, get_item
 from hall_ops.cases.handoff import enqueue_handoff
 from hall_ops.cases.identity import (
-    mask_id,
-    mask_name,
-    mask_phone,
     validate_credit_code,
     validate_phone,
     validate_resident_id,
@@ -55,7 +50,8 @@ from hall_ops.cases.models import (
     CaseMaterial,
     CaseVisit,
 )
-from hall_ops.clock import hall_day
+from hall_ops.cases.views import date_text, material_view
+from hall_ops.clock import hall_day, iso_utc
 from hall_ops.config import ConfigError, HallConfig
 from hall_ops.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from hall_ops.events import CaseAccepted
@@ -366,7 +362,7 @@ def _handoff_payload(case: Case, department: str, rules: IntakeRules) -> dict[st
     materials = {m.id: m for i in items for m in i.materials}
     return {
         "case_number": case.number,
-        "accepted_at": _iso(case.accepted_at),
+        "accepted_at": iso_utc(case.accepted_at),
         "accepted_on": case.day.isoformat(),
         "window": case.window_number,
         "clerk": case.clerk_id,
@@ -382,11 +378,11 @@ def _handoff_payload(case: Case, department: str, rules: IntakeRules) -> dict[st
                 "code": i.item_code,
                 "name_zh": i.item.name_zh,
                 "time_limit_days": i.time_limit_days,
-                "deadline": _date(rules.calendar.deadline(case.day, i.time_limit_days)),
+                "deadline": date_text(rules.calendar.deadline(case.day, i.time_limit_days)),
             }
             for i in items
         ],
-        "materials": [_material_view(m) for m in sorted(materials.values(), key=lambda m: m.id)],
+        "materials": [material_view(m) for m in sorted(materials.values(), key=lambda m: m.id)],
     }
 
 
@@ -510,155 +506,3 @@ def set_item_status(
     session.flush()
     session.expire(item, ["events"])
     return item
-
-
-# ---------------------------------------------------------------- time limits
-
-
-def item_pauses(item: CaseItem, tz: ZoneInfo) -> list[Pause]:
-    """Supplement pauses of an item, as hall-local days, read back from its history."""
-    pauses: list[Pause] = []
-    started: dt.date | None = None
-    for event in item.events:
-        if event.to_status == "supplement_requested":
-            started = hall_day(event.at, tz)
-        elif event.from_status == "supplement_requested" and started is not None:
-            pauses.append((started, hall_day(event.at, tz)))
-            started = None
-    if started is not None:
-        pauses.append((started, None))
-    return pauses
-
-
-def item_time_limit(rules: IntakeRules, item: CaseItem, now: dt.datetime) -> TimeLimitStatus:
-    """The item against its legal limit; a decided item is measured on its decision day."""
-    end = hall_day(item.decided_at or now, rules.timezone)
-    return rules.calendar.status(
-        item.case.day, item.time_limit_days, end, item_pauses(item, rules.timezone),
-        warn_at=rules.warn_at,
-    )
-
-
-def deadline_watch(session: Session, rules: IntakeRules, now: dt.datetime) -> list[dict[str, Any]]:
-    """Undecided items near (warning) or past (overdue) their limit, most urgent first.
-
-    Supervision "during the case": the list a manager intervenes from.
-    """
-    items = session.scalars(
-        select(CaseItem)
-        .where(CaseItem.status.in_(OPEN_STATUSES))
-        .options(selectinload(CaseItem.events), selectinload(CaseItem.case),
-                 selectinload(CaseItem.item))
-    ).all()
-    watched = []
-    for item in items:
-        clock = item_time_limit(rules, item, now)
-        if clock.warning or clock.overdue:
-            watched.append(
-                {
-                    "case_number": item.case.number,
-                    "item": item.item_code,
-                    "name_zh": item.item.name_zh,
-                    "department": {
-                        "code": item.department_code, "name_zh": item.department_name_zh
-                    },
-                    "status": item.status,
-                    **_clock_view(clock),
-                }
-            )
-    watched.sort(key=lambda w: (-w["fraction_used"], w["case_number"], w["item"]))
-    return watched
-
-
-# ---------------------------------------------------------------- routing slip
-
-
-def routing_slip(
-    session: Session, case_number: str, *, rules: IntakeRules, now: dt.datetime
-) -> dict[str, Any]:
-    """What the printed routing slip (流转单) shows; it travels with the case instead of
-    copies for every department. The applicant's identity is masked: the slip is paper."""
-    case = get_case(session, case_number)
-    today = hall_day(now, rules.timezone)
-    departments: dict[str, dict[str, Any]] = {}
-    for item in case.items:
-        entry = departments.setdefault(
-            item.department_code,
-            {"code": item.department_code, "name_zh": item.department_name_zh, "items": []},
-        )
-        entry["items"].append(item.item_code)
-    if case.applicant_kind == "person":
-        name, id_number = mask_name(case.applicant_name), mask_id(case.applicant_id_number)
-    else:
-        # A credit code and an organisation's name are public registration data.
-        name, id_number = case.applicant_name, case.applicant_id_number
-    required_per_item = sum(len(i.materials) for i in case.items)
-    return {
-        "case_number": case.number,
-        "accepted_at": _iso(case.accepted_at),
-        "accepted_on": case.day.isoformat(),
-        "window": case.window_number,
-        "clerk": case.clerk_id,
-        "applicant": {
-            "kind": case.applicant_kind,
-            "name": name,
-            "id_number": id_number,
-            "phone": mask_phone(case.applicant_phone),
-        },
-        "items": [
-            {
-                "code": item.item_code,
-                "name_zh": item.item.name_zh,
-                "name_en": item.item.name_en,
-                "department": {"code": item.department_code, "name_zh": item.department_name_zh},
-                "status": item.status,
-                "materials": [m.name_zh for m in item.materials],
-                **_clock_view(item_time_limit(rules, item, now)),
-            }
-            for item in case.items
-        ],
-        "departments": list(departments.values()),
-        "materials_received": [_material_view(m) for m in case.materials if not m.missing],
-        "materials_missing": [
-            {**_material_view(m), "overdue": m.due_on is not None and today > m.due_on}
-            for m in case.materials
-            if m.missing
-        ],
-        "windows_visited": case.windows_visited,
-        "materials_handed_in": case.materials_handed_in,
-        "materials_saved_by_sharing": required_per_item - len(case.materials),
-    }
-
-
-def _material_view(m: CaseMaterial) -> dict[str, Any]:
-    return {
-        "id": m.id,
-        "name_zh": m.name_zh,
-        "name_en": m.name_en,
-        "key": m.key,
-        "copies": m.copies,
-        "status": "missing" if m.missing else "received",
-        "source": m.source,
-        "due_on": _date(m.due_on) if m.missing else None,
-        "items": [i.item_code for i in m.items],
-    }
-
-
-def _clock_view(clock: TimeLimitStatus) -> dict[str, Any]:
-    return {
-        "time_limit_days": clock.limit_days,
-        "used_days": clock.used_days,
-        "deadline": _date(clock.deadline),
-        "fraction_used": round(clock.fraction_used, 3),
-        "paused": clock.paused,
-        "warning": clock.warning,
-        "overdue": clock.overdue,
-    }
-
-
-def _iso(value: dt.datetime) -> str:
-    return value.replace(tzinfo=dt.UTC).isoformat()
-
-
-def _date(value: dt.date | None) -> str | None:
-    return value.isoformat() if value else None

@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hall_ops import queue
-from hall_ops.cases.intake import IntakeRules, deadline_watch
+from hall_ops.cases.intake import IntakeRules
+from hall_ops.cases.time_limits import deadline_watch
 from hall_ops.config import HallConfig
 from hall_ops.db import Database
 from sensors.status import camera_statuses

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from hall_ops.cases.intake import IntakeRules, item_time_limit
+from hall_ops.cases.intake import IntakeRules
 from hall_ops.cases.models import Case, CaseItem
+from hall_ops.cases.time_limits import item_time_limit
 from hall_ops.errors import InvalidInput
 from hall_ops.reports.tickets import MAX_DAYS
 

@@ -1,0 +1,95 @@
+"""Time limits of case items in working days (supplement pauses stop the clock), and the
+watch that finds items at the warning share of their limit or overdue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from hall_ops.cases.calendar import (
+    Pause,
+    TimeLimitStatus,
+)
+from hall_ops.cases.models import (
+    CaseItem,
+)
+from hall_ops.clock import hall_day
+
+ITEM_STATUSES = (
+    "submitted", "in_review", "supplement_requested", "approved", "rejected", "delivered",
+)
+OPEN_STATUSES = ("submitted", "in_review", "supplement_requested")
+"""Not yet decided: the time limit is running (or paused)."""
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "submitted": frozenset({"in_review", "supplement_requested", "rejected"}),
+    "in_review": frozenset({"supplement_requested", "approved", "rejected"}),
+    "supplement_requested": frozenset({"in_review", "rejected"}),
+    "approved": frozenset({"delivered"}),
+    "rejected": frozenset(),
+    "delivered": frozenset(),
+}
+REASON_REQUIRED = frozenset({"supplement_requested", "rejected"})
+"""The applicant is told why: no supplement request or rejection without a reason."""
+APPLICANT_KINDS = ("person", "organisation")
+DEFAULT_SUPPLEMENT_WORKING_DAYS = 5
+from hall_ops.cases.intake import IntakeRules
+from hall_ops.cases.views import clock_view
+
+
+def item_pauses(item: CaseItem, tz: ZoneInfo) -> list[Pause]:
+    """Supplement pauses of an item, as hall-local days, read back from its history."""
+    pauses: list[Pause] = []
+    started: dt.date | None = None
+    for event in item.events:
+        if event.to_status == "supplement_requested":
+            started = hall_day(event.at, tz)
+        elif event.from_status == "supplement_requested" and started is not None:
+            pauses.append((started, hall_day(event.at, tz)))
+            started = None
+    if started is not None:
+        pauses.append((started, None))
+    return pauses
+
+
+def item_time_limit(rules: IntakeRules, item: CaseItem, now: dt.datetime) -> TimeLimitStatus:
+    """The item against its legal limit; a decided item is measured on its decision day."""
+    end = hall_day(item.decided_at or now, rules.timezone)
+    return rules.calendar.status(
+        item.case.day, item.time_limit_days, end, item_pauses(item, rules.timezone),
+        warn_at=rules.warn_at,
+    )
+
+
+def deadline_watch(session: Session, rules: IntakeRules, now: dt.datetime) -> list[dict[str, Any]]:
+    """Undecided items near (warning) or past (overdue) their limit, most urgent first.
+
+    Supervision "during the case": the list a manager intervenes from.
+    """
+    items = session.scalars(
+        select(CaseItem)
+        .where(CaseItem.status.in_(OPEN_STATUSES))
+        .options(selectinload(CaseItem.events), selectinload(CaseItem.case),
+                 selectinload(CaseItem.item))
+    ).all()
+    watched = []
+    for item in items:
+        clock = item_time_limit(rules, item, now)
+        if clock.warning or clock.overdue:
+            watched.append(
+                {
+                    "case_number": item.case.number,
+                    "item": item.item_code,
+                    "name_zh": item.item.name_zh,
+                    "department": {
+                        "code": item.department_code, "name_zh": item.department_name_zh
+                    },
+                    "status": item.status,
+                    **clock_view(clock),
+                }
+            )
+    watched.sort(key=lambda w: (-w["fraction_used"], w["case_number"], w["item"]))
+    return watched
