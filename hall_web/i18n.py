@@ -1,5 +1,8 @@
 """The pages' words: Simplified Chinese first, English on request (?lang=en, kept in a cookie).
 
+(Over 500 lines because it holds the word tables themselves; they move to
+gettext .po files, see issue 13.)
+
 One catalogue serves both sides: Jinja gets ``t(key)``, the page scripts get
 the same strings embedded as JSON, so a word is translated in one place.
 """

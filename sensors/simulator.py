@@ -1,5 +1,8 @@
 """An ONVIF people-counting camera on loopback, for demos and tests.
 
+(Over 500 lines on purpose: one device, its SOAP envelopes and WS-Security
+checks, kept in one file as the single stand-in camera of demos and tests.)
+
 A real SOAP 1.2 server answering the operations a counting client needs:
 
 * device service: GetSystemDateAndTime, GetCapabilities, GetServices (these

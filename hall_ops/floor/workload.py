@@ -1,5 +1,8 @@
 """Window workload assignment: which window calls which services, from queueing theory.
 
+(Over 500 lines on purpose: Erlang C, the demand it is fed, the search over
+assignments and the proposal it yields are one model read top to bottom.)
+
 Measure demand per service (waiting tickets, recent arrival rates, recent
 service times), predict the queue every service will have under an
 assignment of services to windows, and search for a few changes — serve
