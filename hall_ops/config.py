@@ -89,6 +89,9 @@ class HallConfig:
     port: int
     raw: dict[str, Any]
     """The whole parsed file, for sections owned by other packages (cameras, approval …)."""
+    base_dir: Path
+    """The config file's folder: relative paths in it (SQLite file, catalogue, instance/)
+    start here, so an installed hall needs only its config folder, never the source tree."""
 
     def is_open(self, utc_now: dt.datetime) -> bool:
         from hall_ops.clock import to_local
@@ -246,6 +249,7 @@ def parse_config(data: dict[str, Any], base_dir: Path) -> HallConfig:
         host=server.get("host", "127.0.0.1"),
         port=int(server.get("port", 5000)),
         raw=data,
+        base_dir=base_dir.resolve(),
     )
 
 

@@ -17,13 +17,13 @@ from sqlalchemy.exc import DBAPIError
 from hall_ops.config import ConfigError, HallConfig, parse_config
 from hall_ops.models import Window
 from hall_web import dashboard
-from hall_web.app import ROOT, create_app
+from hall_web.app import create_app
 from hall_web.i18n import MESSAGES
 from sensors.config import parse_cameras
 from sensors.poller import CameraPool, poll_cameras
 from sensors.simulator import CameraSimulator
 from tests.conftest import OPEN_NOW, StepClock
-from tests.support.server import free_port
+from tests.support.server import ROOT, free_port
 
 FRONT_INTAKE_WINDOWS = set(range(1, 14))
 
@@ -485,8 +485,7 @@ def test_occupancy_trend_is_read_from_camera_counts(db):
 
 
 def test_overdue_cases_reach_the_dashboard(app, clock):
-    intake = pytest.importorskip("hall_ops.intake")
-    from hall_ops import queue
+    from hall_ops import intake, queue
     from hall_ops.catalogue import load_catalogue
 
     hall = app.extensions["hall"]

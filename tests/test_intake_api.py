@@ -21,7 +21,8 @@ from hall_ops.handoff_models import CONSOLE_STATUSES, MESSAGE_STATUSES
 from hall_ops.intake import APPLICANT_KINDS, ITEM_STATUSES
 from hall_ops.intake_models import Case
 from hall_web import i18n, intake_api, intake_pages
-from hall_web.app import ROOT, create_app
+from hall_web.app import create_app
+from tests.conftest import ROOT
 
 SECRET = "tax-bureau-shared-secret"
 # A new company: registration (市场监督管理局 scj) and the tax package (税务局 swj, a webhook).

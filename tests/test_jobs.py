@@ -6,7 +6,8 @@ import time
 import tomllib
 
 from hall_ops.config import parse_config
-from hall_web.app import ROOT, create_app
+from hall_web.app import create_app
+from tests.conftest import ROOT
 from hall_web.jobs import start_jobs, waiting_by_zone
 from sensors.simulator import CameraSimulator
 
