@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import MODES, ROOT, Server  # noqa: E402
+from _server import MODES, ROOT, server  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
@@ -147,9 +147,9 @@ async def _http_kiosks(base: str, services: list[str], clients: int, tickets: in
 
 def http_rate(mode: str, hall: HallConfig, clients: int, tickets: int,
               database_url: str | None = None) -> float:
-    with Server(mode, database_url=database_url) as srv:
+    with server(mode, database_url=database_url) as srv:
         rate = asyncio.run(_http_kiosks(srv.url, citizen_services(hall), clients, tickets))
-        db = Database(database_url or f"sqlite:///{srv.sqlite_path}")
+        db = Database(srv.database_url)
         try:
             _check_unique(db, (tickets // clients) * clients)
         finally:
