@@ -38,7 +38,7 @@ from typing import Any
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import MODES, clerk_session, percentile, server  # noqa: E402
+from _server import MODES, clerk_session, percentile, server
 
 WINDOW, CLERK, SERVICE = 4, "c01", "enterprise"  # window 4 serves enterprise (B) only
 QUEUE_PUSHES_PER_CALL = 3  # call-next, start and finish each push one `queue` to the hall room

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import random
+import shutil
 import subprocess
 import time
 import uuid
@@ -59,7 +59,7 @@ def _reachable_pg() -> str | None:
             with create_engine(PG_ADMIN_URL).connect() as conn:
                 conn.execute(text("select 1"))
             return None
-        except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        except Exception as exc:  # any failure means "not reachable"
             return exc
 
     if ping() is None:
@@ -141,7 +141,9 @@ def db(tmp_path: Path, hall_config: HallConfig) -> Iterator[Database]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def any_db(request: pytest.FixtureRequest, tmp_path: Path, hall_config: HallConfig) -> Iterator[Database]:
+def any_db(
+    request: pytest.FixtureRequest, tmp_path: Path, hall_config: HallConfig
+) -> Iterator[Database]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'hall.db'}"
     else:

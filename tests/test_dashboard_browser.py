@@ -4,7 +4,6 @@ reload, a workload proposal applied with one click, and the report charts."""
 
 from __future__ import annotations
 
-
 import pytest
 import requests
 

@@ -7,9 +7,9 @@ import tomllib
 
 from hall_ops.config import parse_config
 from hall_web.app import create_app
-from tests.conftest import ROOT
 from hall_web.jobs import start_jobs, waiting_by_zone
 from sensors.simulator import CameraSimulator
+from tests.conftest import ROOT
 
 
 def test_camera_poll_runs_in_scheduler_and_reaches_the_dashboard(tmp_path, clock):

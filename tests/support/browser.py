@@ -15,7 +15,9 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 
 def launch() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
-        service_missing(f"{CHROMIUM} is missing (Debian package 'chromium'); ./hall test installs it")
+        service_missing(
+            f"{CHROMIUM} is missing (Debian package 'chromium'); ./hall test installs it"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
