@@ -38,7 +38,7 @@ from typing import Any
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import MODES, Server, clerk_session, percentile  # noqa: E402
+from _server import MODES, clerk_session, percentile, server
 
 WINDOW, CLERK, SERVICE = 4, "c01", "enterprise"  # window 4 serves enterprise (B) only
 QUEUE_PUSHES_PER_CALL = 3  # call-next, start and finish each push one `queue` to the hall room
@@ -218,7 +218,7 @@ def _collect(results: mp.Queue, kind: str, workers: int) -> list[tuple]:
 
 
 def run_once(mode: str, screens: int, calls: int, workers: int, kind: str) -> RunResult:
-    with Server(mode) as srv:
+    with server(mode) as srv:
         kiosk = requests.Session()
         for _ in range(calls):
             reply = kiosk.post(f"{srv.url}/api/v1/tickets", json={"service": SERVICE}, timeout=10)

@@ -30,18 +30,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import MODES, ROOT, Server  # noqa: E402
+from _server import MODES, ROOT, server
 
 sys.path.insert(0, str(ROOT))
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import create_engine, func, select, text
 
-from hall_ops import queue  # noqa: E402
-from hall_ops.clock import system_clock  # noqa: E402
-from hall_ops.config import HallConfig, load_config  # noqa: E402
-from hall_ops.db import Database  # noqa: E402
-from hall_ops.hall import load_hall  # noqa: E402
-from hall_ops.queue.models import Ticket  # noqa: E402
-from zones import rules_for  # noqa: E402
+from hall_ops import queue
+from hall_ops.clock import system_clock
+from hall_ops.config import HallConfig, load_config
+from hall_ops.db import Database
+from hall_ops.hall import load_hall
+from hall_ops.queue.models import Ticket
+from zones import rules_for
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -103,7 +103,7 @@ def domain_rate(url: str, hall: HallConfig, threads: int, tickets: int) -> float
                     with db.write(origin=f"bench kiosk {k}") as s:
                         queue.take_ticket(s, hall, services[(k + i) % len(services)],
                                           system_clock(), ignore_hours=True)
-            except BaseException as exc:  # noqa: BLE001 - re-raised below
+            except BaseException as exc:  # re-raised below
                 errors.append(exc)
 
         workers = [threading.Thread(target=kiosk, args=(k,)) for k in range(threads)]
@@ -147,9 +147,9 @@ async def _http_kiosks(base: str, services: list[str], clients: int, tickets: in
 
 def http_rate(mode: str, hall: HallConfig, clients: int, tickets: int,
               database_url: str | None = None) -> float:
-    with Server(mode, database_url=database_url) as srv:
+    with server(mode, database_url=database_url) as srv:
         rate = asyncio.run(_http_kiosks(srv.url, citizen_services(hall), clients, tickets))
-        db = Database(database_url or f"sqlite:///{srv.sqlite_path}")
+        db = Database(srv.database_url)
         try:
             _check_unique(db, (tickets // clients) * clients)
         finally:

@@ -95,7 +95,8 @@ def register_handlers(socketio: SocketIO, db: Database, hall: HallConfig, clock:
     def on_join(data: Any) -> dict[str, Any] | None:
         room = data.get("room") if isinstance(data, dict) else None
         if not isinstance(room, str) or not ROOM.match(room):
-            return {"error": "invalid_room", "message": "room must be hall, manager, zone:<code> or window:<n>"}
+            return {"error": "invalid_room",
+                    "message": "room must be hall, manager, zone:<code> or window:<n>"}
         join_room(room)
         emit("snapshot", snapshot_for(room, db, hall, clock))
         return {"ok": True, "room": room}

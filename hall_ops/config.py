@@ -120,6 +120,9 @@ class HallConfig:
     port: int
     raw: dict[str, Any]
     """The whole parsed file, for sections owned by other packages (cameras, approval …)."""
+    base_dir: Path
+    """The config file's folder: relative paths in it (SQLite file, catalogue, instance/)
+    start here, so an installed hall needs only its config folder, never the source tree."""
 
     def is_open(self, utc_now: dt.datetime) -> bool:
         from hall_ops.clock import to_local
@@ -236,9 +239,11 @@ def parse_config(data: dict[str, Any], base_dir: Path) -> HallConfig:
 
     q = data.get("queue", {})
     defaults = QueueRules()
-    head_start = {**defaults.priority_head_start_minutes, **q.get("priority_head_start_minutes", {})}
-    if set(head_start) - set(PRIORITIES):
-        raise ConfigError(f"[queue]: unknown priorities {sorted(set(head_start) - set(PRIORITIES))}")
+    head_start = {**defaults.priority_head_start_minutes,
+                  **q.get("priority_head_start_minutes", {})}
+    unknown = sorted(set(head_start) - set(PRIORITIES))
+    if unknown:
+        raise ConfigError(f"[queue]: unknown priorities {unknown}")
     queue = QueueRules(
         no_show_after_recalls=int(q.get("no_show_after_recalls", defaults.no_show_after_recalls)),
         priority_head_start_minutes=head_start,
@@ -278,6 +283,7 @@ def parse_config(data: dict[str, Any], base_dir: Path) -> HallConfig:
         host=server.get("host", "127.0.0.1"),
         port=int(server.get("port", 5000)),
         raw=data,
+        base_dir=base_dir.resolve(),
     )
 
 

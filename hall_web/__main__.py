@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> None:
 
         eventlet.monkey_patch()
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("zeep").setLevel(logging.WARNING)
 

@@ -28,8 +28,6 @@ from hall_web import admin, backoffice, citizens, clerks, managers
 from hall_web.context import HallContext
 from hall_web.i18n import init_i18n
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def _secret_key(instance: Path) -> str:
     """A per-installation key, made once, so clerk sessions survive a restart."""
@@ -42,7 +40,7 @@ def _secret_key(instance: Path) -> str:
 
 
 def create_app(
-    config: str | Path | HallConfig = ROOT / "config.toml",
+    config: str | Path | HallConfig,
     *,
     clock: Clock = system_clock,
     always_open: bool = False,
@@ -56,12 +54,10 @@ def create_app(
     if async_mode not in ASYNC_MODES:
         raise ConfigError(f"async_mode must be one of {ASYNC_MODES}, got {async_mode!r}")
 
-    app = Flask(
-        "hall_web",
-        static_folder=str(ROOT / "static"),
-        template_folder=str(Path(__file__).parent / "templates"),
-        instance_path=str(ROOT / "instance"),
-    )
+    # hall_web/static and hall_web/templates, Flask's defaults: static is a symlink to the
+    # top-level static/ in the source tree and a real folder in the wheel. instance/ (the
+    # secret key) sits beside the config file, as the default SQLite file does.
+    app = Flask("hall_web", instance_path=str(hall.base_dir / "instance"))
     app.config.update(
         SECRET_KEY=secret_key or _secret_key(Path(app.instance_path)),
         JSON_AS_ASCII=False,
@@ -76,7 +72,7 @@ def create_app(
         load_hall(session, hall)
         catalogue = hall.raw.get("catalogue", {}).get("path")
         if catalogue:
-            load_catalogue(session, ROOT / catalogue)
+            load_catalogue(session, hall.base_dir / catalogue)
 
     socketio = SocketIO(
         app,
@@ -113,5 +109,6 @@ def _register_error_handlers(app: Flask) -> None:
     def unexpected(exc: Exception) -> Any:
         app.logger.exception("unhandled error on %s", request.path)
         if request.path.startswith("/api/"):
-            return jsonify({"error": "internal", "message": "internal error; it has been logged"}), 500
+            answer = {"error": "internal", "message": "internal error; it has been logged"}
+            return jsonify(answer), 500
         return "internal error", 500

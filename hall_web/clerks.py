@@ -184,7 +184,8 @@ def call_next(number: int) -> Any:
     with write() as s:
         ticket, event = queue.call_next(s, hall.config, number, clerk, hall.clock())
         call = (
-            queue.call_view(event, ticket.number, ticket.service_code, s.get(Window, number).zone_code)
+            queue.call_view(event, ticket.number, ticket.service_code,
+                            s.get(Window, number).zone_code)
             if ticket and event
             else None
         )
@@ -214,7 +215,8 @@ def recall(number: int) -> Any:
 def no_show(number: int) -> Any:
     hall = current_hall()
     return _ticket_action(
-        number, lambda s, n, c, now, expected: queue.mark_no_show(s, hall.config, n, c, now, expected)
+        number,
+        lambda s, n, c, now, expected: queue.mark_no_show(s, hall.config, n, c, now, expected),
     )
 
 

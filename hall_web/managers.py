@@ -301,7 +301,8 @@ def ticket_report() -> Any:
     if request.args.get("format") == "csv":
         filename = f"tickets-{group_by}-{first}-{last}.csv"
         return Response(
-            "\ufeff" + reports.report_csv(reports.ReportRow, rows, group_by),  # BOM: Excel opens UTF-8 Chinese right
+            # The BOM makes Excel open UTF-8 Chinese right.
+            "\ufeff" + reports.report_csv(reports.ReportRow, rows, group_by),
             mimetype="text/csv",
             headers={"Content-Disposition": f"attachment; filename={filename}"},
         )

@@ -151,7 +151,7 @@ def _one_line(exc: BaseException) -> str:
 def _read(session: OnvifCounter) -> Counts | BaseException:
     try:
         return session.read_counts()
-    except Exception as exc:  # noqa: BLE001 - one camera's failure must not end the poll
+    except Exception as exc:  # one camera's failure must not end the poll
         if not isinstance(exc, CameraError):
             log.exception("unexpected error polling %s", session.label)
         return exc

@@ -623,7 +623,7 @@ class _Handler(BaseHTTPRequestHandler):
     sim: CameraSimulator
     server_version = "onvif-sim/1.0"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: a camera does not print a line per request."""
 
     def _stall(self) -> bool:
@@ -640,7 +640,7 @@ class _Handler(BaseHTTPRequestHandler):
         host = self.headers.get("Host") or f"{self.sim.host}:{self.sim.port}"
         return f"http://{host}"
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+    def do_POST(self) -> None:
         if self._stall():
             return
         length = int(self.headers.get("Content-Length") or 0)
@@ -665,7 +665,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(document)
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+    def do_GET(self) -> None:
         if self._stall():
             return
         if urlsplit(self.path).path != "/onvif/snapshot/Profile_1.png":

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import random
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +18,7 @@ from sqlalchemy import create_engine, text
 from hall_ops.config import HallConfig, load_config
 from hall_ops.db import Database
 from hall_ops.hall import load_hall
+from tests.support.services import service_missing
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("HALL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -56,7 +59,7 @@ def _reachable_pg() -> str | None:
             with create_engine(PG_ADMIN_URL).connect() as conn:
                 conn.execute(text("select 1"))
             return None
-        except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        except Exception as exc:  # any failure means "not reachable"
             return exc
 
     if ping() is None:
@@ -75,7 +78,7 @@ def _reachable_pg() -> str | None:
 def pg_server() -> str:
     reason = _reachable_pg()
     if reason:
-        pytest.skip(reason)
+        service_missing(reason)
     return PG_ADMIN_URL
 
 
@@ -90,6 +93,36 @@ def pg_url(pg_server: str) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+def _redis_up() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> str:
+    """The test Redis (a random db index), started as ../shared/README.md says if it is down."""
+    if not _redis_up() and shutil.which("redis-server"):
+        Path("/var/log/redis").mkdir(parents=True, exist_ok=True)
+        Path("/var/lib/redis").mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1",
+             "--port", "6379", "--save", "", "--appendonly", "no",
+             "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"],
+            capture_output=True, timeout=30,
+        )
+        for _ in range(50):
+            if _redis_up():
+                break
+            time.sleep(0.1)
+    if not _redis_up():
+        service_missing(f"Redis at {REDIS_URL} is down and could not be started")
+    return REDIS_URL.rsplit("/", 1)[0] + f"/{random.randint(1, 15)}"
 
 
 def make_hall_db(url: str, hall: HallConfig) -> Database:
@@ -108,7 +141,9 @@ def db(tmp_path: Path, hall_config: HallConfig) -> Iterator[Database]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def any_db(request: pytest.FixtureRequest, tmp_path: Path, hall_config: HallConfig) -> Iterator[Database]:
+def any_db(
+    request: pytest.FixtureRequest, tmp_path: Path, hall_config: HallConfig
+) -> Iterator[Database]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'hall.db'}"
     else:

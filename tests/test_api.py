@@ -139,7 +139,8 @@ def test_window_actions_need_login(client, app):
     clerk = clerk_at(app, 4, "c01")
     r = clerk.post("/api/v1/windows/5/call-next")  # logged in elsewhere
     assert r.status_code == 401
-    r = clerk_at(app, 5, "c02").post("/api/v1/windows/4/login", json={"clerk": "c02", "pin": "1234"})
+    r = clerk_at(app, 5, "c02").post("/api/v1/windows/4/login",
+                                     json={"clerk": "c02", "pin": "1234"})
     assert r.status_code == 409
 
 
@@ -250,16 +251,17 @@ def test_collect_a_result_and_hand_it_over(client, app, clock):
 
     db = app.extensions["hall"].db
     number = flat_case(db, app.extensions["hall"].config)
-    r = client.post("/api/v1/deliveries/check-in", json={"case_number": number, "phone_last4": "8000"})
+    check_in = "/api/v1/deliveries/check-in"
+    r = client.post(check_in, json={"case_number": number, "phone_last4": "8000"})
     assert r.status_code == 409 and r.json["error"] == "result_not_ready"
     with db.write() as s:
         for item in get_case(s, number).items:
             set_item_status(s, number, item.item_code, "in_review", "a", now=clock.now)
             set_item_status(s, number, item.item_code, "approved", "a", now=clock.now)
     delivery.notify_ready(db, delivery.LoggingNotifier(), clock.now)
-    r = client.post("/api/v1/deliveries/check-in", json={"case_number": number, "phone_last4": "0000"})
+    r = client.post(check_in, json={"case_number": number, "phone_last4": "0000"})
     assert r.status_code == 404
-    r = client.post("/api/v1/deliveries/check-in", json={"case_number": number, "phone_last4": "8000"})
+    r = client.post(check_in, json={"case_number": number, "phone_last4": "8000"})
     assert r.status_code == 201 and r.json["service"] == "delivery"
     assert r.json["case"]["result_ready"] is True
     clerk = clerk_at(app, 14, "c14")

@@ -222,8 +222,10 @@ def test_result_collected_at_kiosk_and_handed_over_at_delivery_window(browser, t
         clerk.click("button[data-action=start]")
         clerk.wait_for_function("!document.querySelector('button[data-action=hand-over]').disabled")
         clerk.click("button[data-action=hand-over]")
-        clerk.wait_for_function("document.querySelector('#current').textContent === 'E001'"
-                                " && document.querySelector('#state').className.includes('serving')")
+        clerk.wait_for_function(
+            "document.querySelector('#current').textContent === 'E001'"
+            " && document.querySelector('#state').className.includes('serving')"
+        )
         token = requests.get(f"{hall}/api/v1/windows/14").json()["ticket"]["token"]
         assert requests.get(f"{hall}/api/v1/tickets/{token}").json()["case"]["handed_over"]
         phone = _page(browser)

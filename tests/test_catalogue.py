@@ -66,7 +66,8 @@ def write_catalogue(directory: Path, items: list[list[str]], materials: list[lis
     return directory
 
 
-ITEM = ["X-1", "测试事项", "Test item", "enterprise", "scj", "市场监督管理局", "3", "0", "enterprise"]
+ITEM = ["X-1", "测试事项", "Test item", "enterprise", "scj", "市场监督管理局", "3", "0",
+        "enterprise"]
 MATERIAL = ["X-1", "申请书", "Application form", "true", "1", "false"]
 
 
@@ -196,7 +197,8 @@ BAD_CASES = [
      "items.csv", 3, "department scj is called '市场局' here but '市场监督管理局' on line 2"),
     ([item(), item(code="X-2")], [material()], "items.csv", 3, "item X-2 has no materials"),
     ([item()], [material(), material(item_code="X-9")], "materials.csv", 3, "unknown item 'X-9'"),
-    ([item()], [material(), material()], "materials.csv", 3, "material '申请书' listed twice for X-1"),
+    ([item()], [material(), material()], "materials.csv", 3,
+     "material '申请书' listed twice for X-1"),
     ([item()], [material(key="yes")], "materials.csv", 2, "key must be true or false"),
     ([item()], [material(e_licence="")], "materials.csv", 2, "missing field(s) ['e_licence']"),
     ([item()], [material(copies="0")], "materials.csv", 2, "copies must be at least 1"),

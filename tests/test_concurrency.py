@@ -24,7 +24,7 @@ def _run_threads(count: int, target) -> list[BaseException]:
         try:
             barrier.wait()
             target(i)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
+        except BaseException as exc:  # reported by the test
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]

@@ -18,14 +18,14 @@ from displays.manager import push_camera_update
 from hall_ops.config import ConfigError, DashboardConfig, HallConfig, parse_config
 from hall_ops.floor.models import WorkloadAuto, WorkloadChange
 from hall_ops.queue.models import Window
-from hall_web.app import ROOT, create_app
+from hall_web.app import create_app
 from hall_web.i18n import MANAGER_WORDS, MESSAGES
 from hall_web.jobs import push_workload
 from sensors.config import parse_cameras
 from sensors.poller import CameraPool, poll_cameras
 from sensors.simulator import CameraSimulator
 from tests.conftest import OPEN_NOW, StepClock
-from tests.support.server import free_port
+from tests.support.server import ROOT, free_port
 from zones.occupancy import occupancy_trends
 from zones.skills import window_skills
 
@@ -487,8 +487,8 @@ def test_occupancy_trend_is_read_from_camera_counts(db):
 
 
 def test_overdue_cases_reach_the_dashboard(app, clock):
-    intake = pytest.importorskip("hall_ops.cases.intake")
     from hall_ops import queue
+    from hall_ops.cases import intake
     from hall_ops.cases.catalogue import load_catalogue
 
     hall = app.extensions["hall"]

@@ -435,7 +435,8 @@ def test_backends_from_config(db):
     }
     backends = backends_from_config(section, db)
     hook = backends("market_supervision")
-    assert isinstance(hook, WebhookBackend) and backends.for_department("market_supervision") is hook
+    assert isinstance(hook, WebhookBackend)
+    assert backends.for_department("market_supervision") is hook
     assert (hook.url, hook.secret, hook.timeout) == ("http://127.0.0.1:9900/intake", "change-me", 3)
     assert isinstance(backends("gaj"), ConsoleBackend)
     assert backends.secrets == {"market_supervision": "change-me"}
@@ -461,7 +462,8 @@ def test_policy_from_config():
     assert policy == RetryPolicy(max_attempts=3, base_seconds=0.5, cap_seconds=10,
                                  lease_seconds=30)
     for bad in ({"max_attempts": 0}, {"max_attempts": True}, {"max_attempts": 2.5},
-                {"backoff_base_seconds": -1}, {"backoff_base_seconds": 10, "backoff_cap_seconds": 5},
+                {"backoff_base_seconds": -1},
+                {"backoff_base_seconds": 10, "backoff_cap_seconds": 5},
                 {"lease_seconds": "60"}):
         with pytest.raises(ConfigError):
             policy_from_config(bad)

@@ -143,14 +143,16 @@ def test_one_case_for_three_departments_with_shared_materials_stored_once(hall, 
     assert {m["name_zh"] for m in tax["materials"]} == {
         "契税纳税申报表", "申请人身份证明", "不动产买卖合同", "婚姻状况证明", "家庭住房情况查询结果"
     }
-    assert next(m for m in tax["materials"] if m["name_zh"] == "婚姻状况证明")["status"] == "missing"
+    marriage = next(m for m in tax["materials"] if m["name_zh"] == "婚姻状况证明")
+    assert marriage["status"] == "missing"
 
 
 def test_case_numbers_count_per_day_across_windows(hall, hall_config):
     first = intake(hall, serve(hall, hall_config, 8, "c08", "real_estate"))
     second = intake(hall, serve(hall, hall_config, 9, "c09", "real_estate"), window=9, clerk="c09")
     third = intake(hall, serve(hall, hall_config, 4, "c04", "enterprise"), window=4, clerk="c04",
-                   applicant=COMPANY, items=["QY-07"], received=["公章刻制申请表", "经办人身份证明及授权委托书"],
+                   applicant=COMPANY, items=["QY-07"],
+                   received=["公章刻制申请表", "经办人身份证明及授权委托书"],
                    e_licences=["营业执照", "法定代表人身份证明"])
     tomorrow = NOW + dt.timedelta(days=1)
     with hall.write() as s:
@@ -185,7 +187,8 @@ def test_missing_key_material_refuses_and_leaves_no_trace(hall, hall_config):
     refused = err.value
     assert refused.code == "key_material_missing" and refused.status == 422
     assert refused.missing == [
-        {"item": "BDC-01", "item_name_zh": "国有建设用地使用权及房屋所有权转移登记", "material": "不动产买卖合同"},
+        {"item": "BDC-01", "item_name_zh": "国有建设用地使用权及房屋所有权转移登记",
+         "material": "不动产买卖合同"},
         {"item": "BDC-05", "item_name_zh": "存量房买卖合同网签备案", "material": "不动产买卖合同"},
         {"item": "BDC-06", "item_name_zh": "房屋交易契税申报", "material": "不动产买卖合同"},
     ]
@@ -443,7 +446,9 @@ def test_routing_slip_masks_the_applicant_and_lists_gaps(hall, hall_config):
     assert slip["applicant"] == {"kind": "person", "name": "张*", "id_number": "3" + "*" * 16 + "9",
                                  "phone": "138****8000"}
     assert [d["code"] for d in slip["departments"]] == ["bdc", "zjj", "swj"]
-    assert slip["departments"][0] == {"code": "bdc", "name_zh": "不动产登记中心", "items": ["BDC-01"]}
+    assert slip["departments"][0] == {
+        "code": "bdc", "name_zh": "不动产登记中心", "items": ["BDC-01"]
+    }
     assert [(i["code"], i["deadline"]) for i in slip["items"]] == [
         ("BDC-01", "2026-12-02"), ("BDC-05", "2026-11-26"), ("BDC-06", "2026-11-25")
     ]
@@ -534,12 +539,13 @@ def test_windows_accepting_at_once_never_share_a_case_number(any_db, hall_config
                     ticket, _ = queue.call_next(s, hall_config, window, clerk, now)
                     queue.start_service(s, window, clerk, now)
                 number = intake(any_db, ticket.id, window=window, clerk=clerk, items=["BDC-09"],
-                                received=["不动产登记资料查询申请书"], e_licences=["申请人身份证明"], now=now)
+                                received=["不动产登记资料查询申请书"],
+                                e_licences=["申请人身份证明"], now=now)
                 with any_db.write() as s:
                     queue.finish(s, window, clerk, now)
                 with lock:
                     numbers.append(number)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=window_worker, args=w) for w in windows]

@@ -20,7 +20,8 @@ from hall_ops.cases.catalogue import ServiceItem, load_catalogue
 from hall_ops.cases.intake import APPLICANT_KINDS, ITEM_STATUSES
 from hall_ops.cases.models import CONSOLE_STATUSES, MESSAGE_STATUSES, Case
 from hall_web import i18n
-from hall_web.app import ROOT, create_app
+from hall_web.app import create_app
+from tests.conftest import ROOT
 
 SECRET = "tax-bureau-shared-secret"
 # A new company: registration (市场监督管理局 scj) and the tax package (税务局 swj, a webhook).
@@ -42,7 +43,7 @@ class Department:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 outer.received.append(json.loads(body))
                 self.send_response(outer.status)
@@ -227,7 +228,8 @@ def test_missing_key_material_refuses_and_leaves_no_trace(app):
     [
         ({"applicant": None}, 422, "missing_field"),
         ({"applicant": "张三"}, 422, "invalid_field"),
-        ({"applicant": {**APPLICANT, "id_number": "330106198507201230"}}, 422, "invalid_resident_id"),
+        ({"applicant": {**APPLICANT, "id_number": "330106198507201230"}}, 422,
+         "invalid_resident_id"),
         ({"applicant": {**APPLICANT, "phone": "12345"}}, 422, "invalid_phone"),
         ({"applicant": {**APPLICANT, "kind": "organisation"}}, 422, "invalid_credit_code"),
         ({"applicant": {**APPLICANT, "name": "  "}}, 422, "invalid_name"),
@@ -334,7 +336,8 @@ def test_back_office_console_claims_approves_rejects_and_asks_for_supplements(ap
     r = act("claim")
     assert r.status_code == 422 and r.json["error"] == "missing_field"
     r = act("claim", approver="李审批")
-    assert r.status_code == 200 and r.json["status"] == "claimed" and r.json["claimed_by"] == "李审批"
+    assert r.status_code == 200
+    assert (r.json["status"], r.json["claimed_by"]) == ("claimed", "李审批")
     r = act("approve", approver="王审批")
     assert r.status_code == 409 and r.json["error"] == "claimed_by_other"
     r = act("supplement", approver="李审批")
@@ -358,7 +361,8 @@ def test_back_office_console_claims_approves_rejects_and_asks_for_supplements(ap
     statuses = {i["code"]: i["status"] for i in client.get(f"/api/v1/cases/{number}").json["items"]}
     assert statuses == {"QY-01": "approved", "QY-08": "submitted"}  # the tax item is the bureau's
 
-    assert client.post("/api/v1/backoffice/cases/999/claim", json={"approver": "x"}).status_code == 404
+    r = client.post("/api/v1/backoffice/cases/999/claim", json={"approver": "x"})
+    assert r.status_code == 404
     assert client.post(f"/api/v1/backoffice/cases/{console_id}/delete",
                        json={"approver": "x"}).status_code == 404
     r = client.get("/api/v1/backoffice/nope/cases")

@@ -47,7 +47,8 @@ def test_clerk_accepts_two_departments_items_with_gaps_and_prints_the_routing_sl
     rules = IntakeRules.from_config(hall_config)
     today = hall_day(dt.datetime.now(dt.UTC).replace(tzinfo=None), rules.timezone)
     due = rules.calendar.add_working_days(today, rules.supplement_working_days).isoformat()
-    assert requests.post(f"{hall}/api/v1/tickets", json={"service": "enterprise"}).json()["number"] == "B001"
+    ticket = requests.post(f"{hall}/api/v1/tickets", json={"service": "enterprise"}).json()
+    assert ticket["number"] == "B001"
 
     # The clerk console: log in at intake window 4, call the ticket, start serving it.
     clerk = clerk_console(browser, hall, 4, "c04", viewport={"width": 1280, "height": 1000})

@@ -6,9 +6,10 @@ import time
 import tomllib
 
 from hall_ops.config import parse_config
-from hall_web.app import ROOT, create_app
+from hall_web.app import create_app
 from hall_web.jobs import start_jobs
 from sensors.simulator import CameraSimulator
+from tests.conftest import ROOT
 from zones.occupancy import waiting_per_zone
 
 

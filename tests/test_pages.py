@@ -11,9 +11,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from hall_web.app import ROOT, create_app
+from hall_web.app import create_app
 from hall_web.i18n import ERRORS_ZH, MESSAGES
-from tests.conftest import StepClock
+from tests.conftest import ROOT, StepClock
 
 PAGES = ["/", "/kiosk", "/screen", "/screen?zone=front_intake", "/screen?window=7", "/clerk",
          "/manager", "/t/{token}", "/tickets/{token}/print"]

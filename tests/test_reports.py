@@ -49,7 +49,8 @@ def test_report_by_service_window_and_hour(db, hall_config, clock):
     assert by_window["4"].service_mean_minutes == pytest.approx(5, abs=0.1)
     assert by_window["5"].wait_mean_minutes == pytest.approx(20, abs=0.1)
     assert by_hour[0].key == "10:00"
-    rows = list(csv.DictReader(io.StringIO(reports.report_csv(reports.ReportRow, by_service, "service"))))
+    text = reports.report_csv(reports.ReportRow, by_service, "service")
+    rows = list(csv.DictReader(io.StringIO(text)))
     assert rows[0]["service"] == "enterprise" and rows[0]["served"] == "6"
 
 

@@ -14,12 +14,6 @@ same Redis could publish into ours; assertions therefore look for *our* events
 
 from __future__ import annotations
 
-import random
-import re
-import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -34,120 +28,26 @@ from sqlalchemy import func, select
 
 from hall_ops.db import Database
 from hall_ops.queue.models import Ticket
+from tests.support.server import HallServer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
-ROOT = Path(__file__).resolve().parent.parent
-REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 DEADLINE = 30.0
-
-
-def _redis_up() -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis(host=REDIS_HOST, port=REDIS_PORT, socket_timeout=2).ping())
-    except redis.RedisError:
-        return False
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> str:
-    """Redis on 127.0.0.1:6379, started as /work/shared/README.md says if it is down."""
-    if not _redis_up() and shutil.which("redis-server"):
-        Path("/var/log/redis").mkdir(parents=True, exist_ok=True)
-        Path("/var/lib/redis").mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1",
-             "--port", str(REDIS_PORT), "--save", "", "--appendonly", "no",
-             "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"],
-            capture_output=True, timeout=30,
-        )
-        for _ in range(50):
-            if _redis_up():
-                break
-            time.sleep(0.1)
-    if not _redis_up():
-        pytest.skip(f"Redis at {REDIS_HOST}:{REDIS_PORT} is down and could not be started")
-    return f"redis://{REDIS_HOST}:{REDIS_PORT}/{random.randint(1, 15)}"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _config_without_cameras(directory: Path) -> Path:
-    """The demo config minus [[cameras]]: with --demo each process would simulate
-    every loopback camera on the same fixed port, and the second one could not start."""
-    text = (ROOT / "config.toml").read_text(encoding="utf-8")
-    path = directory / "config.toml"
-    path.write_text(re.sub(r"(?ms)^\[\[cameras\]\]\n.*?(?=^\[|\Z)", "", text), encoding="utf-8")
-    return path
-
-
-class Process:
-    """One ``python -m hall_web serve`` on a free loopback port."""
-
-    def __init__(self, name: str, database_url: str, message_queue: str, log_dir: Path) -> None:
-        self.name = name
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_dir / f"server-{name}.log"
-        with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "hall_web", "serve",
-                 "--config", str(_config_without_cameras(log_dir)),
-                 "--host", "127.0.0.1", "--port", str(self.port), "--database-url", database_url,
-                 "--message-queue", message_queue, "--async-mode", "threading",
-                 "--demo", "--no-jobs"],
-                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-            )
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-3000:]
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"process {self.name} exited:\n{self.log()}"
-            try:
-                if requests.get(f"{self.url}/api/v1/hall", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        pytest.fail(f"process {self.name} did not answer within 60 s:\n{self.log()}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
 
 
 @pytest.fixture
 def two_processes(
     pg_url: str, redis_server: str, tmp_path: Path
-) -> Iterator[tuple[Process, Process]]:
+) -> Iterator[tuple[HallServer, HallServer]]:
     # One after the other: the first creates the tables and loads the hall,
     # the second finds them (two fresh processes racing on CREATE TABLE is a
     # deployment concern of its own, not what this test is about).
-    a = Process("A", pg_url, redis_server, tmp_path)
-    try:
-        a.wait_ready()
-        b = Process("B", pg_url, redis_server, tmp_path)
-        try:
-            b.wait_ready()
-            yield a, b
-        finally:
-            b.stop()
-    finally:
-        a.stop()
+    args = ("--message-queue", redis_server, "--async-mode", "threading")
+    with (
+        HallServer(tmp_path, *args, database_url=pg_url, name="A") as a,
+        HallServer(tmp_path, *args, database_url=pg_url, name="B") as b,
+    ):
+        yield a, b
 
 
 class Screen:
@@ -180,7 +80,7 @@ class Screen:
             time.sleep(0.02)
         raise AssertionError(f"no matching {name!r} within {DEADLINE}s; got {self.events(name)!r}")
 
-    def connect(self, process: Process) -> dict[str, Any]:
+    def connect(self, process: HallServer) -> dict[str, Any]:
         """Connect, emit join (as the page does on every connect) and return the snapshot."""
         with self.lock:
             self.received.clear()
@@ -208,7 +108,7 @@ def screens() -> Iterator[Callable[[str], Screen]]:
 
 
 def _take(
-    process: Process, service: str = "enterprise", session: requests.Session | None = None
+    process: HallServer, service: str = "enterprise", session: requests.Session | None = None
 ) -> dict:
     reply = (session or requests).post(f"{process.url}/api/v1/tickets",
                                        json={"service": service}, timeout=DEADLINE)
@@ -216,7 +116,7 @@ def _take(
     return reply.json()
 
 
-def _clerk(process: Process, window: int, clerk: str) -> requests.Session:
+def _clerk(process: HallServer, window: int, clerk: str) -> requests.Session:
     session = requests.Session()
     reply = session.post(f"{process.url}/api/v1/windows/{window}/login",
                          json={"clerk": clerk, "pin": "1234"}, timeout=DEADLINE)

@@ -48,7 +48,8 @@ def test_join_gives_snapshot_then_live_calls(app):
 
     kiosk.post("/api/v1/tickets", json={"service": "enterprise"})
     queue_events = events(hall_screen, "queue")
-    assert next(s for s in queue_events[-1]["services"] if s["code"] == "enterprise")["waiting"] == 1
+    enterprise = next(s for s in queue_events[-1]["services"] if s["code"] == "enterprise")
+    assert enterprise["waiting"] == 1
 
     clerk(app, 4, "c01").post("/api/v1/windows/4/call-next")
     for c in (hall_screen, zone_screen, window_screen):

@@ -137,7 +137,8 @@ def test_forty_records_arrive_exactly_once_through_an_outage_and_a_restart(db, e
     are delivered: each arrives once by key, the unacknowledged one twice on the wire."""
     keys = enqueue(db, 40, now=utcnow())
     with db.read() as s:
-        payloads = dict(s.execute(select(HandoffMessage.idempotency_key, HandoffMessage.payload)).all())
+        rows = s.execute(select(HandoffMessage.idempotency_key, HandoffMessage.payload))
+        payloads = dict(rows.all())
     backend = WebhookBackend(external.url, SECRET, timeout=10)
     policy = RetryPolicy(max_attempts=1000, base_seconds=0.02, cap_seconds=0.25, lease_seconds=60)
     reports: list[DispatchReport] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import uuid
 from collections.abc import Iterator, Sequence
@@ -35,6 +36,7 @@ from zones.models import Zone
 NOW = dt.datetime(2026, 11, 25, 2, 0, 0)
 SKILLS = {1: {"A", "B"}, 2: {"A", "B"}, 3: {"A", "B"}, 4: {"A", "B"}, 9: {"C"}}
 """What each window of the test hall may serve: the services of its zone."""
+TODAY = NOW.date()
 
 
 def textbook_erlang_c(c: int, lam: Fraction, mu: Fraction) -> Fraction:
@@ -164,7 +166,7 @@ def test_proposal_moves_capacity_to_the_overloaded_service() -> None:
     assert f"Window {first.window}" in first.reason_en and "A service" in first.reason_en
     assert count(after_all(FOUR, proposals), "A") > 1
     # Proposals chain: each one starts where the previous one ended.
-    for earlier, later in zip(proposals, proposals[1:]):
+    for earlier, later in itertools.pairwise(proposals):
         assert later.before["A"] == pytest.approx(earlier.after["A"])
     assert len(proposals) <= Rules().max_changes
 
@@ -244,8 +246,8 @@ def hall_db(tmp_path: Path) -> Iterator[Database]:
                          Zone(code="y", name_zh="商务区", name_en="Business")])
         session.flush()
         session.add_all([
-            Service(code="A", letter="A", name_zh="不动产登记", name_en="Real estate", zone_code="z",
-                    mean_service_minutes=10.0),
+            Service(code="A", letter="A", name_zh="不动产登记", name_en="Real estate",
+                    zone_code="z", mean_service_minutes=10.0),
             Service(code="B", letter="B", name_zh="企业登记", name_en="Enterprise", zone_code="z",
                     mean_service_minutes=6.0),
             Service(code="C", letter="C", name_zh="复印邮寄", name_en="Copying", zone_code="y",
@@ -266,7 +268,7 @@ def hall_db(tmp_path: Path) -> Iterator[Database]:
 
 
 def add_ticket(session, service: str, taken_minutes_ago: float, status: str = "waiting",
-               served_minutes: float | None = None, day: dt.date = NOW.date()) -> None:
+               served_minutes: float | None = None, day: dt.date = TODAY) -> None:
     taken = NOW - dt.timedelta(minutes=taken_minutes_ago)
     seq = len(session.scalars(select(Ticket.id)).all()) + 1
     ticket = Ticket(number=f"{service}{seq:03d}", day=day, seq=seq, origin_service_code=service,

@@ -52,4 +52,5 @@ def rules_for(code: str) -> ZoneRules:
     """Rules of a zone; zones a hall adds beyond the standard five are citizen-facing."""
     if code in STANDARD_ZONES:
         return STANDARD_ZONES[code]
-    return ZoneRules(code, code, code, True, frozenset({"intake", "delivery", "general", "self_service"}))
+    kinds = frozenset({"intake", "delivery", "general", "self_service"})
+    return ZoneRules(code, code, code, True, kinds)

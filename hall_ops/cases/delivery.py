@@ -91,7 +91,7 @@ def notify_ready(db: Any, notifier: Notifier, now: dt.datetime) -> int:
     for delivery_id, notice in pending:
         try:
             notifier.send(notice)
-        except Exception:  # noqa: BLE001 - a failing channel is retried on the next run
+        except Exception:
             log.exception("notice for %s not sent", notice.reference)
             continue
         with db.write() as session:
@@ -123,7 +123,8 @@ def check_in(
         raise NotFound("no case with that number and phone", code="unknown_case")
     delivery = _delivery(session, case)
     if delivery.handed_over_at is not None:
-        raise Conflict(f"the result of {case.number} has been handed over", code="already_delivered")
+        raise Conflict(f"the result of {case.number} has been handed over",
+                       code="already_delivered")
     if delivery.ticket_id is not None:
         waiting = session.get(Ticket, delivery.ticket_id)
         if waiting is not None and waiting.status in ("waiting", *ACTIVE):

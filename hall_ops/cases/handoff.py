@@ -323,7 +323,7 @@ def dispatch_due(
             backend.deliver(message)
         except DeliveryError as exc:
             error = str(exc)
-        except Exception as exc:  # noqa: BLE001 - a broken back-end is a failed try, not a stop
+        except Exception as exc:
             log.exception("hand-off %s: back-end failed", message.idempotency_key)
             error = f"{type(exc).__name__}: {exc}"
         at = now + dt.timedelta(seconds=time.monotonic() - started)

@@ -13,29 +13,10 @@ from hall_ops.cases.identity import (
     mask_name,
     mask_phone,
 )
-from hall_ops.clock import hall_day
-
-ITEM_STATUSES = (
-    "submitted", "in_review", "supplement_requested", "approved", "rejected", "delivered",
-)
-OPEN_STATUSES = ("submitted", "in_review", "supplement_requested")
-"""Not yet decided: the time limit is running (or paused)."""
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "submitted": frozenset({"in_review", "supplement_requested", "rejected"}),
-    "in_review": frozenset({"supplement_requested", "approved", "rejected"}),
-    "supplement_requested": frozenset({"in_review", "rejected"}),
-    "approved": frozenset({"delivered"}),
-    "rejected": frozenset(),
-    "delivered": frozenset(),
-}
-REASON_REQUIRED = frozenset({"supplement_requested", "rejected"})
-"""The applicant is told why: no supplement request or rejection without a reason."""
-APPLICANT_KINDS = ("person", "organisation")
-DEFAULT_SUPPLEMENT_WORKING_DAYS = 5
 from hall_ops.cases.intake import IntakeRules, get_case
 from hall_ops.cases.time_limits import item_time_limit
 from hall_ops.cases.views import clock_view, material_view
-from hall_ops.clock import iso_utc
+from hall_ops.clock import hall_day, iso_utc
 
 
 def routing_slip(

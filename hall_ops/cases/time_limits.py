@@ -14,30 +14,12 @@ from hall_ops.cases.calendar import (
     Pause,
     TimeLimitStatus,
 )
+from hall_ops.cases.intake import OPEN_STATUSES, IntakeRules
 from hall_ops.cases.models import (
     CaseItem,
 )
-from hall_ops.clock import hall_day
-
-ITEM_STATUSES = (
-    "submitted", "in_review", "supplement_requested", "approved", "rejected", "delivered",
-)
-OPEN_STATUSES = ("submitted", "in_review", "supplement_requested")
-"""Not yet decided: the time limit is running (or paused)."""
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "submitted": frozenset({"in_review", "supplement_requested", "rejected"}),
-    "in_review": frozenset({"supplement_requested", "approved", "rejected"}),
-    "supplement_requested": frozenset({"in_review", "rejected"}),
-    "approved": frozenset({"delivered"}),
-    "rejected": frozenset(),
-    "delivered": frozenset(),
-}
-REASON_REQUIRED = frozenset({"supplement_requested", "rejected"})
-"""The applicant is told why: no supplement request or rejection without a reason."""
-APPLICANT_KINDS = ("person", "organisation")
-DEFAULT_SUPPLEMENT_WORKING_DAYS = 5
-from hall_ops.cases.intake import IntakeRules
 from hall_ops.cases.views import clock_view
+from hall_ops.clock import hall_day
 
 
 def item_pauses(item: CaseItem, tz: ZoneInfo) -> list[Pause]:

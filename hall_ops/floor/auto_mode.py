@@ -164,7 +164,9 @@ def proposal_view(proposal: Proposal) -> dict[str, Any]:
     }
 
 
-def compute_proposals(db: Database, hall: HallConfig, now: dt.datetime) -> tuple[list[Proposal], AutoSettings]:
+def compute_proposals(
+    db: Database, hall: HallConfig, now: dt.datetime
+) -> tuple[list[Proposal], AutoSettings]:
     """Demand now (tickets, service times, camera trends) against the windows: the planner."""
     trends = occupancy_trends(db, [z.code for z in hall.zones], now)
     with db.read() as session:
@@ -231,7 +233,9 @@ def _apply_automatically(
         return applied
 
 
-def workload_tick(db: Database, hall: HallConfig, now: dt.datetime) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def workload_tick(
+    db: Database, hall: HallConfig, now: dt.datetime
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Compute proposals and, in auto mode, apply the ``assign`` ones.
 
     Returns the audit records of what auto mode applied (empty when nothing)

@@ -34,6 +34,7 @@ from bisect import bisect_left
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from typing import Any
 
 from hall_ops.config import HallConfig
@@ -74,13 +75,14 @@ MORNING_BIAS: dict[str, float] = {
 """How strongly each demo service leans to the morning (+) or the afternoon (−)."""
 
 BIAS_STRENGTH = 0.4
+DEFAULT_RULES = Rules()
 
 
 def profile_at(points: Sequence[tuple[float, float]], minute: float) -> float:
     """The multiplier of a piecewise-linear profile at ``minute``."""
     if minute <= points[0][0]:
         return points[0][1]
-    for (t0, m0), (t1, m1) in zip(points, points[1:]):
+    for (t0, m0), (t1, m1) in pairwise(points):
         if minute <= t1:
             return m0 + (m1 - m0) * (minute - t0) / (t1 - t0)
     return points[-1][1]
@@ -300,7 +302,7 @@ def simulate(
     scenario: Scenario,
     tickets: Sequence[SimTicket],
     policy: str = "static",
-    rules: Rules = Rules(),
+    rules: Rules = DEFAULT_RULES,
     *,
     interval_minutes: float = 5.0,
 ) -> SimResult:
@@ -397,7 +399,7 @@ def simulate(
 def compare(
     scenario: Scenario,
     seed: int,
-    rules: Rules = Rules(),
+    rules: Rules = DEFAULT_RULES,
     *,
     interval_minutes: float = 5.0,
 ) -> dict[str, SimResult]:

@@ -69,7 +69,8 @@ def record_event(
         events.record(session, WindowChanged(window))
         if kind in ("called", "recalled"):
             zone = session.get(Window, window).zone_code  # type: ignore[union-attr]
-            events.record(session, TicketCalled(call_view(event, ticket.number, ticket.service_code, zone)))
+            call = call_view(event, ticket.number, ticket.service_code, zone)
+            events.record(session, TicketCalled(call))
     return event
 
 

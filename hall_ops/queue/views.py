@@ -122,7 +122,8 @@ def ticket_status(session: Session, hall: HallConfig, token: str) -> dict[str, A
         open_windows = open_windows_by_service(session).get(ticket.service_code, 0)
         view["people_ahead"] = ahead
         view["estimated_wait_minutes"] = estimate_wait_minutes(
-            ahead, open_windows, mean_service_minutes(session, service, hall.queue.service_time_sample)
+            ahead, open_windows,
+            mean_service_minutes(session, service, hall.queue.service_time_sample),
         )
     else:
         view["people_ahead"] = 0
@@ -257,7 +258,9 @@ def hall_layout(session: Session) -> dict[str, Any]:
     }
 
 
-def window_view(session: Session, hall: HallConfig, number: int, now: dt.datetime) -> dict[str, Any]:
+def window_view(
+    session: Session, hall: HallConfig, number: int, now: dt.datetime
+) -> dict[str, Any]:
     """What the clerk console at window ``number`` shows: state, ticket in hand, what waits."""
     window = session.get(Window, number)
     if window is None:

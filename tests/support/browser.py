@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
+from tests.support.services import service_missing
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -15,7 +15,9 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 
 def launch() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing (Debian package 'chromium'); ./hall test installs it")
+        service_missing(
+            f"{CHROMIUM} is missing (Debian package 'chromium'); ./hall test installs it"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

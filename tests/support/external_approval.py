@@ -63,10 +63,10 @@ def serve(port: int, secret: str, store: str, fail_first: int, hang_after: int |
                    (key, status, os.getpid(), time.time()))
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             self._answer(200 if self.path == "/health" else 404, {"pid": os.getpid()})
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             if self.path != "/intake":
                 return self._answer(404, {"error": "no such endpoint"})
@@ -85,7 +85,8 @@ def serve(port: int, secret: str, store: str, fail_first: int, hang_after: int |
                     message = json.loads(body)
                 except ValueError:
                     message = None
-                if not key or not isinstance(message, dict) or message.get("idempotency_key") != key:
+                matches = isinstance(message, dict) and message.get("idempotency_key") == key
+                if not key or not matches:
                     log(key, 400)
                     return self._answer(400, {"error": "Idempotency-Key does not match the body"})
             if hang.is_set():

@@ -1,4 +1,11 @@
-"""Start the real hall server (``python -m hall_web serve``) as a subprocess on a free port."""
+"""Start the real hall server (``python -m hall_web serve``) as a subprocess on a free port.
+
+The one way tests and benchmarks run a server: browser and async-mode tests, the
+scale-out test (two processes), the installed-wheel test (another interpreter, cwd
+outside the repository) and ``bench/`` all use :class:`HallServer`. It always passes
+``--demo --no-jobs``: tickets at any hour, and no scheduler or camera simulators, so
+several servers can run side by side.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import TracebackType
 
 import requests
 
@@ -22,42 +30,87 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class HallServer:
+    """``with HallServer(workdir) as server: server.url`` — a hall server on loopback.
+
+    ``workdir`` holds the log and, unless ``database_url`` is given, a fresh SQLite file.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        *args: str,
+        database_url: str | None = None,
+        config: Path = ROOT / "config.toml",
+        python: str | Path = sys.executable,
+        cwd: Path = ROOT,
+        port: int | None = None,
+        name: str = "server",
+        timeout: float = 60,
+    ) -> None:
+        self.database_url = database_url or f"sqlite:///{workdir / 'hall.db'}"
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / f"{name}-{self.port}.log"
+        self.command = [
+            str(python), "-m", "hall_web", "serve", "--config", str(config), "--demo",
+            "--no-jobs", "--host", "127.0.0.1", "--port", str(self.port),
+            "--database-url", self.database_url, *args,
+        ]
+        self.cwd = cwd
+        self.timeout = timeout
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> HallServer:
+        """Start the process and return once ``/api/v1/hall`` answers."""
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                self.command, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        deadline = time.monotonic() + self.timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if requests.get(f"{self.url}/api/v1/hall", timeout=2).ok:
+                    return self
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"server did not answer within {self.timeout}s:\n{self.log()}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log(self) -> str:
+        """The end of the server's output, for failure messages."""
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+    def __enter__(self) -> HallServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
 @contextmanager
 def running_server(
     workdir: Path, *args: str, port: int | None = None, timeout: float = 60
 ) -> Iterator[str]:
-    """Yield the base URL once the server answers; stop it afterwards.
-
-    Without ``--database-url`` among ``args`` it gets a fresh SQLite file in ``workdir``.
-    """
-    port = port or free_port()
-    command = [sys.executable, "-m", "hall_web", "serve", "--config", str(ROOT / "config.toml"),
-               "--demo", "--no-jobs", "--port", str(port), *args]
-    if "--database-url" not in args:
-        command += ["--database-url", f"sqlite:///{workdir / 'hall.db'}"]
-    log = (workdir / f"server-{port}.log").open("wb")
-    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited: {(workdir / f'server-{port}.log').read_text()}")
-            try:
-                if requests.get(base + "/api/v1/hall", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not answer in time")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    """Yield the base URL of a :class:`HallServer` on the demo config."""
+    with HallServer(workdir, *args, port=port, timeout=timeout) as server:
+        yield server.url
