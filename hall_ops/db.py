@@ -52,7 +52,7 @@ def make_append_only(table: Table) -> None:
 
 def _prepare_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection, _record) -> None:
         # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own
         # implicit BEGIN would be DEFERRED and come too late).
         dbapi_connection.isolation_level = None
@@ -64,7 +64,7 @@ def _prepare_sqlite(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(conn) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         conn.exec_driver_sql(f"BEGIN {mode}")
 
@@ -91,7 +91,7 @@ class Database:
                 url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False}
             )
             _prepare_sqlite(self.engine)
-            read_engine = self.engine.execution_options(sqlite_begin="DEFERRED")
+            read_engine: Engine = self.engine.execution_options(sqlite_begin="DEFERRED")
         else:
             self.engine = create_engine(
                 url, echo=echo, pool_size=20, max_overflow=40, pool_pre_ping=True

@@ -30,7 +30,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _start_camera_simulators(hall, stack: contextlib.ExitStack) -> None:  # type: ignore[no-untyped-def]
+def _start_camera_simulators(hall, stack: contextlib.ExitStack) -> None:
     """Demo hall: a simulated ONVIF camera answers for every camera configured on loopback."""
     from sensors.config import parse_cameras
     from sensors.simulator import CameraSimulator

@@ -165,5 +165,6 @@ def approval_callback() -> Any:
             )
         unchanged = item.status == status
         if not unchanged:
-            set_item_status(s, case_number, item_code, status, actor, reason, now=hall.clock())
+            set_item_status(s, case_number, item_code, status, str(actor), reason,
+                            now=hall.clock())
     return jsonify(case_number=case_number, item=item_code, status=status, unchanged=unchanged)

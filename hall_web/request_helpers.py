@@ -37,7 +37,7 @@ def field(data: dict[str, Any], name: str, kind: type, *, required: bool = True)
     return value
 
 
-def write():  # type: ignore[no-untyped-def]
+def write():
     """A write transaction whose audit trail records the caller's address (and device, if named)."""
     device = request.headers.get("X-Hall-Device", "")[:40]
     origin = f"{request.remote_addr or '-'} {device}".strip()

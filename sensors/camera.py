@@ -163,7 +163,7 @@ def _root_cause(exc: BaseException) -> BaseException:
     """onvif-zeep wraps every error in ONVIFError; the original is its context."""
     seen = exc
     while isinstance(seen, ONVIFError) and (seen.__cause__ or seen.__context__) is not None:
-        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
+        seen = seen.__cause__ or seen.__context__
     return seen
 
 

@@ -154,25 +154,27 @@ def load_catalogue(session: Session, path: str | Path) -> dict[str, int]:
 
     existing = {i.code: i for i in session.scalars(select(ServiceItem))}
     for position, parsed in enumerate(items.values()):
-        item = existing.get(parsed.code) or ServiceItem(code=parsed.code)
-        item.name_zh, item.name_en, item.board = parsed.name_zh, parsed.name_en, parsed.board
-        item.department_code, item.department_name_zh = parsed.department_code, parsed.department_zh
-        item.time_limit_days, item.fee_yuan = parsed.time_limit_days, parsed.fee_yuan
-        item.service_code, item.active, item.position = parsed.service_code, True, position
+        row_item = existing.get(parsed.code) or ServiceItem(code=parsed.code)
+        row_item.name_zh, row_item.name_en = parsed.name_zh, parsed.name_en
+        row_item.board, row_item.department_code = parsed.board, parsed.department_code
+        row_item.department_name_zh = parsed.department_zh
+        row_item.time_limit_days, row_item.fee_yuan = parsed.time_limit_days, parsed.fee_yuan
+        row_item.service_code, row_item.active = parsed.service_code, True
+        row_item.position = position
         # Update materials in place by name so their ids stay stable across reloads.
-        by_name = {m.name_zh: m for m in item.materials}
-        wanted = []
+        by_name = {m.name_zh: m for m in row_item.materials}
+        wanted: list[ItemMaterial] = []
         for m_position, m in enumerate(parsed.materials):
-            row = by_name.get(m.name_zh) or ItemMaterial(name_zh=m.name_zh)
+            row: ItemMaterial = by_name.get(m.name_zh) or ItemMaterial(name_zh=m.name_zh)
             row.position, row.name_en, row.key = m_position, m.name_en, m.key
             row.copies, row.e_licence = m.copies, m.e_licence
             wanted.append(row)
-        item.materials = wanted
-        session.add(item)
+        row_item.materials = wanted
+        session.add(row_item)
     deactivated = 0
-    for code, item in existing.items():
-        if code not in items and item.active:
-            item.active = False
+    for code, stored in existing.items():
+        if code not in items and stored.active:
+            stored.active = False
             deactivated += 1
     session.flush()
     return {

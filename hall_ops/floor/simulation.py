@@ -35,7 +35,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
-from typing import Any
+from typing import Any, cast
 
 from hall_ops.config import HallConfig
 from hall_ops.floor.workload import (
@@ -336,7 +336,7 @@ def simulate(
                     hall.call_next(desk, now)
                     break
         elif kind == "done":
-            number, ticket = payload  # type: ignore[misc]
+            number, ticket = cast(tuple[int, SimTicket], payload)
             desk = hall.desks[number]
             desk.busy = False
             hall.served.setdefault(ticket.service_code, deque(maxlen=20)).append(

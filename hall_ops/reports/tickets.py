@@ -8,6 +8,7 @@ date range), so a report always agrees with the ticket history. Wait is take
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import math
@@ -118,7 +119,7 @@ def _row(key: str, tickets: Iterable[Ticket]) -> ReportRow:
 def report_csv(kind: type, rows: Sequence[Any], first_column: str | None = None) -> str:
     """Rows of the report dataclass ``kind`` as CSV; ``first_column`` renames the first field."""
     out = io.StringIO()
-    fields = list(kind.__dataclass_fields__)
+    fields = [f.name for f in dataclasses.fields(kind)]
     names = [first_column or fields[0], *fields[1:]]
     writer = csv.writer(out)
     writer.writerow(names)
