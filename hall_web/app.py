@@ -18,6 +18,8 @@ from hall_ops.db import Database
 from hall_ops.errors import HallError
 from hall_ops.setup import load_hall
 from hall_web.context import HallContext
+from hall_web.error_messages import translated
+from hall_web.i18n import init_i18n
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,6 +61,7 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Lax",
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    init_i18n(app)
 
     db = Database(database_url or hall.database_url)
     db.prepare_schema()
@@ -93,7 +96,7 @@ def create_app(
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HallError)
     def hall_error(exc: HallError) -> tuple[Any, int]:
-        return jsonify(exc.to_dict()), exc.status
+        return jsonify(translated(exc.to_dict())), exc.status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:

@@ -62,7 +62,6 @@ from hall_ops.workload import (
 )
 from hall_web.api import _after_window_change, _body, _write
 from hall_web.context import HallContext, current_hall
-from hall_web.i18n import LANGUAGES, catalogue, current_language
 from sensors.config import parse_cameras
 from sensors.models import Camera
 from sensors.poller import CameraReading, ZoneOccupancy, occupancy_series, zone_occupancy
@@ -73,101 +72,6 @@ except ImportError:  # pragma: no cover - depends on what is installed
     _intake = None
 
 log = logging.getLogger(__name__)
-
-# ---------------------------------------------------------------- words
-
-WORDS: dict[str, tuple[str, str]] = {
-    # key: (zh, en) — merged over hall_web.i18n on these pages only
-    "dashboard": ("实时看板", "Live dashboard"),
-    "cm_title": ("办件指标（按部门）", "Case measures by department"),
-    "cm_department": ("部门", "Department"),
-    "cm_cases": ("办件数", "Cases"),
-    "cm_windows": ("人均跑窗口数", "Windows visited per case"),
-    "cm_materials": ("人均交材料数", "Materials handed in per case"),
-    "cm_decided": ("已办结事项", "Items decided"),
-    "cm_within": ("按时办结", "Within the limit"),
-    "cm_days": ("平均用时（工作日）", "Mean working days to decision"),
-    "cm_overdue": ("在办超期", "Open and overdue"),
-    "occupancy": ("各区域在场人数", "People per zone"),
-    "occupancy_chart": ("近 {h} 小时在场人数", "People present, last {h} h"),
-    "estimate": ("估算", "estimate"),
-    "estimate_hint": ("无摄像头读数，按等候号票估算",
-                      "No camera count: estimated from waiting tickets"),
-    "stale": ("数据过时", "stale"),
-    "stale_hint": ("摄像头离线或读数过旧", "Camera offline or its count too old"),
-    "cameras": ("摄像头", "Cameras"),
-    "camera_status": ("状态", "Status"),
-    "last_seen": ("最后在线", "Last seen"),
-    "cam_online": ("在线", "online"),
-    "cam_offline": ("离线", "offline"),
-    "cam_unauthorized": ("认证失败", "credentials refused"),
-    "cam_unknown": ("尚未轮询", "not polled yet"),
-    "never": ("从未", "never"),
-    "no_cameras": ("未配置摄像头", "No cameras configured"),
-    "alerts": ("告警", "Alerts"),
-    "no_alerts": ("暂无告警", "No alerts"),
-    "alert_queue": ("{s}：{n} 人等候（告警线 {t} 人）", "{s}: {n} waiting (alert at {t})"),
-    "alert_unstaffed": ("{s}：{n} 人等候，但无窗口开放", "{s}: {n} waiting, no window open"),
-    "alert_camera": ("摄像头 {c}（{z}）{st}", "Camera {c} ({z}) {st}"),
-    "alert_overdue": ("{n} 个事项已超过办理时限", "{n} item(s) past their time limit"),
-    "overdue": ("超期与临期事项", "Overdue and due-soon items"),
-    "case_number": ("受理编号", "Case"),
-    "item": ("事项", "Item"),
-    "department": ("部门", "Department"),
-    "deadline": ("办结期限", "Deadline"),
-    "used_days": ("已用/时限（工作日）", "Used / limit (working days)"),
-    "overdue_mark": ("已超期", "overdue"),
-    "warning_mark": ("临期", "due soon"),
-    "no_overdue": ("暂无超期或临期事项", "Nothing overdue or due soon"),
-    "workload": ("窗口调配建议", "Window workload proposals"),
-    "refresh": ("刷新", "Refresh"),
-    "no_proposals": ("当前无需调整窗口", "No change needed now"),
-    "apply": ("采纳", "Apply"),
-    "wait_change": ("预计等候（分钟）调整前 → 后", "Predicted wait (min) before → after"),
-    "kind_assign": ("调整业务", "reassign"),
-    "kind_open": ("开启窗口", "open window"),
-    "kind_move": ("人员调动", "move clerk"),
-    "kind_auto_mode": ("自动调配设置", "auto mode settings"),
-    "needs_person": ("需人工执行", "needs a person"),
-    "no_window_mark": ("无窗口", "no window"),
-    "auto_mode": ("自动调配", "Auto mode"),
-    "auto_enabled": ("启用自动调配（只调整已开放窗口的业务）",
-                     "Apply automatically (only reassigns open windows)"),
-    "min_windows": ("每项业务至少保留窗口数", "Minimum windows per service"),
-    "min_interval": ("两次调整最短间隔（分钟）", "Minimum minutes between changes"),
-    "save": ("保存", "Save"),
-    "saved": ("已保存", "Saved"),
-    "next_allowed": ("下次可自动调整", "Next automatic change from"),
-    "changes": ("调配记录", "Change log"),
-    "actor_manager": ("管理员", "manager"),
-    "actor_auto": ("自动", "auto"),
-    "no_changes": ("暂无调配记录", "No changes yet"),
-    "on": ("开", "on"),
-    "off": ("关", "off"),
-    # reports
-    "date_from": ("开始日期", "From"),
-    "date_to": ("结束日期", "To"),
-    "show": ("查询", "Show"),
-    "by_day": ("按日", "By day"),
-    "by_hour": ("按时段", "By hour of day"),
-    "by_service": ("按业务", "By service"),
-    "by_window": ("按窗口", "By window"),
-    "by_clerk": ("按工作人员", "By clerk"),
-    "no_shows": ("过号", "No-shows"),
-    "cancelled": ("取消", "Cancelled"),
-    "wait_mean": ("平均等候（分钟）", "Mean wait (min)"),
-    "wait_p90": ("90% 等候（分钟）", "90th pct wait (min)"),
-    "service_mean": ("平均办理（分钟）", "Mean service (min)"),
-    "export_csv": ("导出 CSV", "Export CSV"),
-    "no_data": ("该时段无数据", "No tickets in this period"),
-    "period": ("统计区间", "Period"),
-}
-
-
-def words(lang: str) -> dict[str, str]:
-    index = LANGUAGES.index(lang)
-    return {key: pair[index] for key, pair in WORDS.items()}
-
 
 # ---------------------------------------------------------------- config
 
@@ -696,25 +600,6 @@ def workload_tick(hall: HallContext) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- HTTP
 
 bp = Blueprint("dashboard", __name__)
-
-
-@bp.context_processor
-def dashboard_words() -> dict[str, Any]:
-    """These pages' words over the shared catalogue, for Jinja and for the page scripts."""
-    lang = current_language()
-    other = LANGUAGES[1 - LANGUAGES.index(lang)]
-    mine, theirs = words(lang), catalogue(lang)
-    mine_other, theirs_other = words(other), catalogue(other)
-
-    def t(key: str, **values: object) -> str:
-        text = mine.get(key) or theirs.get(key, key)
-        return text.format(**values) if values else text
-
-    def t_other(key: str, **values: object) -> str:
-        text = mine_other.get(key) or theirs_other.get(key, key)
-        return text.format(**values) if values else text
-
-    return {"t": t, "t_other": t_other, "messages": {**theirs, **mine}}
 
 
 def _layout() -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 import qrcode
 import qrcode.image.svg
 from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask_babel import gettext
 
 from hall_ops import delivery, queue
 from hall_ops.catalogue import items_for_service, service_guide
@@ -24,52 +25,9 @@ from hall_ops.clock import to_local
 from hall_ops.config import WEEKDAYS
 from hall_ops.errors import NotFound
 from hall_web.context import current_hall
-from hall_web.i18n import LANGUAGES, catalogue, current_language, translate
+from hall_web.i18n import current_language
 
 bp = Blueprint("pages", __name__)
-
-
-@bp.app_context_processor
-def page_globals() -> dict[str, Any]:
-    lang = current_language()
-    other = LANGUAGES[1 - LANGUAGES.index(lang)]
-    hall = current_hall().config
-    return {
-        "lang": lang,
-        "other_lang": other,
-        "t": lambda key, **values: translate(key, lang, **values),
-        "t_other": lambda key, **values: translate(key, other, **values),
-        "name": lambda item: item["name_en" if lang == "en" else "name_zh"],
-        "wait_text": lambda minutes: _wait_text(minutes, lang),
-        "lang_url": _lang_url(other),
-        "messages": catalogue(lang),
-        "hall_name": hall.name_zh if lang == "zh" else hall.name_en,
-        "hall_timezone": hall.timezone.key,
-    }
-
-
-def _wait_text(minutes: float | None, lang: str) -> str:
-    """An estimate as people read it (the same rule as ``minutes()`` in common.js)."""
-    if minutes is None:
-        return translate("no_window_open", lang)
-    shown = "< 1" if 0 < minutes < 1 else str(round(minutes))
-    return f"{shown} {translate('minutes', lang)}"
-
-
-def _lang_url(lang: str) -> str:
-    """This page in the other language, keeping its query (a zone screen stays that zone)."""
-    if request.endpoint is None:
-        return "?lang=" + lang
-    return url_for(request.endpoint, **{**request.args.to_dict(), **(request.view_args or {}),
-                                        "lang": lang})
-
-
-@bp.after_app_request
-def remember_language(response: Response) -> Response:
-    lang = request.args.get("lang")
-    if lang in LANGUAGES:
-        response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax")
-    return response
 
 
 def _layout() -> dict[str, Any]:
@@ -104,14 +62,14 @@ def screen() -> str:
     if window is not None:
         if not window.isdigit() or int(window) not in {w["number"] for w in layout["windows"]}:
             abort(404)
-        room, scope = f"window:{int(window)}", translate("window_no", lang, n=int(window))
+        room, scope = f"window:{int(window)}", gettext("Window %(n)s", n=int(window))
     elif zone:
         match = [z for z in layout["zones"] if z["code"] == zone]
         if not match:
             abort(404)
         room, scope = f"zone:{zone}", match[0]["name_en" if lang == "en" else "name_zh"]
     else:
-        room, scope = "hall", translate("whole_hall", lang)
+        room, scope = "hall", gettext("Whole hall")
     return render_template("screen.html", room=room, scope=scope, layout=layout)
 
 
