@@ -17,14 +17,8 @@ from hall_ops.cases import handoff
 from hall_ops.cases.models import MESSAGE_STATUSES, HandoffMessage
 from hall_web.backoffice import departments
 from hall_web.context import current_hall
-from hall_web.i18n import (
-    INTAKE_ERRORS_ZH,
-    INTAKE_WORDS,
-    register_overlay,
-)
 
 bp = Blueprint("admin", __name__)
-register_overlay(bp, INTAKE_WORDS, INTAKE_ERRORS_ZH)
 
 
 @bp.get("/admin/outbox")

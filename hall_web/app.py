@@ -26,6 +26,7 @@ from hall_ops.floor.auto_mode import ensure_auto_row
 from hall_ops.hall import load_hall
 from hall_web import admin, backoffice, citizens, clerks, managers
 from hall_web.context import HallContext
+from hall_web.error_messages import translated
 from hall_web.i18n import init_i18n
 
 
@@ -64,6 +65,7 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Lax",
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    init_i18n(app)
 
     db = Database(database_url or hall.database_url)
     db.prepare_schema()
@@ -96,7 +98,7 @@ def create_app(
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HallError)
     def hall_error(exc: HallError) -> tuple[Any, int]:
-        return jsonify(exc.to_dict()), exc.status
+        return jsonify(translated(exc.to_dict())), exc.status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:

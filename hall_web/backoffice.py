@@ -33,15 +33,9 @@ from hall_ops.cases.intake import (
 from hall_ops.cases.models import Case, CaseMaterial
 from hall_ops.errors import InvalidInput, NotFound, Unauthorized
 from hall_web.context import current_hall
-from hall_web.i18n import (
-    INTAKE_ERRORS_ZH,
-    INTAKE_WORDS,
-    register_overlay,
-)
 from hall_web.request_helpers import body, field, write
 
 bp = Blueprint("backoffice", __name__)
-register_overlay(bp, INTAKE_WORDS, INTAKE_ERRORS_ZH)
 
 
 def departments() -> list[dict[str, str]]:

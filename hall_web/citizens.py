@@ -25,6 +25,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from hall_ops import queue
@@ -36,10 +37,7 @@ from hall_ops.errors import InvalidInput, NotFound
 from hall_ops.queue import ratings
 from hall_ops.queue.models import Service, Ticket, Window
 from hall_web.context import current_hall
-from hall_web.i18n import (
-    current_language,
-    translate,
-)
+from hall_web.i18n import current_language
 from hall_web.request_helpers import body, field, layout, write
 
 bp = Blueprint("citizens", __name__)
@@ -83,14 +81,14 @@ def screen() -> str:
     if window is not None:
         if not window.isdigit() or int(window) not in {w["number"] for w in floor["windows"]}:
             abort(404)
-        room, scope = f"window:{int(window)}", translate("window_no", lang, n=int(window))
+        room, scope = f"window:{int(window)}", gettext("Window %(n)s", n=int(window))
     elif zone:
         match = [z for z in floor["zones"] if z["code"] == zone]
         if not match:
             abort(404)
         room, scope = f"zone:{zone}", match[0]["name_en" if lang == "en" else "name_zh"]
     else:
-        room, scope = "hall", translate("whole_hall", lang)
+        room, scope = "hall", gettext("Whole hall")
     return render_template("screen.html", room=room, scope=scope, layout=floor)
 
 def _ticket_or_404(token: str) -> dict[str, Any]:

@@ -42,15 +42,9 @@ from hall_ops.clock import hall_day, to_local
 from hall_ops.errors import InvalidInput, NotFound, Unauthorized
 from hall_ops.queue.models import Clerk, Service, Ticket, Window
 from hall_web.context import current_hall
-from hall_web.i18n import (
-    INTAKE_ERRORS_ZH,
-    INTAKE_WORDS,
-    register_overlay,
-)
 from hall_web.request_helpers import body, clerk_at, field, layout, write
 
 bp = Blueprint("clerks", __name__)
-register_overlay(bp, INTAKE_WORDS, INTAKE_ERRORS_ZH)
 
 MAX_LIST = 100
 """Items or materials in one request: a catalogue item has a handful, a case a few items."""

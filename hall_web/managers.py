@@ -44,13 +44,11 @@ from hall_ops.queue.models import Clerk
 from hall_ops.reports import cases as case_reports
 from hall_ops.reports import tickets as reports
 from hall_web.context import current_hall
-from hall_web.i18n import MANAGER_WORDS, register_overlay
 from hall_web.request_helpers import body, layout, write
 from sensors.poller import occupancy_series
 from zones.skills import window_skills
 
 bp = Blueprint("managers", __name__)
-register_overlay(bp, MANAGER_WORDS)
 
 
 @bp.get("/manager")

@@ -141,6 +141,16 @@ def test_appointment_check_in_on_the_kiosk_keypad(browser, hall):
     kiosk.click("#checkin button[type=submit]")
     kiosk.wait_for_selector("#error:not([hidden])")
     assert kiosk.inner_text("#error") == "预约码无效，请核对后重新输入"
+    # An English kiosk in a browser set to Chinese: the error follows the page, not the browser.
+    english = _page(browser, locale="zh-CN")
+    english.goto(f"{hall}/kiosk?lang=en")
+    english.click("#to-checkin")
+    for digit in wrong:
+        english.click(f"[data-key='{digit}']")
+    english.click("#checkin button[type=submit]")
+    english.wait_for_selector("#error:not([hidden])")
+    assert english.inner_text("#error") == f"no appointment with code '{wrong}'"
+    assert english.errors == []
 
     kiosk.click("[data-key=clear]")
     for digit in code:

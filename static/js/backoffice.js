@@ -3,9 +3,13 @@
    The server decides what is allowed; the buttons only mirror the case's state. */
 (function () {
   "use strict";
-  const { t, api, showError, el } = window.Hall;
+  const { t, pt, nt, api, showError, el } = window.Hall;
   const department = window.BACKOFFICE.department;
-  const ACTIONS = [["claim", ""], ["approve", "primary"], ["supplement", ""], ["reject", "warn"]];
+  const ACTIONS = [["claim", t("Claim"), ""], ["approve", t("Approve"), "primary"],
+    ["supplement", t("Request supplement"), ""], ["reject", t("Reject"), "warn"]];
+  const STATUS = { submitted: pt("back office", "waiting"), claimed: t("in review"),
+    supplement_requested: t("supplement requested"), approved: t("approved"), rejected: t("rejected") };
+  const SOURCE = { paper: t("paper"), e_licence: t("e-licence") };
   const ALLOWED = {
     submitted: ["claim"],
     supplement_requested: ["claim"],
@@ -16,28 +20,29 @@
   approver.addEventListener("change", () => localStorage.setItem("hall.approver", approver.value.trim()));
 
   function itemLine(item) {
-    const limit = item.time_limit_days ? t("working_days", { n: item.time_limit_days }) : t("on_the_spot");
+    const limit = item.time_limit_days
+      ? nt("%(num)d working day", "%(num)d working days", item.time_limit_days) : t("on the spot");
     return el("li", {}, item.code + " " + item.name_zh + " · " + limit +
-      (item.deadline ? " · " + t("deadline") + " " + item.deadline : ""));
+      (item.deadline ? " · " + t("Deadline") + " " + item.deadline : ""));
   }
 
   function materialLine(m) {
     const line = el("li", {}, m.name_zh + (m.copies > 1 ? " ×" + m.copies : ""));
     if (m.status === "missing") {
       line.className = "missing";
-      line.append(" · " + t("missing_materials") + (m.due_on ? " · " + t("due_by", { d: m.due_on }) : ""));
+      line.append(" · " + t("Missing") + (m.due_on ? " · " + t("to be supplied by %(d)s", { d: m.due_on }) : ""));
     } else if (m.source) {
-      line.append(" · " + t("source_" + m.source));
+      line.append(" · " + SOURCE[m.source] || m.source);
     }
     return line;
   }
 
   function render(c) {
     const a = c.applicant || {};
-    const reason = el("textarea", { className: "reason", maxLength: 500, placeholder: t("reason") });
-    const buttons = ACTIONS.map(([action, style]) => {
+    const reason = el("textarea", { className: "reason", maxLength: 500, placeholder: t("Reason") });
+    const buttons = ACTIONS.map(([action, label, style]) => {
       const button = el("button", { type: "button", className: style, disabled: !(ALLOWED[c.status] || []).includes(action) },
-        t(action === "supplement" ? "request_supplement" : action));
+        label);
       button.dataset.action = action;
       button.addEventListener("click", () => act(c, action, reason.value, button));
       return button;
@@ -45,14 +50,14 @@
     const card = el("article", { className: "case" },
       el("div", { className: "case-head" },
         el("span", { className: "case-number" }, c.case_number),
-        el("span", { className: "state-badge status" }, t("console_" + c.status)),
-        el("span", { className: "muted" }, c.claimed_by ? t("claimed_by") + "：" + c.claimed_by : t("unclaimed"))),
+        el("span", { className: "state-badge status" }, STATUS[c.status] || c.status),
+        el("span", { className: "muted" }, c.claimed_by ? t("Claimed by: %(name)s", { name: c.claimed_by }) : t("unclaimed"))),
       el("div", { className: "cols" },
-        el("div", {}, el("strong", {}, t("items")), el("ul", {}, ...(c.items || []).map(itemLine))),
-        el("div", {}, el("strong", {}, t("applicant")),
+        el("div", {}, el("strong", {}, t("Items")), el("ul", {}, ...(c.items || []).map(itemLine))),
+        el("div", {}, el("strong", {}, t("Applicant")),
           el("div", {}, [a.name, a.id_number, a.phone].filter(Boolean).join(" · ")),
-          el("strong", {}, t("materials_checklist")), el("ul", {}, ...(c.materials || []).map(materialLine)))),
-      c.reason ? el("p", { className: "muted" }, t("reason") + "：" + c.reason) : "",
+          el("strong", {}, t("Materials checklist")), el("ul", {}, ...(c.materials || []).map(materialLine)))),
+      c.reason ? el("p", { className: "muted" }, t("Reason: %(reason)s", { reason: c.reason })) : "",
       el("div", { className: "act" }, reason, ...buttons));
     card.dataset.id = String(c.id);
     card.dataset.case = c.case_number;
@@ -69,7 +74,7 @@
   async function act(c, action, reason, button) {
     const who = approver.value.trim();
     if (!who) {
-      showError({ code: "actor_required", message: t("approver_hint") });
+      showError({ code: "actor_required", message: t("Enter the approver's name or staff number") });
       approver.focus();
       return;
     }

@@ -2,7 +2,7 @@
    The server decides what is allowed; the buttons only mirror the window's state. */
 (function () {
   "use strict";
-  const { t, api, joinRoom, showError, name, el } = window.Hall;
+  const { t, api, joinRoom, showError, name, el, windowState, ticketStatus } = window.Hall;
   const services = Object.fromEntries((window.HALL_SERVICES || []).map((s) => [s.code, s]));
   /* Which buttons make sense in which window state (the API still checks every press). */
   const ALLOWED = {
@@ -30,17 +30,17 @@
   function render(next) {
     view = next;
     document.getElementById("title").textContent =
-      t("window_no", { n: view.number }) + (view.clerk_name ? " · " + view.clerk_name : "");
+      t("Window %(n)s", { n: view.number }) + (view.clerk_name ? " · " + view.clerk_name : "");
     const state = document.getElementById("state");
-    state.textContent = t("state_" + view.state);
+    state.textContent = windowState(view.state);
     state.className = "state-badge state-" + view.state;
     const ticket = view.ticket;
     document.getElementById("current").textContent = ticket ? ticket.number : "—";
     document.getElementById("current-detail").textContent = ticket
-      ? [serviceLabel(ticket.service), t("status_" + ticket.status),
-        ticket.recalls ? t("recall") + " × " + ticket.recalls : ""].filter(Boolean).join(" · ")
+      ? [serviceLabel(ticket.service), ticketStatus(ticket.status),
+        ticket.recalls ? t("Recall") + " × " + ticket.recalls : ""].filter(Boolean).join(" · ")
       : "";
-    document.getElementById("pause").textContent = view.state === "paused" ? t("resume") : t("pause");
+    document.getElementById("pause").textContent = view.state === "paused" ? t("Resume") : t("Pause");
     const allowed = ALLOWED[view.state] || [];
     document.querySelectorAll("[data-action]").forEach((b) => { b.disabled = !allowed.includes(b.dataset.action); });
     document.querySelector("#transfer button").disabled = !allowed.includes("transfer");
@@ -99,7 +99,7 @@
     if (action === "call-next") {
       const result = await api("POST", path);
       render(result.window);
-      showError(result.call ? null : { code: "nobody_waiting", message: result.message });
+      showError(result.call ? null : { code: "nobody_waiting", message: t("No one is waiting for this window's services") });
       return;
     }
     if (action === "hand-over") {

@@ -1,18 +1,45 @@
 /* Shared by every page: words, the JSON API, and a Socket.IO room that resyncs on reconnect. */
 (function () {
   "use strict";
+  /* The page's words, translated by the server from the one gettext catalogue
+     (hall_web/translations): msgid -> text, "context\u0004msgid" -> text, and a plural
+     msgid -> [form for 1, form for other numbers]. A msgid missing here reads as itself. */
   const T = window.HALL_T || {};
 
-  function t(key, values) {
-    let text = T[key] || key;
-    for (const [k, v] of Object.entries(values || {})) text = text.replace("{" + k + "}", v);
-    return text;
+  /* Python's %-format, as the catalogue writes it: %(name)s / %(name)d, and %% for %. */
+  function format(text, values) {
+    return text.replace(/%(?:\((\w+)\)[sd]|%)/g, (all, key) => (key === undefined ? "%" : String(values[key])));
+  }
+  function t(msgid, values) {
+    return format(T[msgid] ?? msgid, values || {});
+  }
+  function pt(context, msgid, values) {
+    return format(T[context + "\u0004" + msgid] ?? msgid, values || {});
+  }
+  /* English and Chinese plurals only need these two forms (Chinese has one, the same in both). */
+  function nt(singular, plural, n, values) {
+    const forms = T[singular] || [singular, plural];
+    return format(forms[n === 1 ? 0 : 1], { num: n, ...values });
   }
 
-  /* Calls /api/v1; a failed call throws an Error carrying the API's own message and code,
-     and the whole body (a refused intake lists the missing materials there). */
+  /* Words for the states the API reports (window, ticket), shared by several pages. */
+  function windowState(state) {
+    const names = { closed: pt("window state", "closed"), idle: t("idle"), calling: t("calling"),
+      serving: t("serving"), paused: t("paused") };
+    return names[state] || state;
+  }
+  function ticketStatus(status) {
+    const names = { waiting: pt("ticket status", "waiting"), called: t("called"),
+      serving: t("being served"), done: t("done"), no_show: t("missed"), cancelled: t("cancelled") };
+    return names[status] || status;
+  }
+
+  /* Calls /api/v1; a failed call throws an Error carrying the API's message (in the page's
+     language), its code, and the whole body (a refused intake lists the missing materials). */
   async function api(method, path, body) {
-    const options = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
+    /* Accept-Language: the API answers errors in the page's language, not the browser's. */
+    const headers = { Accept: "application/json", "Accept-Language": window.HALL_LANG || "zh" };
+    const options = { method, headers, credentials: "same-origin" };
     if (body !== undefined) {
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);
@@ -43,23 +70,17 @@
     return socket;
   }
 
-  /* The API's message, or on Chinese pages its translation by error code when we have one. */
-  function errorText(error) {
-    return (error.code && T["err_" + error.code]) || error.message;
-  }
-
   function showError(error) {
     const box = document.getElementById("error");
     if (!box) return;
-    box.textContent = error ? errorText(error) : "";
-    box.title = error ? error.message : "";
+    box.textContent = error ? error.message : "";
     box.hidden = !error;
   }
 
   /* An estimate in whole minutes; null means no window serving it is open, so no honest figure. */
   function minutes(value) {
-    if (value === null || value === undefined) return t("no_window_open");
-    return (value > 0 && value < 1 ? "< 1" : Math.round(value)) + " " + t("minutes");
+    if (value === null || value === undefined) return t("no window open yet");
+    return t("%(n)s min", { n: value > 0 && value < 1 ? "< 1" : Math.round(value) });
   }
 
   function name(item) {
@@ -83,5 +104,5 @@
     return node;
   }
 
-  window.Hall = { t, api, joinRoom, showError, minutes, name, throttle, el };
+  window.Hall = { t, pt, nt, windowState, ticketStatus, api, joinRoom, showError, minutes, name, throttle, el };
 })();

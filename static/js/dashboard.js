@@ -3,7 +3,7 @@
    occupancy, alerts, proposals, workload) on top of GET /api/v1/dashboard. */
 (function () {
   "use strict";
-  const { t, api, joinRoom, showError, minutes, name, throttle, el } = window.Hall;
+  const { t, pt, nt, api, joinRoom, showError, minutes, name, throttle, el, windowState } = window.Hall;
   const CONFIG = window.HALL_DASHBOARD;
   const LOCALE = window.HALL_LANG === "en" ? "en-GB" : "zh-CN";
   const zoneNames = Object.fromEntries((window.HALL_ZONES || []).map((z) => [z.code, name(z)]));
@@ -26,6 +26,11 @@
     if (withSeconds) options.second = "2-digit";
     return date.toLocaleTimeString(LOCALE, options);
   }
+  const CAMERA_STATUS = { online: t("online"), offline: t("offline"),
+    unauthorized: t("credentials refused"), unknown: t("not polled yet") };
+  const CHANGE_KIND = { assign: t("reassign"), open: t("open window"), move: t("move clerk"),
+    auto_mode: t("auto mode settings") };
+  const ACTOR = { manager: t("manager"), auto: t("auto") };
   function serviceLabel(code) {
     const s = services[code];
     return s ? s.letter + " " + name(s) : code;
@@ -49,11 +54,12 @@
   }
   function alertText(a) {
     switch (a.kind) {
-      case "queue": return t("alert_queue", { s: serviceLabel(a.service), n: a.waiting, t: a.threshold });
-      case "unstaffed": return t("alert_unstaffed", { s: serviceLabel(a.service), n: a.waiting });
-      case "camera": return t("alert_camera", { c: a.camera, z: zoneNames[a.zone] || a.zone, st: t("cam_" + a.status) })
-        + " · " + t("last_seen") + " " + clock(a.last_seen_at);
-      case "overdue": return t("alert_overdue", { n: a.count });
+      case "queue": return t("%(s)s: %(n)s waiting (alert at %(t)s)", { s: serviceLabel(a.service), n: a.waiting, t: a.threshold });
+      case "unstaffed": return t("%(s)s: %(n)s waiting, no window open", { s: serviceLabel(a.service), n: a.waiting });
+      case "camera": return t("Camera %(c)s (%(z)s) %(st)s",
+        { c: a.camera, z: zoneNames[a.zone] || a.zone, st: CAMERA_STATUS[a.status] || a.status })
+        + " · " + t("Last seen") + " " + clock(a.last_seen_at);
+      case "overdue": return nt("%(num)d item past its time limit", "%(num)d items past their time limit", a.count);
       default: return a.kind;
     }
   }
@@ -62,7 +68,7 @@
     const list = document.getElementById("alerts");
     list.replaceChildren(...(alerts.length
       ? alerts.map((a) => el("li", { className: a.severity + " alert-" + a.kind }, alertText(a)))
-      : [el("li", { className: "ok muted" }, t("no_alerts"))]));
+      : [el("li", { className: "ok muted" }, t("No alerts"))]));
     document.getElementById("kpi-alerts").textContent = alerts.length;
     document.getElementById("kpi-alerts-box").classList.toggle("bad", alerts.length > 0);
   }
@@ -75,15 +81,15 @@
     tbody.replaceChildren(...queue.services.map((s) => {
       const tr = el("tr", { className: alerting.has(s.code) ? "alert" : "" },
         el("td", {}, serviceLabel(s.code)), num(s.waiting, "count"), num(minutes(s.estimated_wait_minutes)),
-        num(Math.round(s.longest_wait_minutes) + " " + t("minutes")), num(s.open_windows));
+        num(t("%(n)s min", { n: Math.round(s.longest_wait_minutes) })), num(s.open_windows));
       tr.dataset.service = s.code;
       return tr;
     }));
     const windows = document.querySelector("#windows tbody");
     windows.replaceChildren(...queue.windows.map((w) => {
       const tr = el("tr", { className: "state-" + w.state },
-        el("td", {}, t("window_no", { n: w.number })),
-        el("td", {}, el("span", { className: "state-badge state-" + w.state }, t("state_" + w.state))),
+        el("td", {}, t("Window %(n)s", { n: w.number })),
+        el("td", {}, el("span", { className: "state-badge state-" + w.state }, windowState(w.state))),
         el("td", {}, w.clerk ? clerks[w.clerk] || w.clerk : ""), el("td", {}, w.ticket || ""),
         num(w.served_today, "served"), el("td", { className: "services", title: w.services.map(serviceLabel).join(", ") }, letters(w.services)));
       tr.dataset.window = w.number;
@@ -105,9 +111,9 @@
     box.replaceChildren(...ordered.map((z) => {
       const card = el("div", { className: "zone-card" + (z.stale ? " stale" : "") },
         el("div", {}, zoneNames[z.zone] || z.zone),
-        el("span", { className: "count" }, z.count === null ? "—" : String(z.count)), " " + t("persons"));
-      if (z.estimate) card.append(el("span", { className: "flag estimate", title: t("estimate_hint") }, t("estimate")));
-      if (z.stale) card.append(el("span", { className: "flag stale", title: t("stale_hint") }, t("stale")));
+        el("span", { className: "count" }, z.count === null ? "—" : String(z.count)), " " + nt("person", "people", z.count ?? 0));
+      if (z.estimate) card.append(el("span", { className: "flag estimate", title: t("No camera count: estimated from waiting tickets") }, t("estimate")));
+      if (z.stale) card.append(el("span", { className: "flag stale", title: t("Camera offline or its count too old") }, t("stale")));
       card.dataset.zone = z.zone;
       return card;
     }));
@@ -116,11 +122,11 @@
     const tbody = document.querySelector("#cameras tbody");
     tbody.replaceChildren(...(state.cameras.length ? state.cameras.map((c) => {
       const tr = el("tr", {}, el("td", {}, c.camera), el("td", {}, zoneNames[c.zone] || c.zone),
-        el("td", { className: "cam-" + c.status, title: c.error || "" }, t("cam_" + c.status)),
+        el("td", { className: "cam-" + c.status, title: c.error || "" }, CAMERA_STATUS[c.status] || c.status),
         el("td", {}, c.last_seen_at ? clock(c.last_seen_at, true) : t("never")));
       tr.dataset.camera = c.camera;
       return tr;
-    }) : [el("tr", {}, el("td", { colSpan: 4, className: "muted" }, t("no_cameras")))]));
+    }) : [el("tr", {}, el("td", { colSpan: 4, className: "muted" }, t("No cameras configured")))]));
   }
 
   function drawChart(series) {
@@ -169,23 +175,23 @@
       el("td", {}, w.case_number), el("td", {}, w.item + " " + (w.name_zh || "")),
       el("td", {}, w.department.name_zh || w.department.code), el("td", {}, w.deadline || ""),
       num(w.used_days + " / " + w.time_limit_days),
-      el("td", {}, w.overdue ? t("overdue_mark") : t("warning_mark")))));
+      el("td", {}, w.overdue ? pt("item deadline", "overdue") : t("due soon")))));
     document.getElementById("no-overdue").hidden = items.length > 0;
   }
 
   /* ---- workload proposals, auto mode, change log */
   function waitText(value) {
-    return value === null || value === undefined ? t("no_window_mark") : String(Math.round(value));
+    return value === null || value === undefined ? t("no window") : String(Math.round(value));
   }
   function renderProposals(payload) {
     const tbody = document.querySelector("#proposals tbody");
     tbody.replaceChildren(...payload.proposals.map((p) => {
       const waits = Object.keys(p.before).map((code) =>
         (services[code] ? services[code].letter : code) + " " + waitText(p.before[code]) + " → " + waitText(p.after[code]));
-      const button = el("button", { type: "button", className: "apply" }, t("apply"));
+      const button = el("button", { type: "button", className: "apply" }, t("Apply"));
       button.dataset.id = p.id;
-      const kind = el("div", { className: "muted small" }, t("kind_" + p.kind) + (p.automatic ? "" : " · " + t("needs_person")));
-      const tr = el("tr", {}, el("td", {}, t("window_no", { n: p.window })),
+      const kind = el("div", { className: "muted small" }, (CHANGE_KIND[p.kind] || p.kind) + (p.automatic ? "" : " · " + t("needs a person")));
+      const tr = el("tr", {}, el("td", {}, t("Window %(n)s", { n: p.window })),
         el("td", {}, letters(p.from_services) + " → " + letters(p.to_services)),
         el("td", { className: "reason" }, window.HALL_LANG === "en" ? p.reason_en : p.reason_zh, kind),
         el("td", {}, waits.join("; ")), el("td", {}, button));
@@ -209,16 +215,16 @@
     const r = c.record || {};
     if (c.kind === "auto_mode") {
       const a = r.after || {};
-      return t("auto_mode") + " " + (a.enabled ? t("on") : t("off")) + " · " + t("min_windows") + " " + a.min_windows_per_service
-        + " · " + t("min_interval") + " " + a.min_interval_minutes;
+      return t("Auto mode") + " " + (a.enabled ? t("on") : t("off")) + " · " + t("Minimum windows per service") + " " + a.min_windows_per_service
+        + " · " + t("Minimum minutes between changes") + " " + a.min_interval_minutes;
     }
-    return t("window_no", { n: c.window }) + " " + letters(r.from_services || []) + " → " + letters(r.to_services || [])
-      + " (" + t("kind_" + c.kind) + ")";
+    return t("Window %(n)s", { n: c.window }) + " " + letters(r.from_services || []) + " → " + letters(r.to_services || [])
+      + " (" + (CHANGE_KIND[c.kind] || c.kind) + ")";
   }
   function renderChanges(changes) {
     const tbody = document.querySelector("#changes tbody");
     tbody.replaceChildren(...changes.map((c) => el("tr", {}, el("td", {}, clock(c.at)),
-      el("td", {}, t("actor_" + c.actor)), el("td", {}, changeText(c)))));
+      el("td", {}, ACTOR[c.actor] || c.actor), el("td", {}, changeText(c)))));
     document.getElementById("no-changes").hidden = changes.length > 0;
   }
 

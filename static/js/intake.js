@@ -3,7 +3,7 @@
    accepts. The checks here only spare a round trip; the server repeats every one of them. */
 (function () {
   "use strict";
-  const { t, name, el, showError, api: call } = window.Hall;
+  const { t, nt, name, el, showError, api: call } = window.Hall;
   const PAGE = window.INTAKE;
   const guides = {};  // item code → service guide, fetched once
   let ticket = null;
@@ -73,7 +73,8 @@
       const { items } = await call("GET", "/services/" + encodeURIComponent(service.code) + "/items");
       const group = el("fieldset", { className: "item-group" }, el("legend", {}, name(service)));
       for (const item of items) {
-        const limit = item.time_limit_days ? t("working_days", { n: item.time_limit_days }) : t("on_the_spot");
+        const limit = item.time_limit_days
+          ? nt("%(num)d working day", "%(num)d working days", item.time_limit_days) : t("on the spot");
         group.append(el("label", { className: "item" },
           el("input", { type: "checkbox", name: "item", value: item.code }),
           el("span", { className: "code" }, item.code),
@@ -110,15 +111,15 @@
       const paper = el("input", { type: "checkbox", className: "paper", checked: !!was.paper });
       const cells = [
         el("td", {}, el("span", {}, name(m)),
-          m.key ? el("span", { className: "tag key" }, t("key_material")) : ""),
+          m.key ? el("span", { className: "tag key" }, t("key material")) : ""),
         el("td", { className: "num" }, String(m.copies)),
         el("td", { className: "small" }, m.items.join("、")),
-        el("td", {}, el("label", {}, paper, " ", t("received_paper"))),
+        el("td", {}, el("label", {}, paper, " ", t("received"))),
       ];
       let electronic = null;
       if (m.e_licence) {
         electronic = el("input", { type: "checkbox", className: "e-licence", checked: !!was.e && !was.paper });
-        cells.push(el("td", {}, el("label", {}, electronic, " ", t("use_e_licence"))));
+        cells.push(el("td", {}, el("label", {}, electronic, " ", t("fetch e-licence"))));
       } else {
         cells.push(el("td", { className: "muted small" }, "—"));
       }
@@ -134,7 +135,8 @@
     document.getElementById("no-items").hidden = codes.length > 0;
     table.hidden = codes.length === 0;
     const shared = materials.filter((m) => m.items.length > 1).length;
-    document.getElementById("shared").textContent = shared ? t("shared_count", { n: shared }) : "";
+    document.getElementById("shared").textContent = shared
+      ? nt("%(num)d shared material, handed in once", "%(num)d shared materials, handed in once", shared) : "";
     summarise();
   }
 
@@ -172,8 +174,8 @@
 
   function kindChanged() {
     const organisation = kind() === "organisation";
-    document.getElementById("id-label").textContent = t(organisation ? "id_number_org" : "id_number_person");
-    document.getElementById("name-label").textContent = t(organisation ? "org_name" : "person_name");
+    document.getElementById("id-label").textContent = organisation ? t("Unified social credit code") : t("Resident ID number");
+    document.getElementById("name-label").textContent = organisation ? t("Organisation name") : t("Name");
   }
 
   function fieldError(id, message) {
@@ -190,9 +192,11 @@
     const phone = document.getElementById("phone").value;
     const idOk = kind() === "person" ? residentIdOk(id) : creditCodeOk(id);
     const results = [
-      fieldError("applicant-name", nameText ? "" : t("check_name")),
-      fieldError("id-number", idOk ? "" : t(kind() === "person" ? "check_resident_id" : "check_credit_code")),
-      fieldError("phone", phoneOk(phone) ? "" : t("check_phone")),
+      fieldError("applicant-name", nameText ? "" : t("Enter the applicant's name")),
+      fieldError("id-number", idOk ? "" : (kind() === "person"
+        ? t("Check the resident ID number (18 characters, last one a check digit)")
+        : t("Check the unified social credit code"))),
+      fieldError("phone", phoneOk(phone) ? "" : t("Enter an 11-digit mobile or a landline with area code")),
     ];
     return results.every(Boolean);
   }
@@ -206,7 +210,7 @@
   function serverRefused(error) {
     const field = FIELD_OF[error.code];
     if (field) {
-      fieldError(field, (window.HALL_LANG === "zh" && window.HALL_T["err_" + error.code]) || error.message);
+      fieldError(field, error.message);
       return;
     }
     if (error.code === "key_material_missing") {

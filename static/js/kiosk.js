@@ -1,7 +1,7 @@
 /* Kiosk: zone → service → ticket, or appointment check-in; back to the start when idle. */
 (function () {
   "use strict";
-  const { t, api, showError, minutes } = window.Hall;
+  const { t, nt, api, showError, minutes } = window.Hall;
   const steps = ["step-zone", "step-service", "step-checkin", "step-collect", "step-ticket"];
   const IDLE_SECONDS = { "step-service": 60, "step-checkin": 90, "step-collect": 90, "step-ticket": 30 };
   /* The kiosk is shared: a citizen who switched to English hands the next one a Chinese kiosk. */
@@ -19,7 +19,7 @@
       deadline = Date.now() + IDLE_SECONDS[step] * 1000;
       idleTimer = setInterval(() => {
         const left = Math.ceil((deadline - Date.now()) / 1000);
-        if (step === "step-ticket") document.getElementById("countdown").textContent = t("returning", { s: left });
+        if (step === "step-ticket") document.getElementById("countdown").textContent = t("Back to the start in %(s)s s", { s: left });
         if (left <= 0) reset();
       }, 1000);
     }
@@ -48,7 +48,7 @@
     document.getElementById("ticket-number").textContent = ticket.number;
     document.getElementById("ticket-service").textContent =
       window.HALL_LANG === "en" ? ticket.service_name_en : ticket.service_name_zh;
-    document.getElementById("ahead").textContent = ticket.people_ahead + " " + t("persons");
+    document.getElementById("ahead").textContent = nt("%(num)d person", "%(num)d people", ticket.people_ahead);
     document.getElementById("wait").textContent = minutes(ticket.estimated_wait_minutes);
     document.getElementById("qr").src = ticket.qr_url;
     document.getElementById("print").dataset.url = ticket.print_url;

@@ -2,7 +2,7 @@
    and today's tickets per hour from the report API. */
 (function () {
   "use strict";
-  const { t, api, joinRoom, minutes, name, throttle, el } = window.Hall;
+  const { t, api, joinRoom, minutes, name, throttle, el, windowState } = window.Hall;
   const zones = Object.fromEntries((window.HALL_ZONES || []).map((z) => [z.code, name(z)]));
   const letters = Object.fromEntries((window.HALL_SERVICES || []).map((s) => [s.code, s.letter]));
   let calls = [];
@@ -21,16 +21,16 @@
     services.replaceChildren();
     for (const s of queue.services) {
       row(services, [s.letter + " " + name(s), zones[s.zone] || s.zone, num(s.waiting),
-        num(minutes(s.estimated_wait_minutes)), num(Math.round(s.longest_wait_minutes) + " " + t("minutes")),
+        num(minutes(s.estimated_wait_minutes)), num(t("%(n)s min", { n: Math.round(s.longest_wait_minutes) })),
         num(s.open_windows)],
       s.waiting > 0 && s.open_windows === 0 ? "alert" : "");
-      if (s.waiting > 0 && s.open_windows === 0) services.lastChild.title = t("unstaffed_queue");
+      if (s.waiting > 0 && s.open_windows === 0) services.lastChild.title = t("People waiting, no window open");
     }
     const windows = document.querySelector("#windows tbody");
     windows.replaceChildren();
     for (const w of queue.windows) {
       row(windows, [w.number, zones[w.zone] || w.zone,
-        el("td", {}, el("span", { className: "state-badge state-" + w.state }, t("state_" + w.state))),
+        el("td", {}, el("span", { className: "state-badge state-" + w.state }, windowState(w.state))),
         w.clerk || "", w.ticket || "", num(w.served_today),
         w.services.map((c) => letters[c] || c).join(" ")], "state-" + w.state);
     }
@@ -40,7 +40,7 @@
       queue.windows.filter((w) => w.state !== "closed").length + " / " + queue.windows.length;
     document.getElementById("kpi-served").textContent = sum(queue.windows, (w) => w.served_today);
     document.getElementById("kpi-longest").textContent =
-      Math.round(Math.max(0, ...queue.services.map((s) => s.longest_wait_minutes))) + " " + t("minutes");
+      t("%(n)s min", { n: Math.round(Math.max(0, ...queue.services.map((s) => s.longest_wait_minutes))) });
     document.getElementById("updated").textContent = new Date(queue.at).toLocaleTimeString(
       window.HALL_LANG === "en" ? "en-GB" : "zh-CN", { timeZone: window.HALL_TZ });
     hourly();
@@ -50,7 +50,7 @@
     const table = document.getElementById("recent");
     table.replaceChildren();
     for (const c of calls) {
-      row(table, [c.ticket, t("window_no", { n: c.window }), c.recall ? t("recall_mark") : "",
+      row(table, [c.ticket, t("Window %(n)s", { n: c.window }), c.recall ? t("again") : "",
         new Date(c.at).toLocaleTimeString(window.HALL_LANG === "en" ? "en-GB" : "zh-CN",
           { timeZone: window.HALL_TZ, hour: "2-digit", minute: "2-digit" })]);
     }
@@ -63,8 +63,8 @@
     if (!report) return;
     const labels = report.rows.map((r) => r.key);
     const data = [
-      { label: t("tickets"), data: report.rows.map((r) => r.tickets), backgroundColor: "#0b4f9c" },
-      { label: t("served"), data: report.rows.map((r) => r.served), backgroundColor: "#1b7f3b" },
+      { label: t("Tickets"), data: report.rows.map((r) => r.tickets), backgroundColor: "#0b4f9c" },
+      { label: t("Served"), data: report.rows.map((r) => r.served), backgroundColor: "#1b7f3b" },
     ];
     if (chart) {
       chart.data.labels = labels;

@@ -2,8 +2,10 @@
    a dead letter can be sent again once the department's system is back. */
 (function () {
   "use strict";
-  const { t, api, showError, el } = window.Hall;
+  const { t, pt, api, showError, el } = window.Hall;
   const departments = Object.fromEntries(window.OUTBOX.departments.map((d) => [d.code, d.name_zh]));
+  const MESSAGE_STATUS = { pending: t("pending"), delivered: pt("hand-off message", "delivered"),
+    dead: t("dead letter") };
   const status = new URLSearchParams(window.location.search).get("status") || "";
 
   function time(iso) {
@@ -15,7 +17,7 @@
   function row(m) {
     const action = el("td");
     if (m.status === "dead") {
-      const button = el("button", { type: "button", className: "primary" }, t("resend"));
+      const button = el("button", { type: "button", className: "primary" }, t("Resend"));
       button.dataset.resend = String(m.id);
       button.addEventListener("click", async () => {
         button.disabled = true;
@@ -32,7 +34,7 @@
       el("td", {}, m.case_number),
       el("td", {}, departments[m.department] || m.department),
       el("td", {}, (m.items || []).join("、")),
-      el("td", { className: "msg-status" }, t("outbox_" + m.status) + (m.adapter ? " · " + m.adapter : "")),
+      el("td", { className: "msg-status" }, (MESSAGE_STATUS[m.status] || m.status) + (m.adapter ? " · " + m.adapter : "")),
       el("td", { className: "num" }, String(m.attempts)),
       el("td", {}, time(m.next_attempt_at)),
       el("td", { className: "error-text" }, m.last_error || ""),

@@ -9,7 +9,7 @@
 
   function label(group, key) {
     if (group === "service") return services[key] ? services[key].letter + " " + name(services[key]) : key;
-    if (group === "window") return t("window_no", { n: key });
+    if (group === "window") return t("Window %(n)s", { n: key });
     if (group === "clerk") return clerks[key] ? clerks[key] + " (" + key + ")" : key;
     return key;
   }
@@ -29,9 +29,9 @@
     const line = (key, title, color) => ({ type: "line", label: title, data: rows.map((r) => r[key]), borderColor: color,
       backgroundColor: color, yAxisID: "y1", spanGaps: true, tension: 0.2 });
     const datasets = [
-      bar("tickets", t("tickets"), "#0b4f9c"), bar("served", t("served"), "#1b7f3b"), bar("no_shows", t("no_shows"), "#c8102e"),
-      line("wait_mean_minutes", t("wait_mean"), "#b35c00"), line("wait_p90_minutes", t("wait_p90"), "#6a3d9a"),
-      line("service_mean_minutes", t("service_mean"), "#0f7c8c"),
+      bar("tickets", t("Tickets"), "#0b4f9c"), bar("served", t("Served"), "#1b7f3b"), bar("no_shows", t("No-shows"), "#c8102e"),
+      line("wait_mean_minutes", t("Mean wait (min)"), "#b35c00"), line("wait_p90_minutes", t("90th pct wait (min)"), "#6a3d9a"),
+      line("service_mean_minutes", t("Mean service (min)"), "#0f7c8c"),
     ];
     if (charts[group]) {
       charts[group].data.labels = labels;
@@ -47,7 +47,7 @@
         scales: {
           y: { beginAtZero: true, position: "left", ticks: { precision: 0 } },
           y1: { beginAtZero: true, position: "right", grid: { drawOnChartArea: false },
-            title: { display: true, text: t("minutes") } },
+            title: { display: true, text: t("min") } },
         },
       },
     });

@@ -29,18 +29,18 @@
     if (current) {
       const target = el("div", { className: "target" },
         el("span", { className: "arrow" }, "→"),
-        el("span", { className: "win" }, t("window_no", { n: current.window })));
-      if (current.recall) target.append(el("span", { className: "recall" }, t("recall_mark")));
+        el("span", { className: "win" }, t("Window %(n)s", { n: current.window })));
+      if (current.recall) target.append(el("span", { className: "recall" }, t("again")));
       box.append(el("span", { className: "num" }, current.ticket), target);
       box.dataset.seq = current.seq;
-      sentence.textContent = t("please_go", { t: current.ticket, w: current.window });
+      sentence.textContent = t("Ticket %(t)s, please go to window %(w)s", { t: current.ticket, w: current.window });
       if (fresh) {
         box.classList.remove("flash");
         void box.offsetWidth; /* restart the animation */
         box.classList.add("flash");
       }
     } else {
-      box.append(el("span", { className: "num idle" }, t("no_calls_yet")));
+      box.append(el("span", { className: "num idle" }, t("No calls yet")));
       sentence.textContent = "";
     }
     const table = document.getElementById("recent");
@@ -48,7 +48,7 @@
     for (const call of calls.slice(1, 9)) {
       table.insertRow().append(
         el("td", { className: "ticket" }, call.ticket),
-        el("td", { className: "window" }, t("window_no", { n: call.window })),
+        el("td", { className: "window" }, t("Window %(n)s", { n: call.window })),
       );
     }
   }

@@ -3,7 +3,7 @@
    whose network drops websockets. */
 (function () {
   "use strict";
-  const { t, api, joinRoom, showError, minutes, throttle } = window.Hall;
+  const { t, nt, api, joinRoom, showError, minutes, throttle, ticketStatus } = window.Hall;
   const token = document.getElementById("ticket").dataset.token;
   const FINAL = ["done", "no_show", "cancelled"];
   let ticket = null;
@@ -14,17 +14,17 @@
     const wasCalled = ticket && ticket.status === "called";
     ticket = next;
     const status = document.getElementById("status");
-    status.textContent = t("status_" + ticket.status);
+    status.textContent = ticketStatus(ticket.status);
     status.className = "status status-" + ticket.status;
     const waiting = ticket.status === "waiting";
     document.getElementById("facts").hidden = !waiting;
     document.getElementById("cancel").hidden = !waiting;
-    document.getElementById("ahead").textContent = ticket.people_ahead + " " + t("persons");
+    document.getElementById("ahead").textContent = nt("%(num)d person", "%(num)d people", ticket.people_ahead);
     document.getElementById("wait").textContent = minutes(ticket.estimated_wait_minutes);
     const go = document.getElementById("go");
     const atWindow = ticket.status === "called" || ticket.status === "serving";
     go.hidden = !atWindow;
-    if (atWindow) go.textContent = t("please_go_short", { w: ticket.window });
+    if (atWindow) go.textContent = t("Please go to window %(w)s", { w: ticket.window });
     if (ticket.status === "called" && !wasCalled && navigator.vibrate) navigator.vibrate([300, 150, 300]);
     const rated = !document.getElementById("thanks").hidden;
     document.getElementById("rating").hidden = ticket.status !== "done" || rated;
@@ -50,7 +50,7 @@
   refresh();
 
   document.getElementById("cancel").addEventListener("click", async () => {
-    if (!window.confirm(t("confirm_cancel"))) return;
+    if (!window.confirm(t("Leave the queue for good?"))) return;
     try { render(await api("POST", "/tickets/" + token + "/cancel")); } catch (error) { showError(error); }
   });
 
