@@ -14,6 +14,7 @@ import pytest
 from hall_web.app import create_app
 from hall_web.error_messages import ENGLISH
 from tests.conftest import ROOT, StepClock
+from tests.support.services import service_missing
 
 PAGES = ["/", "/kiosk", "/screen", "/screen?zone=front_intake", "/screen?window=7", "/clerk",
          "/manager", "/t/{token}", "/tickets/{token}/print"]
@@ -177,10 +178,12 @@ def test_announcement_clips_cover_every_call_and_stay_small(hall_config):
     assert sum(p.stat().st_size for p in audio.glob("*.wav")) < 2 * 1024 * 1024
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 def test_clip_words_are_read_as_mandarin_not_english():
     """espeak-ng's plain cmn voice reads 请 as English "king three"; make_audio.py must not."""
     import importlib.util
+
+    if shutil.which("espeak-ng") is None:
+        service_missing("espeak-ng is not installed (./hall test installs it)")
 
     spec = importlib.util.spec_from_file_location("make_audio", ROOT / "scripts" / "make_audio.py")
     make_audio = importlib.util.module_from_spec(spec)
