@@ -24,6 +24,7 @@ MODEL_MODULES = (
     "hall_ops.intake_models",
     "hall_ops.handoff_models",
     "hall_ops.delivery",
+    "hall_ops.staff.models",
     "sensors.models",
 )
 
