@@ -126,7 +126,8 @@ def decide(rule: AccessRule, user: Any | None, device: DeviceIdentity | None,
             for arg in rule.scope_args if (value := _arg(arg, view_args))
         ):
             return "ok"
-        return "login" if user is None and rule.also else "forbidden"
+        # nothing presented, but a role could come in: offer the login
+        return "login" if user is None and device is None and rule.also else "forbidden"
     if user is None:
         return "login"
     if rule.name == "staff":

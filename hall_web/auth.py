@@ -390,8 +390,10 @@ def init_app(app: Flask, db: Database, config: HallConfig, clock: Clock,
     security.init_security(app, config, policy.hall)
     login_manager.init_app(app)
     app.before_request(_load_device)
-    app.before_request(_expire_session)
+    # CSRF before expiry: the token of a session that just expired still proves the page was
+    # ours, so the caller hears "log in again" (401) rather than a CSRF refusal.
     app.before_request(security.check_csrf)
+    app.before_request(_expire_session)
     app.after_request(_device_cookie_upkeep)
     app.register_blueprint(bp)
     if "static" in app.view_functions:

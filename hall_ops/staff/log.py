@@ -39,6 +39,7 @@ def record(
     session: Session,
     kind: str,
     now: dt.datetime,
+    /,
     *,
     actor: str | None = None,
     subject: str | None = None,
