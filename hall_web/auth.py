@@ -213,6 +213,8 @@ def _too_many() -> Response:
 def _load_device() -> Response | None:
     """``?device=<token>`` on a GET: verify, keep it in a cookie, and drop it from the URL."""
     g.device = None
+    if request.endpoint == "static":
+        return None  # stylesheets and scripts are public: no look-up per file
     presented = request.args.get("device") if request.method == "GET" else None
     if presented is not None:
         if (device := _verify(presented)) is None:
@@ -251,7 +253,7 @@ def _device_cookie_upkeep(response: Response) -> Response:
 
 def _expire_session() -> None:
     """Drop a session whose person was refused by the loader, or that sat idle too long."""
-    if "_user_id" not in session:
+    if "_user_id" not in session or request.endpoint == "static":
         return
     user = current_staff()
     if user is None:
