@@ -31,7 +31,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_login import LoginManager, UserMixin, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
 from hall_ops.clock import Clock

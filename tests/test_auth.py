@@ -10,7 +10,7 @@ import sys
 
 import pytest
 from argon2 import PasswordHasher, profiles
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from hall_ops.staff import accounts, devices
@@ -35,8 +35,6 @@ probe = Blueprint("probe", __name__)
 @login_limits
 def probe_window_login(number: int):
     """What ``/api/v1/windows/<n>/login`` becomes in phase 2 (minus opening the window)."""
-    from flask import request
-
     data = request.get_json()
     found = auth.check_window_pin(number, data.get("clerk"), data.get("pin"))
     return jsonify(auth.start_window_session(found, number).to_dict())
@@ -537,3 +535,47 @@ def test_limits_are_kept_in_redis_when_processes_share_it(tmp_path, hall_config,
     keys = redis.Redis.from_url(redis_server).keys(f"*{address}*")
     assert keys, "the failures were counted in Redis"
     app.extensions["hall"].db.dispose()
+
+
+def test_security_settings_from_config(hall_config):
+    import datetime as dt
+
+    from hall_ops.config import ConfigError
+    from hall_web.security import SecuritySettings
+
+    default = SecuritySettings.from_config(hall_config)
+    assert default.rate_limit_storage == "memory://" and default.idle == dt.timedelta(minutes=30)
+    shared = dataclasses.replace(hall_config, message_queue="redis://127.0.0.1:6379/3")
+    assert SecuritySettings.from_config(shared).rate_limit_storage == "redis://127.0.0.1:6379/3"
+    custom = dataclasses.replace(hall_config, raw={**hall_config.raw, "security": {
+        "idle_minutes": 10, "window_idle_minutes": 600, "login_rate": "5 per minute"}})
+    values = SecuritySettings.from_config(custom)
+    assert (values.idle, values.window_idle, values.login_rate) == (
+        dt.timedelta(minutes=10), dt.timedelta(hours=10), "5 per minute")
+    for bad in ({"idle_minutes": 0}, {"login_rate": "often"}):
+        broken = dataclasses.replace(hall_config, raw={**hall_config.raw, "security": bad})
+        with pytest.raises(ConfigError):
+            SecuritySettings.from_config(broken)
+
+
+def test_socketio_rooms():
+    from hall_ops.staff.accounts import Grant, StaffIdentity
+    from hall_ops.staff.devices import DeviceIdentity
+    from hall_web.access import may_join
+    from hall_web.auth import StaffUser
+
+    boss = StaffIdentity("boss", "主任", 1, frozenset({Grant("manager", "main"), Grant("clerk", "main")}),
+                         frozenset({("main", 9)}))
+    manager = StaffUser(boss, "main", "password", None)
+    at_window = StaffUser(boss, "main", "pin", 9)
+    window_screen = DeviceIdentity(1, "main", "screen", "9号窗口屏", "window:9", None)
+    hall_screen = DeviceIdentity(2, "main", "screen", "大厅总屏", "hall", None)
+    assert may_join("hall", None, None) and may_join("zone:front_intake", None, None)
+    assert may_join("manager", manager, None)
+    assert not may_join("manager", None, None) and not may_join("manager", at_window, None)
+    assert not may_join("manager", None, hall_screen)
+    assert may_join("window:9", at_window, None) and not may_join("window:3", at_window, None)
+    assert not may_join("window:9", manager, None)  # not logged in at that window
+    assert may_join("window:9", None, window_screen) and not may_join("window:8", None, window_screen)
+    assert may_join("window:8", None, hall_screen) and not may_join("window:8", None, None)
+    assert not may_join("admin", manager, None) and not may_join("window:x", at_window, None)

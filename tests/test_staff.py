@@ -385,3 +385,22 @@ def test_demo_staff(db, hall_config, policy):
         assert s.scalar(select(Device.id).where(Device.scope == "hall", Device.kind == "kiosk"))
     text_out = format_demo_logins(first, "http://127.0.0.1:5000")
     assert "manager / hall-demo" in text_out and "http://127.0.0.1:5000/screen?zone=front_intake&device=" in text_out
+
+
+def test_policy_from_config(hall_config):
+    import dataclasses
+
+    from hall_ops.config import ConfigError
+
+    def with_raw(**sections):
+        return dataclasses.replace(hall_config, raw={**hall_config.raw, **sections})
+
+    default = StaffPolicy.from_config(hall_config)
+    assert (default.hall, default.max_failures, default.lockout) == ("main", 5, dt.timedelta(minutes=15))
+    custom = StaffPolicy.from_config(with_raw(
+        hall={**hall_config.raw["hall"], "code": "district-3"},
+        security={"max_failures": 3, "lockout_minutes": 60}))
+    assert (custom.hall, custom.max_failures, custom.lockout) == ("district-3", 3, dt.timedelta(hours=1))
+    for bad in ({"max_failures": 0}, {"lockout_minutes": "15"}, {"min_password_length": True}):
+        with pytest.raises(ConfigError):
+            StaffPolicy.from_config(with_raw(security=bad))
