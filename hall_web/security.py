@@ -108,8 +108,8 @@ def _account_key() -> str:
 def login_limits(view: F) -> F:
     """Failed logins limited per address and per account (any view that checks a secret)."""
     view = limiter.limit(lambda: settings().account_rate, key_func=_account_key,
-                         deduct_when=_failed, scope="login-account")(view)
-    return limiter.limit(lambda: settings().login_rate, deduct_when=_failed,
+                         deduct_when=_failed, methods=["POST"], scope="login-account")(view)
+    return limiter.limit(lambda: settings().login_rate, deduct_when=_failed, methods=["POST"],
                          scope="login-address")(view)
 
 

@@ -579,3 +579,14 @@ def test_socketio_rooms():
     assert may_join("window:9", None, window_screen) and not may_join("window:8", None, window_screen)
     assert may_join("window:8", None, hall_screen) and not may_join("window:8", None, None)
     assert not may_join("admin", manager, None) and not may_join("window:x", at_window, None)
+
+
+def test_login_page_still_shows_when_the_address_is_throttled(tmp_path, hall_config, clock):
+    app = make_app(f"sqlite:///{tmp_path / 'hall.db'}", hall_config, clock,
+                   security={"login_rate": "1 per minute"})
+    client = app.test_client()
+    form = {"login": "manager", "password": "wrong password", "csrf_token": token_of(client)}
+    assert client.post("/login", data=form).status_code == 401
+    assert client.post("/login", data={**form, "password": DEMO_PASSWORD}).status_code == 429
+    assert client.get("/login").status_code == 200
+    app.extensions["hall"].db.dispose()
