@@ -198,6 +198,7 @@ def _verify(token: str) -> devices.DeviceIdentity | None:
     if device.last_seen_at is None or now - device.last_seen_at > TOUCH_EVERY:
         with state.db.write(origin=_origin()) as s:
             devices.touch_device(s, device.id, now)
+        g.renew_device_cookie = token  # browsers cap a cookie at 400 days: renew while in use
     return device
 
 
@@ -245,6 +246,8 @@ def _set_device_cookie(response: Response, token: str) -> None:
 def _device_cookie_upkeep(response: Response) -> Response:
     if g.get("drop_device_cookie"):
         response.delete_cookie(DEVICE_COOKIE, httponly=True, samesite="Lax")
+    elif g.get("device") and g.get("renew_device_cookie") and DEVICE_COOKIE in request.cookies:
+        _set_device_cookie(response, g.renew_device_cookie)
     return response
 
 

@@ -406,6 +406,9 @@ def test_device_link_sets_a_cookie_and_leaves_the_url(any_app):
     assert cookie.startswith("hall_device=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     page = screen.get("/probe/screen?zone=front_intake")
     assert page.status_code == 200 and page.get_data(as_text=True) == "screen page"
+    any_app.extensions["hall"].clock.advance(minutes=2)
+    renewed = screen.get("/probe/screen?zone=front_intake")  # in use: the cookie is renewed
+    assert renewed.headers["Set-Cookie"].startswith("hall_device=") and "Max-Age=" in renewed.headers["Set-Cookie"]
     assert screen.get("/probe/screen?zone=business").status_code == 403  # not its zone
     assert screen.get("/api/v1/session").json["device"]["scope"] == "zone:front_intake"
     # a device is not staff
