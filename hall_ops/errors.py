@@ -40,3 +40,10 @@ class Conflict(HallError):
 class Unauthorized(HallError):
     status = 401
     code = "unauthorized"
+
+
+class Forbidden(HallError):
+    """Logged in, but this person or device may not do this."""
+
+    status = 403
+    code = "forbidden"

@@ -27,6 +27,13 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     serve.add_argument("--demo", action="store_true",
                        help="take tickets at any hour (demo hall on a laptop)")
     serve.add_argument("--no-jobs", action="store_true", help="do not start the scheduler")
+    admin = sub.add_parser("create-admin", help="create the first admin of a new installation")
+    admin.add_argument("--config", default="config.toml")
+    admin.add_argument("--database-url")
+    admin.add_argument("--login", default="admin")
+    admin.add_argument("--name", default="管理员")
+    admin.add_argument("--password-stdin", action="store_true",
+                       help="read the password from standard input instead of prompting")
     return parser.parse_args(argv)
 
 
@@ -47,6 +54,11 @@ def _start_camera_simulators(hall, stack: contextlib.ExitStack) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parse(sys.argv[1:] if argv is None else argv)
+    if args.command == "create-admin":
+        from hall_web.commands import create_admin
+
+        sys.exit(create_admin(args.config, args.login, args.name, database_url=args.database_url,
+                              password_stdin=args.password_stdin))
     config_path = Path(args.config)
     with config_path.open("rb") as fh:
         async_mode = args.async_mode or tomllib.load(fh).get("server", {}).get(

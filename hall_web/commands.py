@@ -1,0 +1,51 @@
+"""``python -m hall_web create-admin``: the first admin of a new installation.
+
+Refused once an admin exists: from then on admins add staff in the admin page.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+from hall_ops.clock import system_clock
+from hall_ops.config import load_config
+from hall_ops.db import Database
+from hall_ops.errors import HallError
+from hall_ops.staff import accounts
+from hall_ops.staff.policy import StaffPolicy
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise SystemExit("create-admin: the passwords differ")
+    return first
+
+
+def create_admin(
+    config_path: str | Path,
+    login: str,
+    name: str,
+    *,
+    database_url: str | None = None,
+    password_stdin: bool = False,
+) -> int:
+    hall = load_config(config_path)
+    policy = StaffPolicy.from_config(hall)
+    password = _read_password(password_stdin)
+    db = Database(database_url or hall.database_url)
+    try:
+        db.prepare_schema()
+        with db.write(origin="create-admin") as s:
+            admin = accounts.create_first_admin(s, login, name, password, system_clock(), policy)
+    except HallError as exc:
+        print(f"create-admin: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
+    print(f"admin {admin.id} created for hall {policy.hall}; log in at /login")
+    return 0
