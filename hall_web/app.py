@@ -68,7 +68,7 @@ def create_app(
     init_i18n(app)
 
     db = Database(database_url or hall.database_url)
-    db.prepare_schema()
+    app.logger.info("database schema %s", db.prepare_schema(upgrade=hall.schema_upgrade))
     with db.write() as session:
         db.serialise_setup(session)
         load_hall(session, hall)
