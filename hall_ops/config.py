@@ -102,6 +102,32 @@ class DashboardConfig:
 
 
 @dataclass(frozen=True)
+class JobsConfig:
+    """``[jobs]``: the leader election that keeps scheduled jobs to one process."""
+
+    check_seconds: float = 2.0
+    """How often a follower tries the lock and the leader checks it still holds it."""
+    lock_seconds: float = 10.0
+    """Time-out of the Redis lock: a dead leader's lock lapses after this."""
+    heartbeat_seconds: float = 10.0
+    """How often the leader records that it runs (``scheduler_terms``)."""
+
+    @classmethod
+    def from_section(cls, section: Any) -> JobsConfig:
+        _known_keys(section, "[jobs]", {"check_seconds", "lock_seconds", "heartbeat_seconds"})
+        values = {}
+        for key in ("check_seconds", "lock_seconds", "heartbeat_seconds"):
+            value = section.get(key, getattr(cls, key))
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise ConfigError(f"[jobs] {key}: must be a positive number, got {value!r}")
+            values[key] = float(value)
+        if values["lock_seconds"] < 2 * values["check_seconds"]:
+            raise ConfigError("[jobs] lock_seconds: must be at least twice check_seconds, "
+                              "or a live leader's lock could lapse between renewals")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
 class HallConfig:
     name_zh: str
     name_en: str
@@ -127,6 +153,7 @@ class HallConfig:
     """``[database] upgrade``: migrate the schema at start, or refuse a database behind."""
     demo: bool = False
     """``[hall] demo``: the demo hall, which ``serve`` runs only with ``--demo``."""
+    jobs: JobsConfig = field(default_factory=JobsConfig)
 
     def is_open(self, utc_now: dt.datetime) -> bool:
         from hall_ops.clock import to_local
@@ -309,6 +336,7 @@ def parse_config(data: dict[str, Any], base_dir: Path) -> HallConfig:
         base_dir=base_dir.resolve(),
         schema_upgrade=schema_upgrade,
         demo=_typed(hall, "demo", "[hall]", bool, False),
+        jobs=JobsConfig.from_section(data.get("jobs", {})),
     )
 
 

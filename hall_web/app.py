@@ -76,16 +76,18 @@ def create_app(
         if catalogue:
             load_catalogue(session, hall.base_dir / catalogue)
 
+    message_queue = message_queue or hall.message_queue
     socketio = SocketIO(
         app,
         async_mode=async_mode,
-        message_queue=message_queue or hall.message_queue,
+        message_queue=message_queue,
         channel=hall.raw.get("server", {}).get("message_queue_channel", "hall-ops"),
     )
     db.subscribe(Publisher(socketio, db, hall, clock).publish)
     ensure_auto_row(db)
     backends = backends_from_config(hall.raw.get("approval", {}), db, clock=clock)
-    app.extensions["hall"] = HallContext(hall, db, clock, socketio, backends, always_open)
+    app.extensions["hall"] = HallContext(hall, db, clock, socketio, backends, always_open,
+                                         message_queue)
     register_handlers(socketio, db, hall, clock)
 
     init_i18n(app)

@@ -23,6 +23,8 @@ class HallContext:
     """Made once: the dispatcher delivers through them and the callback checks their secrets."""
     always_open: bool
     """Demo mode: take tickets whatever the opening hours say."""
+    message_queue: str | None = None
+    """Redis URL the processes of this deployment share (Socket.IO, leader lock), if any."""
 
 
 def current_hall() -> HallContext:
