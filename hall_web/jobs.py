@@ -19,9 +19,9 @@ from flask import Flask
 
 from displays import manager as manager_room
 from hall_ops import queue
-from hall_ops.cases.delivery import LoggingNotifier, notify_ready
 from hall_ops.cases.handoff import policy_from_config, register_dispatcher
 from hall_ops.cases.intake import IntakeRules
+from hall_ops.cases.notices import notify_ready, settings_from_config
 from hall_ops.cases.time_limits import deadline_watch
 from hall_ops.clock import iso_utc
 from hall_ops.floor.alerts import alerts_now
@@ -116,10 +116,11 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
         push_workload, "interval", seconds=hall.config.dashboard.workload_seconds,
         args=[hall], id="workload_tick", max_instances=1, coalesce=True,
     )
-    notifier = LoggingNotifier()
+    notices = hall.notices or settings_from_config({})
     scheduler.add_job(
-        lambda: notify_ready(hall.db, notifier, hall.clock()), "interval", seconds=60,
-        id="notify_ready", max_instances=1, coalesce=True,
+        lambda: notify_ready(hall.db, notices.channels, hall.clock(), policy=notices.policy),
+        "interval", seconds=notices.interval_seconds, id="notify_ready", max_instances=1,
+        coalesce=True,
     )
     cameras = parse_cameras(hall.config.raw, {z.code for z in hall.config.zones})
     if cameras:
