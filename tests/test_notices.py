@@ -228,3 +228,62 @@ def test_notice_config_is_checked_at_start():
         settings_from_config({"max_attempts": 0})
     with pytest.raises(ConfigError, match=r"\[notices\]: unknown key\(s\) \['smss'\]"):
         settings_from_config({"smss": {}})
+
+
+# ---------------------------------------------------------------- the manager and the citizen
+
+
+def test_the_manager_sees_unsent_notices_and_sends_a_failed_one_again(tmp_path, gateway):
+    import tomllib
+
+    from hall_ops.config import parse_config
+    from hall_web.app import create_app
+
+    raw = tomllib.loads((ROOT / "config.toml").read_text())
+    raw["notices"] = {"max_attempts": 1, "sms": {
+        "endpoint": gateway.url, "access_key_id": KEY_ID, "access_key_secret": SECRET,
+        "sign_name": SIGN, "template_code": TEMPLATE}}
+    app = create_app(parse_config(raw, ROOT), database_url=f"sqlite:///{tmp_path / 'h.db'}",
+                     secret_key="t", clock=lambda: NOW, always_open=True)
+    hall = app.extensions["hall"]
+    number = flat_case(hall.db, hall.config)
+    decide(hall.db, number)
+    manager = app.test_client()
+    # Ready once the job has looked: nothing is waiting for a notice before.
+    assert manager.get("/api/v1/notices/unsent").json == {"channels": ["sms"], "unsent": []}
+
+    gateway.down = True
+    notify_ready(hall.db, hall.notices.channels, NOW, policy=hall.notices.policy)
+    (row,) = manager.get("/api/v1/notices/unsent").json["unsent"]
+    (notice,) = row["notices"]
+    assert (notice["status"], notice["attempts"]) == ("failed", 1)  # max_attempts = 1
+    assert "503" in notice["last_error"]
+    page = manager.get("/manager/dashboard").get_data(as_text=True)
+    assert "办结未通知的群众" in page and "retry-notice" in manager.get(
+        "/static/js/dashboard.js").get_data(as_text=True)
+
+    gateway.down = False
+    assert manager.post(f"/api/v1/notices/{notice['id']}/retry").json == {
+        "id": notice["id"], "status": "pending"}
+    assert manager.post(f"/api/v1/notices/{notice['id']}/retry").status_code == 409
+    notify_ready(hall.db, hall.notices.channels, NOW, policy=hall.notices.policy)
+    assert manager.get("/api/v1/notices/unsent").json["unsent"] == []
+    hall.db.dispose()
+
+
+def test_the_ticket_page_says_whether_the_citizen_was_told(tmp_path, hall_config):
+    from hall_web.app import create_app
+
+    app = create_app(hall_config, database_url=f"sqlite:///{tmp_path / 'h.db'}",
+                     secret_key="t", clock=lambda: NOW, always_open=True)
+    hall = app.extensions["hall"]
+    client = app.test_client()
+    number = flat_case(hall.db, hall.config)
+    decide(hall.db, number)
+    notify_ready(hall.db, {}, NOW)  # no channel configured
+    reply = client.post("/api/v1/deliveries/check-in",
+                        json={"case_number": number, "phone_last4": "8000"})
+    assert reply.json["case"]["notice"] == "not_notified"
+    page = client.get(f"/t/{reply.json['token']}").get_data(as_text=True)
+    assert "未通知" in page
+    hall.db.dispose()
