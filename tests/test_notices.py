@@ -287,3 +287,17 @@ def test_the_ticket_page_says_whether_the_citizen_was_told(tmp_path, hall_config
     page = client.get(f"/t/{reply.json['token']}").get_data(as_text=True)
     assert "未通知" in page
     hall.db.dispose()
+
+
+def test_an_applicant_may_give_an_e_mail_address_for_the_notice():
+    from hall_ops.cases.intake import Applicant, validate_applicant
+    from hall_ops.errors import InvalidInput
+
+    person = Applicant("person", "张三", "330106198507201239", "13800138000",
+                       " zhang.san@example.cn ")
+    assert validate_applicant(person, NOW.date()).email == "zhang.san@example.cn"
+    no_email = Applicant("person", "张三", "330106198507201239", "13800138000")
+    assert validate_applicant(no_email, NOW.date()).email is None
+    with pytest.raises(InvalidInput, match="e-mail"):
+        validate_applicant(Applicant("person", "张三", "330106198507201239", "13800138000",
+                                     "zhang.san"), NOW.date())
