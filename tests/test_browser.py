@@ -231,7 +231,9 @@ def test_result_collected_at_kiosk_and_handed_over_at_delivery_window(browser, t
         clerk.wait_for_function("document.querySelector('#current').textContent === 'E001'")
         clerk.click("button[data-action=start]")
         clerk.wait_for_function("!document.querySelector('button[data-action=hand-over]').disabled")
-        clerk.click("button[data-action=hand-over]")
+        with clerk.expect_response(lambda r: r.url.endswith("/hand-over")) as handed:
+            clerk.click("button[data-action=hand-over]")
+        assert handed.value.status == 200
         clerk.wait_for_function(
             "document.querySelector('#current').textContent === 'E001'"
             " && document.querySelector('#state').className.includes('serving')"
