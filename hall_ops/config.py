@@ -102,6 +102,32 @@ class DashboardConfig:
 
 
 @dataclass(frozen=True)
+class JobsConfig:
+    """``[jobs]``: the leader election that keeps scheduled jobs to one process."""
+
+    check_seconds: float = 2.0
+    """How often a follower tries the lock and the leader checks it still holds it."""
+    lock_seconds: float = 10.0
+    """Time-out of the Redis lock: a dead leader's lock lapses after this."""
+    heartbeat_seconds: float = 10.0
+    """How often the leader records that it runs (``scheduler_terms``)."""
+
+    @classmethod
+    def from_section(cls, section: Any) -> JobsConfig:
+        _known_keys(section, "[jobs]", {"check_seconds", "lock_seconds", "heartbeat_seconds"})
+        values = {}
+        for key in ("check_seconds", "lock_seconds", "heartbeat_seconds"):
+            value = section.get(key, getattr(cls, key))
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise ConfigError(f"[jobs] {key}: must be a positive number, got {value!r}")
+            values[key] = float(value)
+        if values["lock_seconds"] < 2 * values["check_seconds"]:
+            raise ConfigError("[jobs] lock_seconds: must be at least twice check_seconds, "
+                              "or a live leader's lock could lapse between renewals")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
 class HallConfig:
     name_zh: str
     name_en: str
@@ -123,6 +149,11 @@ class HallConfig:
     base_dir: Path
     """The config file's folder: relative paths in it (SQLite file, catalogue, instance/)
     start here, so an installed hall needs only its config folder, never the source tree."""
+    schema_upgrade: bool = True
+    """``[database] upgrade``: migrate the schema at start, or refuse a database behind."""
+    demo: bool = False
+    """``[hall] demo``: the demo hall, which ``serve`` runs only with ``--demo``."""
+    jobs: JobsConfig = field(default_factory=JobsConfig)
 
     def is_open(self, utc_now: dt.datetime) -> bool:
         from hall_ops.clock import to_local
@@ -138,6 +169,23 @@ def _require(table: dict[str, Any], key: str, where: str, kind: type | tuple[typ
     value = table[key]
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
         raise ConfigError(f"{where}: '{key}' has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _known_keys(table: Any, where: str, known: set[str]) -> None:
+    """A section of fixed keys: a mistyped key stops the start, named."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {sorted(known)}")
+
+
+def _typed(table: dict[str, Any], key: str, where: str, kind: type, default: Any) -> Any:
+    """``table[key]`` of type ``kind`` (bool is not an int here), or ``default`` if absent."""
+    value = table.get(key, default)
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise ConfigError(f"{where} {key}: must be {kind.__name__}, got {value!r}")
     return value
 
 
@@ -258,7 +306,9 @@ def parse_config(data: dict[str, Any], base_dir: Path) -> HallConfig:
     )
 
     database = data.get("database", {})
-    url = database.get("url", "sqlite:///instance/hall.db")
+    _known_keys(database, "[database]", {"url", "upgrade"})
+    url = _typed(database, "url", "[database]", str, "sqlite:///instance/hall.db")
+    schema_upgrade = _typed(database, "upgrade", "[database]", bool, True)
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and ":memory:" not in url:
         url = "sqlite:///" + str((base_dir / url.removeprefix("sqlite:///")).resolve())
     server = data.get("server", {})
@@ -284,6 +334,9 @@ def parse_config(data: dict[str, Any], base_dir: Path) -> HallConfig:
         port=int(server.get("port", 5000)),
         raw=data,
         base_dir=base_dir.resolve(),
+        schema_upgrade=schema_upgrade,
+        demo=_typed(hall, "demo", "[hall]", bool, False),
+        jobs=JobsConfig.from_section(data.get("jobs", {})),
     )
 
 

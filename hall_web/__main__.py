@@ -1,5 +1,7 @@
 """``python -m hall_web serve``: run the hall on one process.
 
+Also ``init --dir FOLDER`` (a new installation's config and instance folder) and
+``db upgrade|current`` (the schema by hand, for halls with ``[database] upgrade = false``).
 The async mode is read before anything else is imported, because gevent and
 eventlet must patch the standard library first.
 """
@@ -25,7 +27,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     serve.add_argument("--async-mode", choices=["threading", "gevent", "eventlet"])
     serve.add_argument("--message-queue", help="e.g. redis://127.0.0.1:6379/0")
     serve.add_argument("--demo", action="store_true",
-                       help="take tickets at any hour (demo hall on a laptop)")
+                       help="the demo hall on a laptop: tickets at any hour, demo PINs allowed")
     serve.add_argument("--no-jobs", action="store_true", help="do not start the scheduler")
     admin = sub.add_parser("create-admin", help="create the first admin of a new installation")
     admin.add_argument("--config", default="config.toml")
@@ -34,7 +36,41 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     admin.add_argument("--name", default="管理员")
     admin.add_argument("--password-stdin", action="store_true",
                        help="read the password from standard input instead of prompting")
+    init = sub.add_parser("init", help="write a new installation's config.toml and instance/")
+    init.add_argument("--dir", required=True, type=Path, help="e.g. /srv/hall")
+    init.add_argument("--name-zh", default="政务服务大厅")
+    init.add_argument("--name-en", default="Administrative Service Hall")
+    db = sub.add_parser("db", help="the database schema (migrations)")
+    db.add_argument("action", choices=["upgrade", "current"])
+    db.add_argument("--config", default="config.toml")
+    db.add_argument("--database-url")
     return parser.parse_args(argv)
+
+
+def _init(args: argparse.Namespace) -> None:
+    from hall_ops.install import write_installation
+
+    path = write_installation(args.dir, name_zh=args.name_zh, name_en=args.name_en)
+    print(f"hall-ops: wrote {path} and {path.parent / 'instance'}/\n"
+          "  next: describe services, windows and clerks in it, then\n"
+          f"  python -m hall_web serve --config {path}")
+
+
+def _db(args: argparse.Namespace) -> None:
+    from hall_ops import schema
+    from hall_ops.config import load_config
+    from hall_ops.db import Database
+
+    db = Database(args.database_url or load_config(args.config).database_url)
+    try:
+        if args.action == "upgrade":
+            print(f"hall-ops: schema {db.prepare_schema()}")
+        else:
+            with db.engine.connect() as conn:
+                print(f"hall-ops: schema at {schema.current_revision(conn)} "
+                      f"(this release: {schema.head()})")
+    finally:
+        db.dispose()
 
 
 def _start_camera_simulators(hall, stack: contextlib.ExitStack) -> None:
@@ -54,12 +90,33 @@ def _start_camera_simulators(hall, stack: contextlib.ExitStack) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parse(sys.argv[1:] if argv is None else argv)
-    if args.command == "create-admin":
-        from hall_web.commands import create_admin
+    from hall_ops.config import ConfigError
+    from hall_ops.schema import SchemaError
 
-        sys.exit(create_admin(args.config, args.login, args.name, database_url=args.database_url,
-                              password_stdin=args.password_stdin))
+    try:
+        if args.command == "init":
+            _init(args)
+        elif args.command == "create-admin":
+            from hall_web.commands import create_admin
+
+            sys.exit(create_admin(args.config, args.login, args.name,
+                                  database_url=args.database_url,
+                                  password_stdin=args.password_stdin))
+        elif args.command == "db":
+            _db(args)
+        else:
+            _serve(args)
+    except (ConfigError, SchemaError, FileExistsError) as exc:
+        raise SystemExit(f"hall-ops: cannot {args.command}: {exc}") from exc
+
+
+def _serve(args: argparse.Namespace) -> None:
     config_path = Path(args.config)
+    if not args.demo:
+        from hall_ops.config import load_config
+        from hall_ops.install import refuse_demo
+
+        refuse_demo(load_config(config_path))
     with config_path.open("rb") as fh:
         async_mode = args.async_mode or tomllib.load(fh).get("server", {}).get(
             "async_mode", "threading"

@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from displays.screens import Publisher, register_handlers
 from hall_ops.cases.approval import backends_from_config
 from hall_ops.cases.catalogue import load_catalogue
+from hall_ops.cases.notices import settings_from_config
 from hall_ops.clock import Clock, system_clock
 from hall_ops.config import ASYNC_MODES, ConfigError, HallConfig, load_config
 from hall_ops.db import Database
@@ -51,6 +52,7 @@ def create_app(
     secret_key: str | None = None,
 ) -> Flask:
     hall = config if isinstance(config, HallConfig) else load_config(config)
+    notices = settings_from_config(hall.raw.get("notices", {}))
     async_mode = async_mode or hall.async_mode
     if async_mode not in ASYNC_MODES:
         raise ConfigError(f"async_mode must be one of {ASYNC_MODES}, got {async_mode!r}")
@@ -68,7 +70,7 @@ def create_app(
     init_i18n(app)
 
     db = Database(database_url or hall.database_url)
-    db.prepare_schema()
+    app.logger.info("database schema %s", db.prepare_schema(upgrade=hall.schema_upgrade))
     with db.write() as session:
         db.serialise_setup(session)
         load_hall(session, hall)
@@ -76,16 +78,18 @@ def create_app(
         if catalogue:
             load_catalogue(session, hall.base_dir / catalogue)
 
+    message_queue = message_queue or hall.message_queue
     socketio = SocketIO(
         app,
         async_mode=async_mode,
-        message_queue=message_queue or hall.message_queue,
+        message_queue=message_queue,
         channel=hall.raw.get("server", {}).get("message_queue_channel", "hall-ops"),
     )
     db.subscribe(Publisher(socketio, db, hall, clock).publish)
     ensure_auto_row(db)
     backends = backends_from_config(hall.raw.get("approval", {}), db, clock=clock)
-    app.extensions["hall"] = HallContext(hall, db, clock, socketio, backends, always_open)
+    app.extensions["hall"] = HallContext(hall, db, clock, socketio, backends, always_open,
+                                         message_queue, notices)
     register_handlers(socketio, db, hall, clock)
 
     init_i18n(app)

@@ -266,7 +266,7 @@ def _applicant(data: dict[str, Any]) -> Applicant:
     raw = data.get("applicant")
     if not isinstance(raw, dict):
         raise InvalidInput(
-            "'applicant' must be an object {kind, name, id_number, phone}",
+            "'applicant' must be an object {kind, name, id_number, phone, email?}",
             code="missing_field" if raw is None else "invalid_field",
             field="applicant",
         )
@@ -275,6 +275,7 @@ def _applicant(data: dict[str, Any]) -> Applicant:
         name=field(raw, "name", str),
         id_number=field(raw, "id_number", str),
         phone=field(raw, "phone", str),
+        email=field(raw, "email", str, required=False),
     )
 
 

@@ -6,7 +6,8 @@ Socket.IO room ``manager``: people per zone, cameras, queues, windows, alerts,
 overdue items, workload proposals, auto mode) and ``/manager/reports``.
 API, prefix ``/api/v1``: ``dashboard`` (+ ``/occupancy``, ``/alerts``),
 ``workload/proposals`` (+ ``/apply``), ``workload/changes``, ``workload/auto``,
-``reports/tickets``, ``reports/cases``.
+``reports/tickets``, ``reports/cases``, ``notices/unsent`` (citizens not yet told their
+result is ready) and ``notices/<id>/retry``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy import select
 
 from displays import manager as manager_room
 from hall_ops import queue
+from hall_ops.cases import notices
 from hall_ops.cases.intake import IntakeRules
 from hall_ops.clock import hall_day, iso_utc
 from hall_ops.errors import Conflict, InvalidInput
@@ -116,6 +118,24 @@ def occupancy_api() -> Any:
             for z in hall.config.zones
         },
     )
+
+
+@bp.get("/api/v1/notices/unsent")
+def unsent_notices_api() -> Any:
+    """Ready results whose citizen has not been told, and the channels that could tell them."""
+    hall = current_hall()
+    with hall.db.read() as session:
+        waiting = notices.unsent(session)
+    channels = sorted(hall.notices.channels) if hall.notices else []
+    return jsonify(channels=channels, unsent=waiting)
+
+
+@bp.post("/api/v1/notices/<int:notice_id>/retry")
+def retry_notice_api(notice_id: int) -> Any:
+    """A failed notice is tried again now (after the gateway or its credentials were fixed)."""
+    hall = current_hall()
+    row = notices.retry_now(hall.db, notice_id, hall.clock())
+    return jsonify(id=row.id, status=row.status)
 
 
 @bp.get("/api/v1/workload/proposals")

@@ -245,7 +245,7 @@ def test_rating_endpoint(client, app):
 
 
 def test_collect_a_result_and_hand_it_over(client, app, clock):
-    from hall_ops.cases import delivery
+    from hall_ops.cases import notices
     from hall_ops.cases.intake import get_case, set_item_status
     from tests.test_intake import flat_case
 
@@ -258,12 +258,13 @@ def test_collect_a_result_and_hand_it_over(client, app, clock):
         for item in get_case(s, number).items:
             set_item_status(s, number, item.item_code, "in_review", "a", now=clock.now)
             set_item_status(s, number, item.item_code, "approved", "a", now=clock.now)
-    delivery.notify_ready(db, delivery.LoggingNotifier(), clock.now)
+    notices.notify_ready(db, {}, clock.now)
     r = client.post(check_in, json={"case_number": number, "phone_last4": "0000"})
     assert r.status_code == 404
     r = client.post(check_in, json={"case_number": number, "phone_last4": "8000"})
     assert r.status_code == 201 and r.json["service"] == "delivery"
     assert r.json["case"]["result_ready"] is True
+    assert r.json["case"]["notice"] == "not_notified"  # no channel configured: nobody told
     clerk = clerk_at(app, 14, "c14")
     clerk.post("/api/v1/windows/14/call-next")
     assert clerk.post("/api/v1/windows/14/hand-over").json["error"] == "not_serving"

@@ -200,8 +200,8 @@ def test_screen_rides_out_a_server_restart(browser, tmp_path):
 
 def test_result_collected_at_kiosk_and_handed_over_at_delivery_window(browser, tmp_path):
     """An approved case: the citizen checks in with the case number, window 14 hands it over."""
-    from hall_ops.cases.delivery import LoggingNotifier, notify_ready
     from hall_ops.cases.intake import get_case, set_item_status
+    from hall_ops.cases.notices import notify_ready
     from hall_ops.config import load_config
     from hall_ops.db import Database
     from tests.conftest import OPEN_NOW
@@ -214,7 +214,7 @@ def test_result_collected_at_kiosk_and_handed_over_at_delivery_window(browser, t
             for item in get_case(s, number).items:
                 set_item_status(s, number, item.item_code, "in_review", "审批员", now=OPEN_NOW)
                 set_item_status(s, number, item.item_code, "approved", "审批员", now=OPEN_NOW)
-        assert notify_ready(db, LoggingNotifier(), OPEN_NOW) == 1
+        notify_ready(db, {}, OPEN_NOW)  # ready; no channel configured, nobody told
         db.dispose()
 
         kiosk = _page(browser)
@@ -231,7 +231,9 @@ def test_result_collected_at_kiosk_and_handed_over_at_delivery_window(browser, t
         clerk.wait_for_function("document.querySelector('#current').textContent === 'E001'")
         clerk.click("button[data-action=start]")
         clerk.wait_for_function("!document.querySelector('button[data-action=hand-over]').disabled")
-        clerk.click("button[data-action=hand-over]")
+        with clerk.expect_response(lambda r: r.url.endswith("/hand-over")) as handed:
+            clerk.click("button[data-action=hand-over]")
+        assert handed.value.status == 200
         clerk.wait_for_function(
             "document.querySelector('#current').textContent === 'E001'"
             " && document.querySelector('#state').className.includes('serving')"

@@ -21,6 +21,7 @@ Functions run inside the caller's write transaction.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -115,6 +116,11 @@ class Applicant:
     name: str
     id_number: str
     phone: str
+    email: str | None = None
+    """Optional: the result-ready notice also goes there when the hall sends e-mail."""
+
+
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 
 
 class IntakeRefused(InvalidInput):
@@ -149,7 +155,10 @@ def validate_applicant(applicant: Applicant, today: dt.date) -> Applicant:
         id_number = validate_resident_id(applicant.id_number, today=today)
     else:
         id_number = validate_credit_code(applicant.id_number)
-    return Applicant(applicant.kind, name, id_number, validate_phone(applicant.phone))
+    email = (applicant.email or "").strip() or None
+    if email is not None and (len(email) > 254 or not EMAIL.fullmatch(email)):
+        raise InvalidInput("invalid e-mail address", code="invalid_email")
+    return Applicant(applicant.kind, name, id_number, validate_phone(applicant.phone), email)
 
 
 def create_intake(
@@ -242,6 +251,7 @@ def create_intake(
         applicant_name=applicant.name,
         applicant_id_number=applicant.id_number,
         applicant_phone=applicant.phone,
+        applicant_email=applicant.email,
         windows_visited=1,
         materials_handed_in=len(paper),
     )

@@ -82,6 +82,8 @@ class Case(Base):
     applicant_name: Mapped[str] = mapped_column(String(128))
     applicant_id_number: Mapped[str] = mapped_column(String(18))
     applicant_phone: Mapped[str] = mapped_column(String(16))
+    applicant_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    """Optional: where an e-mail notice goes when the hall sends e-mail (``[notices.email]``)."""
     windows_visited: Mapped[int] = mapped_column(Integer, default=1)
     """Window visits the applicant made for this case: the "trips" managers are judged on."""
     materials_handed_in: Mapped[int] = mapped_column(Integer, default=0)
@@ -261,6 +263,9 @@ class ConsoleCase(Base):
 
 
 class Delivery(Base):
+    """A ready result. ``notified_at``: when the first channel confirmed a notice
+    (``notices``); empty means the citizen has not been told, whatever was tried."""
+
     __tablename__ = "deliveries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -271,3 +276,35 @@ class Delivery(Base):
     handed_over_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     window_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
     clerk_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+NOTICE_STATUSES = ("pending", "sent", "failed")
+
+
+class CitizenNotice(Base):
+    """One "your result is ready" notice of a delivery through one channel (sms, email).
+
+    ``sent`` only once the gateway or SMTP server accepted it (``provider_id`` is its
+    message id); a failure is retried with backoff, and after the last allowed try the
+    notice is ``failed`` and waits on the manager's dashboard. While a run sends it,
+    ``lease_token`` names that run and ``next_attempt_at`` is the end of its lease.
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        UniqueConstraint("delivery_id", "channel", name="uq_notice_channel"),
+        Index("ix_notices_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    lease_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    provider_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

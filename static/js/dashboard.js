@@ -268,6 +268,42 @@
     }
   });
 
+  /* ---- citizens not yet told their result is ready (GET /notices/unsent) */
+  const CHANNEL = { sms: t("SMS"), email: t("e-mail") };
+  const NOTICE_STATUS = { pending: t("retrying"), failed: t("gave up") };
+  function noticeText(n) {
+    return (CHANNEL[n.channel] || n.channel) + " · " + (NOTICE_STATUS[n.status] || n.status) + " · "
+      + nt("%(num)d try", "%(num)d tries", n.attempts);
+  }
+  function renderUnsent(data) {
+    const table = document.getElementById("unsent");
+    if (!table) return;
+    document.getElementById("no-channel").hidden = data.channels.length > 0;
+    table.tBodies[0].replaceChildren(...data.unsent.slice(0, 50).map((u) => {
+      const failed = u.notices.find((n) => n.status === "failed");
+      const retry = failed ? el("button", { type: "button", className: "retry-notice" }, t("Send again")) : "";
+      if (failed) retry.dataset.id = String(failed.id);
+      return el("tr", {}, el("td", {}, u.case_number), el("td", {}, u.phone), el("td", {}, clock(u.ready_at)),
+        el("td", {}, u.notices.length ? u.notices.map(noticeText).join("; ") : t("not notified")),
+        el("td", { className: "small" }, u.notices.map((n) => n.last_error || "").filter(Boolean).join("; ")),
+        el("td", {}, retry));
+    }));
+    document.getElementById("no-unsent").hidden = data.unsent.length > 0;
+  }
+  async function loadUnsent() {
+    if (document.getElementById("unsent")) renderUnsent(await api("GET", "/notices/unsent"));
+  }
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest("button.retry-notice");
+    if (!button) return;
+    try {
+      await api("POST", "/notices/" + button.dataset.id + "/retry");
+      await loadUnsent();
+    } catch (error) {
+      showError(error);
+    }
+  });
+
   /* ---- the whole dashboard, at start and every minute (overdue cases, cameras without a poller) */
   async function loadAll() {
     const data = await api("GET", "/dashboard");
@@ -280,6 +316,7 @@
     renderOverdue(data.overdue);
     renderAuto(data.auto);
     renderChanges(data.changes);
+    await loadUnsent();
   }
 
   async function start() {

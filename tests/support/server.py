@@ -2,9 +2,10 @@
 
 The one way tests and benchmarks run a server: browser and async-mode tests, the
 scale-out test (two processes), the installed-wheel test (another interpreter, cwd
-outside the repository) and ``bench/`` all use :class:`HallServer`. It always passes
+outside the repository) and ``bench/`` all use :class:`HallServer`. By default it passes
 ``--demo --no-jobs``: tickets at any hour, and no scheduler or camera simulators, so
-several servers can run side by side.
+several servers can run side by side; ``demo=False`` starts a real installation's config,
+``jobs=True`` runs the scheduler (leader election decides which process runs the jobs).
 """
 
 from __future__ import annotations
@@ -47,14 +48,17 @@ class HallServer:
         port: int | None = None,
         name: str = "server",
         timeout: float = 60,
+        demo: bool = True,
+        jobs: bool = False,
     ) -> None:
         self.database_url = database_url or f"sqlite:///{workdir / 'hall.db'}"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"{name}-{self.port}.log"
         self.command = [
-            str(python), "-m", "hall_web", "serve", "--config", str(config), "--demo",
-            "--no-jobs", "--host", "127.0.0.1", "--port", str(self.port),
+            str(python), "-m", "hall_web", "serve", "--config", str(config),
+            *(["--demo"] if demo else []), *([] if jobs else ["--no-jobs"]),
+            "--host", "127.0.0.1", "--port", str(self.port),
             "--database-url", self.database_url, *args,
         ]
         self.cwd = cwd
