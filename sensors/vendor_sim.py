@@ -61,6 +61,7 @@ class VendorCameraSimulator:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         self.kind, self.zone, self.role = kind, zone, role
+        self.user, self.password = user, password
         self.host, self.requested_port = host, port
         self.clock = clock
         self.timezone = ZoneInfo(timezone)
