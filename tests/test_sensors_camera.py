@@ -17,7 +17,12 @@ from lxml import etree
 
 from sensors.camera import CameraLoop, CameraUnauthorized, CameraUnreachable, read_number
 from sensors.config import CameraConfig
-from sensors.onvif_camera import LINE_COUNT_TOPIC, OCCUPANCY_TOPIC, OnvifCounter, parse_notifications
+from sensors.onvif_camera import (
+    LINE_COUNT_TOPIC,
+    OCCUPANCY_TOPIC,
+    OnvifCounter,
+    parse_notifications,
+)
 from sensors.simulator import CameraSimulator
 from tests.support.cameras import LUNCH, NIGHT, PEAK, ManualClock
 

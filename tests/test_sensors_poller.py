@@ -28,7 +28,6 @@ from sensors.simulator import CameraSimulator
 from tests.support.cameras import PEAK, ManualClock, by_camera
 
 
-
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(PEAK)
