@@ -264,7 +264,7 @@ class CameraSimulator:
         self.time_needs_auth = time_needs_auth
         self.serial = hashlib.sha1(f"{self.name}|{zone}|{role}".encode()).hexdigest()[:12].upper()
         self.slow_seconds = 10.0
-        self.garble: str | None = None
+        self._garble: str | None = None
         self.snapshot = _png(64, 48)
         self.subscriptions: dict[str, Subscription] = {}
         self.requests: deque[str] = deque(maxlen=500)
@@ -304,10 +304,18 @@ class CameraSimulator:
             raise ValueError(f"fail must be one of {FAIL_MODES}, got {mode!r}")
         self._fail = mode
 
+    @property
+    def garble(self) -> str | None:
+        return self._garble
+
+    @garble.setter
+    def garble(self, mode: str | None) -> None:
+        if mode not in GARBLE_MODES:
+            raise ValueError(f"garble must be one of {GARBLE_MODES}, got {mode!r}")
+        self._garble = mode
+
     def start(self) -> CameraSimulator:
         """Listen on the port; OSError (e.g. the port is taken) leaves nothing running."""
-        if self.garble not in GARBLE_MODES:
-            raise ValueError(f"garble must be one of {GARBLE_MODES}, got {self.garble!r}")
         handler = type("Handler", (_Handler,), {"sim": self})
         self._stopping.clear()
         self._server = _Server((self.host, self.requested_port), handler)
@@ -351,11 +359,6 @@ class CameraSimulator:
 
     def device_url(self) -> str:
         return f"http://{self.host}:{self.port}/onvif/device_service"
-
-    # ---- what the camera measures -----------------------------------------
-    def counts(self, utc: dt.datetime) -> dict[str, tuple[str, int]]:
-        """Rule name → (topic, Count) of the default rules at ``utc``."""
-        return {r.name: (r.topic, int(float(r.text(utc)))) for r in self.rules}
 
     # ---- security ----------------------------------------------------------
     def check_ws_security(self, envelope: etree._Element) -> None:
