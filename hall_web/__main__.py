@@ -74,18 +74,33 @@ def _db(args: argparse.Namespace) -> None:
 
 
 def _start_camera_simulators(hall, stack: contextlib.ExitStack) -> None:
-    """Demo hall: a simulated ONVIF camera answers for every camera configured on loopback."""
+    """Demo hall: a simulated camera answers for every camera configured on loopback,
+    unless its port is taken (a real camera or an emulator there is polled instead)."""
     from sensors.config import parse_cameras
     from sensors.simulator import CameraSimulator
+    from sensors.vendor_sim import VendorCameraSimulator
 
     for camera in parse_cameras(hall.raw, {z.code for z in hall.zones}):
-        if camera.host in ("127.0.0.1", "localhost"):
-            stack.enter_context(CameraSimulator(
+        if camera.host not in ("127.0.0.1", "localhost"):
+            continue
+        simulator: CameraSimulator | VendorCameraSimulator
+        if camera.kind == "onvif":
+            simulator = CameraSimulator(
                 camera.zone, user=camera.user, password=camera.password, role=camera.role,
-                host="127.0.0.1", port=camera.port, timezone=hall.timezone.key, name=camera.name,
-            ))
-            print(f"  camera simulator {camera.name} ({camera.zone}) on port {camera.port}",
-                  flush=True)
+                host="127.0.0.1", port=camera.port, timezone=hall.timezone.key, name=camera.name)
+        else:
+            simulator = VendorCameraSimulator(
+                camera.kind, camera.zone, user=camera.user, password=camera.password,
+                role=camera.role, port=camera.port, timezone=hall.timezone.key,
+                channel=camera.channel)
+        try:
+            stack.enter_context(simulator)
+        except OSError as exc:
+            print(f"  camera simulator {camera.name}: port {camera.port} is taken ({exc.strerror});"
+                  " polling whatever answers there", flush=True)
+            continue
+        print(f"  camera simulator {camera.name} ({camera.kind}, {camera.zone}) on port "
+              f"{camera.port}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,6 +10,7 @@ occupancy) go through ``displays.manager``.
 
 from __future__ import annotations
 
+import atexit
 import logging
 from datetime import datetime
 from typing import Any
@@ -28,7 +29,7 @@ from hall_ops.floor.alerts import alerts_now
 from hall_ops.floor.auto_mode import workload_tick
 from hall_ops.runtime.leader import Election, beat, begin_term, end_term, lock_for
 from hall_web.context import HallContext
-from sensors.config import parse_cameras
+from sensors.config import parse_cameras, parse_sensors
 from sensors.poller import CameraPool, register_jobs
 from zones.occupancy import waiting_per_zone
 
@@ -124,11 +125,15 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
     )
     cameras = parse_cameras(hall.config.raw, {z.code for z in hall.config.zones})
     if cameras:
-        pool = CameraPool(cameras)
+        sensors = parse_sensors(hall.config.raw)
+        pool = CameraPool(cameras, timeout=sensors.timeout_seconds, clock=hall.clock,
+                          clock_tolerance=sensors.clock_tolerance_seconds,
+                          timezone=hall.config.timezone)
         app.extensions["camera_pool"] = pool
+        atexit.register(pool.close)  # end the cameras' subscriptions: they have few slots
         register_jobs(
             scheduler, hall.db, pool,
-            interval_seconds=float(hall.config.raw.get("sensors", {}).get("poll_seconds", 10)),
+            interval_seconds=sensors.poll_seconds,
             on_update=lambda readings: manager_room.push_camera_update(
                 hall.socketio, hall.db, hall.config, hall.clock(), readings),
             clock=hall.clock,

@@ -397,7 +397,8 @@ def test_dashboard_shows_cameras_estimates_and_alerts(tmp_path, clock):
             {"cam-front": "unknown", "cam-dead": "unknown"}
 
         take(app, clock, "notary", 3, every_minutes=0.1)
-        pool = CameraPool(parse_cameras(raw, {z.code for z in hall.config.zones}), timeout=3)
+        pool = CameraPool(parse_cameras(raw, {z.code for z in hall.config.zones}), timeout=3,
+                          clock=clock)
         try:
             readings = poll_cameras(hall.db, pool, clock())
             manager = hall.socketio.test_client(app)
@@ -421,7 +422,7 @@ def test_dashboard_shows_cameras_estimates_and_alerts(tmp_path, clock):
     cameras = {c["camera"]: c for c in state["cameras"]}
     assert cameras["cam-front"]["status"] == "online"
     assert cameras["cam-front"]["last_seen_at"].endswith("+00:00")
-    assert cameras["cam-dead"]["status"] == "offline"
+    assert cameras["cam-dead"]["status"] == "unreachable"
     assert cameras["cam-dead"]["last_seen_at"] is None
     kinds = {(a["kind"], a.get("service") or a.get("camera")) for a in state["alerts"]}
     assert kinds == {("unstaffed", "notary"), ("queue", "notary"), ("camera", "cam-dead")}
@@ -429,7 +430,7 @@ def test_dashboard_shows_cameras_estimates_and_alerts(tmp_path, clock):
     assert pushed["zones"]["front_intake"]["count"] == zones["front_intake"]["count"]
     assert pushed["zones"]["front_intake"]["at"].endswith("+00:00")
     assert {c["camera"]: c["status"] for c in pushed["cameras"]} == \
-        {"cam-front": "online", "cam-dead": "offline"}
+        {"cam-front": "online", "cam-dead": "unreachable"}
 
     series = client.get("/api/v1/dashboard/occupancy?hours=1").json["zones"]
     assert [p["source"] for p in series["front_intake"]] == ["camera"]

@@ -18,6 +18,7 @@ from hall_ops.config import PRIORITIES
 from hall_web.app import create_app
 from hall_web.error_messages import ENGLISH
 from hall_web.i18n import LANGUAGES, TRANSLATIONS
+from sensors.camera import STATUSES as CAMERA_STATUSES
 from tests.conftest import ROOT
 
 FIX = "run ./hall i18n, then translate what it left empty in the zh messages.po"
@@ -90,8 +91,10 @@ def test_every_status_the_api_reports_has_a_name_on_the_pages():
     assert not named("hall_web/templates/routing_slip.html", ITEM_STATUSES)
     assert not named("static/js/backoffice.js", CONSOLE_STATUSES)
     assert not named("static/js/outbox.js", MESSAGE_STATUSES)
-    assert not named("static/js/dashboard.js", ("online", "offline", "unauthorized", "unknown",
+    camera_statuses = set(CAMERA_STATUSES) - {"clock"}  # "clock off by N s" is worded apart
+    assert not named("static/js/dashboard.js", (*camera_statuses,
                                                  "assign", "open", "move", "auto_mode"))
+    assert 'status === "clock"' in (ROOT / "static/js/dashboard.js").read_text()
     assert not named("hall_web/templates/ticket_print.html", set(PRIORITIES) - {"normal"})
     slip = (ROOT / "hall_web/templates/routing_slip.html").read_text()
     assert all(f"'{kind}'" in slip for kind in APPLICANT_KINDS)

@@ -14,7 +14,8 @@ from zones.occupancy import waiting_per_zone
 
 
 def test_camera_poll_runs_in_scheduler_and_reaches_the_dashboard(tmp_path, clock):
-    with CameraSimulator("front_intake", user="admin", password="pw", name="cam-t") as sim:
+    with CameraSimulator("front_intake", user="admin", password="pw", name="cam-t",
+                         clock=clock) as sim:
         raw = tomllib.loads((ROOT / "config.toml").read_text())
         raw["cameras"] = [{"name": "cam-t", "zone": "front_intake", "host": "127.0.0.1",
                            "port": sim.port, "user": "admin", "password": "pw"}]

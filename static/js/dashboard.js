@@ -26,8 +26,14 @@
     if (withSeconds) options.second = "2-digit";
     return date.toLocaleTimeString(LOCALE, options);
   }
-  const CAMERA_STATUS = { online: t("online"), offline: t("offline"),
-    unauthorized: t("credentials refused"), unknown: t("not polled yet") };
+  /* What a manager can act on; the words never come from the camera or a library. */
+  const CAMERA_STATUS = { online: t("online"), no_analytics: t("no counting analytics"),
+    unauthorized: t("wrong credentials"), unreachable: t("unreachable"),
+    garbled: t("answers garbled"), unknown: t("not polled yet") };
+  function cameraStatus(c) {
+    if (c.status === "clock") return t("clock off by %(n)s s", { n: c.clock_offset_s ?? "?" });
+    return CAMERA_STATUS[c.status] || c.status;
+  }
   const CHANGE_KIND = { assign: t("reassign"), open: t("open window"), move: t("move clerk"),
     auto_mode: t("auto mode settings") };
   const ACTOR = { manager: t("manager"), auto: t("auto") };
@@ -57,7 +63,7 @@
       case "queue": return t("%(s)s: %(n)s waiting (alert at %(t)s)", { s: serviceLabel(a.service), n: a.waiting, t: a.threshold });
       case "unstaffed": return t("%(s)s: %(n)s waiting, no window open", { s: serviceLabel(a.service), n: a.waiting });
       case "camera": return t("Camera %(c)s (%(z)s) %(st)s",
-        { c: a.camera, z: zoneNames[a.zone] || a.zone, st: CAMERA_STATUS[a.status] || a.status })
+        { c: a.camera, z: zoneNames[a.zone] || a.zone, st: cameraStatus(a) })
         + " · " + t("Last seen") + " " + clock(a.last_seen_at);
       case "overdue": return nt("%(num)d item past its time limit", "%(num)d items past their time limit", a.count);
       default: return a.kind;
@@ -114,6 +120,7 @@
         el("span", { className: "count" }, z.count === null ? "—" : String(z.count)), " " + nt("person", "people", z.count ?? 0));
       if (z.estimate) card.append(el("span", { className: "flag estimate", title: t("No camera count: estimated from waiting tickets") }, t("estimate")));
       if (z.stale) card.append(el("span", { className: "flag stale", title: t("Camera offline or its count too old") }, t("stale")));
+      if (z.clamped) card.append(el("span", { className: "flag clamped", title: t("A camera reported fewer than nobody; counted as 0") }, t("corrected")));
       card.dataset.zone = z.zone;
       return card;
     }));
@@ -122,7 +129,7 @@
     const tbody = document.querySelector("#cameras tbody");
     tbody.replaceChildren(...(state.cameras.length ? state.cameras.map((c) => {
       const tr = el("tr", {}, el("td", {}, c.camera), el("td", {}, zoneNames[c.zone] || c.zone),
-        el("td", { className: "cam-" + c.status, title: c.error || "" }, CAMERA_STATUS[c.status] || c.status),
+        el("td", { className: "cam-" + c.status }, cameraStatus(c)),
         el("td", {}, c.last_seen_at ? clock(c.last_seen_at, true) : t("never")));
       tr.dataset.camera = c.camera;
       return tr;
