@@ -93,13 +93,19 @@ class PersonalDataCipher:
             return cls(_decode_key(env[ENV_KEY], ENV_KEY))
         path = Path(instance) / KEY_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
+        if not path.exists():
+            # Written aside, then linked into place: processes starting together all read
+            # the one key that won, never a half-written file.
+            draft = path.with_name(f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as fh:
                 fh.write(new_key() + "\n")
+            try:
+                os.link(draft, path)
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
         mode = path.stat().st_mode
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise PersonalDataKeyError(

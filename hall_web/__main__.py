@@ -25,7 +25,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     serve.add_argument("--async-mode", choices=["threading", "gevent", "eventlet"])
     serve.add_argument("--message-queue", help="e.g. redis://127.0.0.1:6379/0")
     serve.add_argument("--demo", action="store_true",
-                       help="take tickets at any hour (demo hall on a laptop)")
+                       help="take tickets at any hour; demo staff and devices (prints logins)")
     serve.add_argument("--no-jobs", action="store_true", help="do not start the scheduler")
     admin = sub.add_parser("create-admin", help="create the first admin of a new installation")
     admin.add_argument("--config", default="config.toml")
@@ -106,7 +106,10 @@ def main(argv: list[str] | None = None) -> None:
     ):
         print(f"  {label}: {base}{path}", flush=True)
     if args.demo:
-        print("  demo: opening hours ignored; every clerk's PIN is 1234", flush=True)
+        from hall_web.commands import demo_logins
+
+        print("  demo: opening hours ignored", flush=True)
+        print(demo_logins(app, base), flush=True)
     hall.socketio.run(
         app, host=host, port=port, allow_unsafe_werkzeug=True, log_output=False,
         use_reloader=False,

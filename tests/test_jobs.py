@@ -64,7 +64,7 @@ def test_dispatcher_and_deadline_jobs_run_in_the_scheduler(tmp_path):
                      secret_key="t", clock=lambda: long_ago, always_open=True)
     hall = app.extensions["hall"]
     with hall.db.write() as s:
-        queue.open_window(s, 8, "c08", "1234", long_ago)
+        queue.open_window(s, 8, "c08", long_ago)
         queue.take_ticket(s, hall.config, "real_estate", long_ago, ignore_hours=True)
         ticket, _ = queue.call_next(s, hall.config, 8, "c08", long_ago)
         queue.start_service(s, 8, "c08", long_ago)
