@@ -2,8 +2,9 @@
 
 Rooms: ``hall`` (every call), ``zone:<code>``, ``window:<n>``, ``manager``.
 A client emits ``join`` on every (re)connect and, if the web edge's access
-rule admits it to the room, gets a ``snapshot`` built from the database, so a screen that was offline, or is connected to another
-process behind the Redis message queue, shows exactly what the others show.
+rule admits it to the room, gets a ``snapshot`` built from the database, so a
+screen that was offline, or is connected to another process behind the Redis
+message queue, shows exactly what the others show.
 
 ``Publisher.publish`` is subscribed to the database's committed domain events
 (``hall_ops.events``): this module decides which room learns what. ``hall``,

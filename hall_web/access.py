@@ -220,7 +220,8 @@ def mark_public(app: Flask, endpoint: str) -> None:
 
 def may_join(room: str, user: Any | None, device: DeviceIdentity | None) -> bool:
     """``hall`` and ``zone:<code>`` carry masked data only: anyone. ``manager``: managers.
-    ``window:<n>``: the clerk logged in at that window, or a device showing it."""
+    ``window:<n>`` (the window's console view, its ticket's token included): the clerk logged
+    in at that window, or a screen or rating pad showing it — not a kiosk."""
     if not ROOM.match(room):
         return False
     if room == "hall" or room.startswith("zone:"):
@@ -229,5 +230,5 @@ def may_join(room: str, user: Any | None, device: DeviceIdentity | None) -> bool
         return user is not None and user.has_role("manager")
     number = int(room.split(":")[1])
     return (user is not None and user.is_clerk_at(number)) or (
-        device is not None and device.covers(room)
+        device is not None and device.kind in ("screen", "pad") and device.covers(room)
     )

@@ -223,9 +223,7 @@ def device_issue() -> Any:
         )
         issued = {"id": device.id, "kind": device.kind, "name": device.name,
                   "scope": device.scope}
-    link = request.host_url.rstrip("/") + devices.device_link(
-        issued["kind"], issued["scope"], token
-    )
+        link = request.host_url.rstrip("/") + devices.device_link(device.kind, device.scope, token)
     return jsonify(device=issued, link=link, qr=_qr_data_url(link)), 201
 
 

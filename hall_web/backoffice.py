@@ -190,7 +190,7 @@ def approval_callback() -> Any:
     if reason is not None and not isinstance(reason, str):
         raise InvalidInput("'reason' must be str", code="invalid_field", field="reason")
     with write() as s:
-        remember_callback(s, department, request.headers[SIGNATURE_HEADER],
+        remember_callback(s, str(department), request.headers[SIGNATURE_HEADER],
                           request.headers[TIMESTAMP_HEADER], hall.clock())
         case = get_case(s, case_number)
         item = next(

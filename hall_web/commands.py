@@ -9,12 +9,12 @@ import getpass
 import sys
 from pathlib import Path
 
+from flask import Flask
+
 from hall_ops.clock import system_clock
 from hall_ops.config import load_config
 from hall_ops.db import Database
 from hall_ops.errors import HallError
-from flask import Flask
-
 from hall_ops.staff import accounts
 from hall_ops.staff.demo import create_demo_staff, format_demo_logins
 from hall_ops.staff.policy import StaffPolicy

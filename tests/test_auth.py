@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from sqlalchemy import select
 
 from hall_ops.staff import accounts, devices
@@ -17,7 +17,7 @@ from hall_ops.staff.demo import DEMO_PASSWORD
 from hall_ops.staff.models import SecurityEvent
 from hall_web import auth
 from hall_web.access import access, current_staff, require_department, views_without_rule
-from hall_web.security import login_limits, lookup_limits
+from hall_web.security import lookup_limits
 from tests.conftest import ROOT
 from tests.support.web import CHEAP, demo_logins, hall_app
 

@@ -338,6 +338,10 @@ def test_supplement_fills_a_gap_and_a_return_visit_counts_once(app, client):
 # ---------------------------------------------------------------- back office
 
 
+def materials_of(approver) -> list[dict]:
+    return approver.get("/api/v1/backoffice/scj/cases").json["cases"][0]["materials"]
+
+
 def test_back_office_console_claims_approves_rejects_and_asks_for_supplements(
         app, client, approver, clock):
     number = accept(clerk_serving(app))
@@ -376,14 +380,12 @@ def test_back_office_console_claims_approves_rejects_and_asks_for_supplements(
     assert r.status_code == 422 and r.json["error"] == "reason_required"
     r = act("supplement", reason="住所使用证明须加盖产权单位公章")
     assert r.status_code == 200 and r.json["status"] == "supplement_requested"
-    lease = next(m for m in approver.get("/api/v1/backoffice/scj/cases").json["cases"][0]["materials"]
-                 if m["name_zh"] == "住所使用证明")
+    lease = next(m for m in materials_of(approver) if m["name_zh"] == "住所使用证明")
     assert (lease["status"], lease["due_on"]) == ("missing", "2026-12-02")
     clerk = clerk_serving(app, window=5, clerk="c05")
     assert clerk.post(f"/api/v1/cases/{number}/supplements",
                       json={"material": "住所使用证明", "ticket": "B002"}).status_code == 201
-    lease = next(m for m in approver.get("/api/v1/backoffice/scj/cases").json["cases"][0]["materials"]
-                 if m["name_zh"] == "住所使用证明")
+    lease = next(m for m in materials_of(approver) if m["name_zh"] == "住所使用证明")
     assert (lease["status"], lease["source"], lease["due_on"]) == ("received", "paper", None)
     item = approver.get(f"/api/v1/cases/{number}").json["items"][0]
     assert item["status"] == "supplement_requested" and item["paused"] is True

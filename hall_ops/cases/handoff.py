@@ -38,11 +38,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hall_ops.cases.models import MESSAGE_STATUSES, HandoffMessage
-from hall_ops.staff import log as security_log
 from hall_ops.clock import Clock, system_clock
 from hall_ops.config import ConfigError
 from hall_ops.db import Database
 from hall_ops.errors import Conflict, InvalidInput, NotFound
+from hall_ops.staff import log as security_log
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     Column,
     Date,
@@ -32,7 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from hall_ops.cases.catalogue import ItemMaterial, ServiceItem
 from hall_ops.db import Base, make_append_only
-from hall_ops.privacy import EncryptedString, blind_index
+from hall_ops.privacy import EncryptedJSON, EncryptedString, blind_index
 
 __all__ = [
     "Case",
@@ -236,7 +235,8 @@ class HandoffMessage(Base):
     """Sent with every try: the back-end counts a message once however often it arrives."""
     case_number: Mapped[str] = mapped_column(String(32), index=True)
     department: Mapped[str] = mapped_column(String(32), index=True)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("handoff_messages.payload"))
+    """The applicant's whole identity is in it: encrypted at rest like ``cases``."""
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime)
@@ -263,7 +263,7 @@ class ConsoleCase(Base):
     handoff_key: Mapped[str] = mapped_column(String(200), unique=True)
     department: Mapped[str] = mapped_column(String(32))
     case_number: Mapped[str] = mapped_column(String(32), index=True)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("console_cases.payload"))
     status: Mapped[str] = mapped_column(String(24), default="submitted")
     claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     reason: Mapped[str | None] = mapped_column(String(500), nullable=True)

@@ -31,7 +31,7 @@
     unauthorized: t("credentials refused"), unknown: t("not polled yet") };
   const CHANGE_KIND = { assign: t("reassign"), open: t("open window"), move: t("move clerk"),
     auto_mode: t("auto mode settings") };
-  const ACTOR = { manager: t("manager"), auto: t("auto") };
+  const ACTOR = { auto: t("auto") };  /* otherwise the manager's login */
   function serviceLabel(code) {
     const s = services[code];
     return s ? s.letter + " " + name(s) : code;
