@@ -103,6 +103,8 @@ def main(argv: list[str] | None = None) -> None:
         ("screen  叫号屏", "/screen"),
         ("clerk   窗口", "/clerk"),
         ("manager 管理", "/manager"),
+        ("approver 后台审批", "/backoffice"),
+        ("admin   人员与设备", "/admin/staff"),
     ):
         print(f"  {label}: {base}{path}", flush=True)
     if args.demo:

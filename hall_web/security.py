@@ -109,24 +109,27 @@ def _account_key() -> str:
 
 
 def login_limits(view: F) -> F:
-    """Failed logins limited per address and per account (any view that checks a secret)."""
-    limited: Any = limiter.limit(
+    """Failed logins limited per address and per account (any view that checks a secret).
+    The counters are shared by every login view, so a guesser gains nothing by taking turns
+    between the login page, the API and the windows."""
+    limited: Any = limiter.shared_limit(
         lambda: settings().account_rate,
+        "login-account",
         key_func=_account_key,
         deduct_when=_failed,
         methods=["POST"],
-        scope="login-account",
     )(view)
-    both: F = limiter.limit(
-        lambda: settings().login_rate, deduct_when=_failed, methods=["POST"], scope="login-address"
+    both: F = limiter.shared_limit(
+        lambda: settings().login_rate, "login-address", deduct_when=_failed, methods=["POST"]
     )(limited)
     return both
 
 
 def lookup_limits(view: F) -> F:
-    """Failed look-ups limited per address: ticket tokens, case number + phone digits."""
-    limited: Any = limiter.limit(
-        lambda: settings().lookup_rate, deduct_when=_failed, scope="lookup"
+    """Failed look-ups limited per address: ticket tokens, booking codes, case number + phone
+    digits; one counter for all of them, however the guesses are spread."""
+    limited: Any = limiter.shared_limit(
+        lambda: settings().lookup_rate, "lookup", deduct_when=_failed
     )(view)
     return limited
 

@@ -31,7 +31,14 @@ from hall_ops.staff import accounts, devices
 from hall_ops.tables import metadata
 from hall_web.access import views_without_rule
 from tests.conftest import OPEN_NOW, ROOT, StepClock
-from tests.support.web import CHEAP, device_client, device_path, hall_app, staff_client
+from tests.support.web import (
+    CHEAP,
+    device_client,
+    device_path,
+    hall_app,
+    raw_client,
+    staff_client,
+)
 from tests.test_intake import flat_case
 
 ACTORS = ("anonymous", "screen", "zone_screen", "kiosk", "pad", "clerk", "other_clerk",
@@ -397,3 +404,36 @@ def test_id_numbers_are_stored_encrypted_and_found_by_their_keyed_hash(any_db, h
         assert cases_of_applicant(s, "11010519491231002X") == []
         assert s.scalars(select(Case)).one().applicant_id_number == "330106198507201239"
 
+
+
+# ---------------------------------------------------------------- limits and CSRF on real routes
+
+
+def test_failed_look_ups_by_token_or_case_number_are_limited(tmp_path, hall_config, clock):
+    config = dataclasses.replace(hall_config, raw={**hall_config.raw,
+                                                   "security": {"lookup_rate": "4 per minute"}})
+    app = hall_app(config, clock=clock, database_url=f"sqlite:///{tmp_path / 'h.db'}")
+    citizen = app.test_client()
+    token = citizen.post("/api/v1/tickets", json={"service": "enterprise"}).json["token"]
+    for _ in range(10):  # a phone polling its own ticket is never limited
+        assert citizen.get(f"/api/v1/tickets/{token}").status_code == 200
+    guesses = [
+        citizen.post("/api/v1/deliveries/check-in",
+                     json={"case_number": f"SQ20261125-{n:04d}", "phone_last4": "8000"})
+        for n in range(2)
+    ] + [citizen.get(f"/t/guess{n}") for n in range(2)]
+    assert [r.status_code for r in guesses] == [404] * 4
+    assert citizen.get("/api/v1/tickets/guess").status_code == 429  # the fifth failure
+    r = citizen.post("/api/v1/deliveries/check-in",
+                     json={"case_number": "SQ20261125-0009", "phone_last4": "8000"})
+    assert r.status_code == 429
+    app.extensions["hall"].db.dispose()
+
+
+def test_a_window_action_without_the_csrf_token_is_refused(hall):
+    clerk = hall.client("clerk")
+    forged = raw_client(hall.app)
+    forged.set_cookie("session", clerk.get_cookie("session").value)  # the clerk's own cookie
+    r = forged.post("/api/v1/windows/4/pause", json={"paused": True})
+    assert r.status_code == 403 and r.json["error"] == "csrf_failed"
+    assert clerk.get("/api/v1/windows/4").json["state"] != "paused"
