@@ -17,5 +17,7 @@ config = load_config(os.environ.get("HALL_CONFIG", Path(__file__).with_name("con
 if os.environ.get("HALL_DEMO") != "1":
     refuse_demo(config)
 app = create_app(config)
+if os.environ.get("HALL_DEMO") != "1":
+    refuse_demo(config, app.extensions["hall"].db)
 if os.environ.get("HALL_JOBS", "1") == "1":
     start_jobs(app)

@@ -53,9 +53,10 @@ class WindowConfig:
 
 @dataclass(frozen=True)
 class ClerkConfig:
+    """A clerk of the demo roster; real staff and their PINs live in the staff tables."""
+
     id: str
     name: str
-    pin_hash: str
 
 
 @dataclass(frozen=True)
@@ -280,7 +281,6 @@ def parse_config(data: dict[str, Any], base_dir: Path) -> HallConfig:
         ClerkConfig(
             id=_require(c, "id", f"clerks[{i}]", str),
             name=_require(c, "name", f"clerks[{i}]", str),
-            pin_hash=_require(c, "pin_hash", f"clerks[{i}]", str),
         )
         for i, c in enumerate(data.get("clerks", []))
     )

@@ -3,8 +3,8 @@
 ``write_installation`` makes the folder a real hall runs from (``python -m hall_web init
 --dir /srv/hall``): a commented ``config.toml`` with no clerks and no PINs, and
 ``instance/`` (the session key) readable by its owner only. ``demo_credentials`` is the
-one check ``serve`` makes before starting for real; when staff move into the database
-(issue 7) it is the one place to point at the staff table.
+one check ``serve`` makes before starting for real: the demo config, and the demo's staff
+accounts in the database.
 """
 
 from __future__ import annotations
@@ -12,27 +12,40 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from sqlalchemy import select
+
 from hall_ops.config import ConfigError, HallConfig
-from hall_ops.queue.pins import verify_pin
-
-DEMO_PINS = ("1234",)
-"""PINs published with the demo hall: a real hall must not accept them."""
+from hall_ops.db import Database
+from hall_ops.staff.models import SecurityEvent, StaffMember
 
 
-def demo_credentials(hall: HallConfig) -> list[str]:
-    """Why this config must not serve a real hall (empty when it may)."""
+def demo_accounts(db: Database) -> list[str]:
+    """Enabled staff accounts the demo made (their passwords and PINs are published)."""
+    with db.read() as session:
+        made = select(SecurityEvent.subject).where(
+            SecurityEvent.kind == "staff_added", SecurityEvent.actor == "demo"
+        )
+        return list(session.scalars(
+            select(StaffMember.id).where(StaffMember.id.in_(made), StaffMember.enabled)
+            .order_by(StaffMember.id)
+        ))
+
+
+def demo_credentials(hall: HallConfig, db: Database | None = None) -> list[str]:
+    """Why this hall must not serve for real (empty when it may): the demo config, or staff
+    accounts the demo created with its published password and PIN."""
     reasons = []
     if hall.demo:
         reasons.append("the config is the demo hall ([hall] demo = true)")
-    weak = [c.id for c in hall.clerks if any(verify_pin(pin, c.pin_hash) for pin in DEMO_PINS)]
-    if weak:
-        reasons.append(f"clerk(s) {', '.join(weak)} have the demo PIN")
+    if db is not None and (demo := demo_accounts(db)):
+        shown = ", ".join(demo[:5]) + (" …" if len(demo) > 5 else "")
+        reasons.append(f"{len(demo)} demo staff account(s) are enabled ({shown})")
     return reasons
 
 
-def refuse_demo(hall: HallConfig) -> None:
+def refuse_demo(hall: HallConfig, db: Database | None = None) -> None:
     """Stop a real start on the demo hall's credentials (``serve --demo`` skips this)."""
-    reasons = demo_credentials(hall)
+    reasons = demo_credentials(hall, db)
     if reasons:
         raise ConfigError(
             "refusing to serve with demo credentials: " + "; ".join(reasons) + ". A new "

@@ -60,10 +60,31 @@ def current_revision(connection: Connection) -> str | None:
 
 def prepare(db: Database, *, upgrade: bool = True) -> str:
     """Bring the database to head (see the module docstring); returns what was done."""
+    if db.dialect == "sqlite":
+        return _prepare_sqlite(db, upgrade)
     with db.engine.begin() as conn:
         if db.dialect == "postgresql":
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({STARTUP_LOCK})")
         return _prepare(conn, upgrade)
+
+
+def _prepare_sqlite(db: Database, upgrade: bool) -> str:
+    """SQLite alters a table by rebuilding it, which drops a table others point at: foreign
+    keys are switched off for the migration (only possible outside a transaction) and the
+    whole database is checked before they are switched on again."""
+    with db.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                done = _prepare(conn, upgrade)
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise SchemaError(f"the upgrade left broken references: {broken[:5]}")
+        finally:
+            raw.execute("PRAGMA foreign_keys=ON")
+    return done
 
 
 def _prepare(conn: Connection, upgrade: bool) -> str:

@@ -27,7 +27,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     serve.add_argument("--async-mode", choices=["threading", "gevent", "eventlet"])
     serve.add_argument("--message-queue", help="e.g. redis://127.0.0.1:6379/0")
     serve.add_argument("--demo", action="store_true",
-                       help="the demo hall on a laptop: tickets at any hour, demo PINs allowed")
+                       help="the demo hall on a laptop: tickets at any hour, demo staff and "
+                            "devices (prints their logins)")
     serve.add_argument("--no-jobs", action="store_true", help="do not start the scheduler")
     admin = sub.add_parser("create-admin", help="create the first admin of a new installation")
     admin.add_argument("--config", default="config.toml")
@@ -161,6 +162,10 @@ def _serve(args: argparse.Namespace) -> None:
         message_queue=args.message_queue,
     )
     hall = app.extensions["hall"]
+    if not args.demo:
+        from hall_ops.install import refuse_demo
+
+        refuse_demo(hall.config, hall.db)  # the demo's staff accounts in this database
     host = args.host or hall.config.host
     port = args.port or hall.config.port
     simulators = contextlib.ExitStack()
@@ -175,10 +180,15 @@ def _serve(args: argparse.Namespace) -> None:
         ("screen  叫号屏", "/screen"),
         ("clerk   窗口", "/clerk"),
         ("manager 管理", "/manager"),
+        ("approver 后台审批", "/backoffice"),
+        ("admin   人员与设备", "/admin/staff"),
     ):
         print(f"  {label}: {base}{path}", flush=True)
     if args.demo:
-        print("  demo: opening hours ignored; every clerk's PIN is 1234", flush=True)
+        from hall_web.commands import demo_logins
+
+        print("  demo: opening hours ignored", flush=True)
+        print(demo_logins(app, base), flush=True)
     hall.socketio.run(
         app, host=host, port=port, allow_unsafe_werkzeug=True, log_output=False,
         use_reloader=False,

@@ -1,8 +1,10 @@
 """Application factory: one hall, one database, one Socket.IO server.
 
-Blueprints by audience: ``citizens`` (kiosk, screens, ticket page — no login),
-``clerks`` (window console, intake), ``backoffice`` (approval), ``managers``
-(live floor, workload, reports), ``admin`` (hand-off outbox).
+Blueprints by audience: ``citizens`` (ticket, ticket page, guides — no login; kiosk,
+screens and rating pads — devices), ``clerks`` (window console, intake), ``backoffice``
+(approval), ``managers`` (live floor, workload, reports), ``admin`` (staff, devices,
+security log, hand-off outbox). Every view carries its access rule (``hall_web.access``);
+``hall_web.auth`` knows who is asking.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from hall_ops.db import Database
 from hall_ops.errors import HallError
 from hall_ops.floor.auto_mode import ensure_auto_row
 from hall_ops.hall import load_hall
-from hall_web import admin, backoffice, citizens, clerks, managers
+from hall_ops.privacy import PersonalDataCipher, install
+from hall_ops.staff.policy import StaffPolicy
+from hall_web import admin, auth, backoffice, citizens, clerks, managers
 from hall_web.context import HallContext
 from hall_web.error_messages import translated
 from hall_web.i18n import init_i18n
@@ -50,7 +54,10 @@ def create_app(
     async_mode: str | None = None,
     message_queue: str | None = None,
     secret_key: str | None = None,
+    staff_policy: StaffPolicy | None = None,
 ) -> Flask:
+    """``staff_policy``: how passwords are hashed and accounts lock (default: ``[security]``
+    of the config, argon2id at its standard cost)."""
     hall = config if isinstance(config, HallConfig) else load_config(config)
     notices = settings_from_config(hall.raw.get("notices", {}))
     async_mode = async_mode or hall.async_mode
@@ -67,7 +74,8 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Lax",
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    init_i18n(app)
+    # Resident ID numbers are encrypted under a key kept outside the database.
+    install(PersonalDataCipher.from_instance(app.instance_path))
 
     db = Database(database_url or hall.database_url)
     app.logger.info("database schema %s", db.prepare_schema(upgrade=hall.schema_upgrade))
@@ -90,11 +98,12 @@ def create_app(
     backends = backends_from_config(hall.raw.get("approval", {}), db, clock=clock)
     app.extensions["hall"] = HallContext(hall, db, clock, socketio, backends, always_open,
                                          message_queue, notices)
-    register_handlers(socketio, db, hall, clock)
+    register_handlers(socketio, db, hall, clock, auth.may_join_room)
 
     init_i18n(app)
     for blueprint in (citizens.bp, clerks.bp, backoffice.bp, managers.bp, admin.bp):
         app.register_blueprint(blueprint)
+    auth.init_app(app, db, hall, clock, staff_policy)
     _register_error_handlers(app)
     return app
 

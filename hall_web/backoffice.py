@@ -1,6 +1,12 @@
 """Back office: departments' approvers claim, approve, reject or ask for a supplement
 in the built-in console; departments with their own system report back on the signed
-approval callback."""
+approval callback.
+
+Only approvers of a department see its console, and its lists show applicants masked;
+opening one case shows it unmasked, and that read is logged. The approver named in the
+audit trail is the one logged in. The callback needs no login: its signature, fresh and
+never seen before, is the proof.
+"""
 
 from __future__ import annotations
 
@@ -23,17 +29,21 @@ from hall_ops.cases.approval import (
     console_act,
     console_queue,
     console_view,
+    remember_callback,
     verify_callback,
 )
 from hall_ops.cases.catalogue import ServiceItem
+from hall_ops.cases.identity import masked_applicant
 from hall_ops.cases.intake import (
     get_case,
     set_item_status,
 )
-from hall_ops.cases.models import Case, CaseMaterial
+from hall_ops.cases.models import Case, CaseMaterial, ConsoleCase
 from hall_ops.errors import InvalidInput, NotFound, Unauthorized
+from hall_web.access import access, current_staff, require_department
+from hall_web.auth import record_unmasked_read
 from hall_web.context import current_hall
-from hall_web.request_helpers import body, field, write
+from hall_web.request_helpers import actor, body, field, write
 
 bp = Blueprint("backoffice", __name__)
 
@@ -53,8 +63,11 @@ def departments() -> list[dict[str, str]]:
 
 
 @bp.get("/backoffice")
+@access("approver", department_arg="department")
 def backoffice() -> str:
-    known = departments()
+    user = current_staff()
+    mine = user.departments() if user is not None else frozenset()
+    known = [d for d in departments() if d["code"] in mine]
     chosen = request.args.get("department")
     if chosen is not None and chosen not in {d["code"] for d in known}:
         abort(404)
@@ -71,11 +84,13 @@ def _department(s: Session, code: str) -> str:
 
 
 @bp.get("/api/v1/backoffice/<department>/cases")
+@access("approver", department_arg="department")
 def backoffice_cases(department: str) -> Any:
     """The department's console queue: hand-offs delivered to the built-in console.
 
     Each case's materials are as they are now, not as handed off: an approver
-    waiting for a supplement sees it has arrived.
+    waiting for a supplement sees it has arrived. Applicants are masked here:
+    ``GET /api/v1/backoffice/cases/<id>`` opens one (and logs it).
     """
     with current_hall().db.read() as s:
         _department(s, department)
@@ -87,6 +102,7 @@ def backoffice_cases(department: str) -> Any:
         ).all()
         current = {(number, m.name_zh): m for number, m in rows}
         for c in cases:
+            c["applicant"] = masked_applicant(c["applicant"])
             for material in c["materials"]:
                 row = current.get((c["case_number"], material["name_zh"]))
                 if row is not None:
@@ -98,29 +114,56 @@ def backoffice_cases(department: str) -> Any:
         return jsonify(department=department, cases=cases)
 
 
+def _console_case(s: Session, case_id: int) -> ConsoleCase:
+    """A console case of one of this approver's departments (403 for another's)."""
+    row = s.get(ConsoleCase, case_id)
+    if row is None:
+        raise NotFound(f"no console case {case_id}", code="unknown_console_case")
+    require_department(row.department)
+    return row
+
+
+@bp.get("/api/v1/backoffice/cases/<int:case_id>")
+@access("approver")
+def backoffice_case(case_id: int) -> Any:
+    """One console case opened by an approver of its department: the applicant unmasked,
+    and the read in the security log (who, when, which case)."""
+    with current_hall().db.read() as s:
+        view = console_view(_console_case(s, case_id))
+    record_unmasked_read(view["case_number"], purpose="back office")
+    return jsonify(view)
+
+
 @bp.post("/api/v1/backoffice/cases/<int:case_id>/<any(claim, approve, reject, supplement):action>")
+@access("approver")
 def backoffice_act(case_id: int, action: str) -> Any:
     """Claim, approve, reject or ask for a supplement; the department's case items follow.
-    A rejection or a supplement request needs a ``reason`` (the applicant is told why)."""
+    A rejection or a supplement request needs a ``reason`` (the applicant is told why).
+    The approver is the one logged in."""
     data = body()
-    approver = field(data, "approver", str)
     reason = data.get("reason")
     if reason is not None and not isinstance(reason, str):
         raise InvalidInput("'reason' must be str", code="invalid_field", field="reason")
     with write() as s:
-        row = console_act(s, case_id, action, approver, current_hall().clock(), reason)
-        return jsonify(console_view(row))
+        _console_case(s, case_id)
+        row = console_act(s, case_id, action, actor(), current_hall().clock(), reason)
+        view = console_view(row)
+    return jsonify({**view, "applicant": masked_applicant(view["applicant"])})
 
 
 @bp.post("/api/v1/approval/callback")
+@access("public")
 def approval_callback() -> Any:
     """A department's own system reports an item's new status.
 
     Body: ``{"department", "case_number", "item", "status", "actor"?, "reason"?}``,
     signed like the hand-off (``X-Hall-Signature`` over ``timestamp.body``
     with the department's webhook secret). Nothing is read from an unsigned
-    body but the department whose secret checks it. A repeat of a status the
-    item already has is answered ``unchanged``, so a retried callback is harmless.
+    body but the department whose secret checks it. A signature already seen is
+    refused (409 ``replayed_callback``) and changes nothing, so a captured callback
+    cannot be played again; a retry signs afresh, and a repeat of a status the item
+    already has is answered ``unchanged``. The actor in the audit trail is the
+    department's system (``actor`` in the signed body, else the department).
     """
     hall = current_hall()
     raw = request.get_data(cache=True)
@@ -147,6 +190,8 @@ def approval_callback() -> Any:
     if reason is not None and not isinstance(reason, str):
         raise InvalidInput("'reason' must be str", code="invalid_field", field="reason")
     with write() as s:
+        remember_callback(s, str(department), request.headers[SIGNATURE_HEADER],
+                          request.headers[TIMESTAMP_HEADER], hall.clock())
         case = get_case(s, case_number)
         item = next(
             (i for i in case.items if i.item_code == item_code and i.department_code == department),

@@ -1,5 +1,9 @@
 """Citizens: the kiosk, call screens, the ticket page on the phone, rating, appointments,
-service guides and collecting a result — all without a login.
+service guides and collecting a result.
+
+Citizens need no login. The kiosk, call screens and rating pads are devices (an admin
+issued each a token; managers and admins may open them too). Look-ups by a ticket token,
+booking code or case number are limited per address on failure, so none can be guessed.
 
 Pages are server-rendered shells; the live parts are small scripts in ``static/js``
 talking to ``/api/v1`` and Socket.IO. Screens show ticket numbers and windows
@@ -36,9 +40,11 @@ from hall_ops.config import WEEKDAYS
 from hall_ops.errors import InvalidInput, NotFound
 from hall_ops.queue import ratings
 from hall_ops.queue.models import Service, Ticket, Window
+from hall_web.access import access
 from hall_web.context import current_hall
 from hall_web.i18n import current_language
 from hall_web.request_helpers import body, field, layout, write
+from hall_web.security import framed_by_self, lookup_limits
 
 bp = Blueprint("citizens", __name__)
 
@@ -55,11 +61,13 @@ def ticket_status_view(s: Session, ticket: Ticket) -> dict[str, Any]:
 
 
 @bp.get("/")
+@access("public")
 def index() -> str:
     return render_template("index.html", layout=layout())
 
 
 @bp.get("/kiosk")
+@access("device", kinds=("kiosk",), also=("manager", "admin"))
 def kiosk() -> str:
     hall = current_hall()
     hours = {day: hall.config.opening_hours.get(day) for day in WEEKDAYS}
@@ -72,6 +80,7 @@ def kiosk() -> str:
 
 
 @bp.get("/screen")
+@access("device", kinds=("screen",), scope_args=("zone", "window"), also=("manager", "admin"))
 def screen() -> str:
     """One screen page for the hall, a zone (``?zone=``) or a single window (``?window=``)."""
     floor = layout()
@@ -103,6 +112,7 @@ def _ticket_or_404(token: str) -> dict[str, Any]:
 
 
 @bp.get("/pad")
+@access("device", kinds=("pad",), scope_args=("window",), also=("manager", "admin"))
 def rating_pad() -> str:
     """The rating pad beside a window (窗口评价器): rate the service just finished there."""
     window = request.args.get("window", "")
@@ -112,6 +122,7 @@ def rating_pad() -> str:
 
 
 @bp.get("/guide/<service_code>")
+@access("public")
 def guide(service_code: str) -> str:
     """The service guide of a queue service: what to bring, so nobody makes a second trip."""
     with current_hall().db.read() as s:
@@ -124,11 +135,16 @@ def guide(service_code: str) -> str:
 
 
 @bp.get("/t/<token>")
+@access("public")
+@lookup_limits
 def ticket_page(token: str) -> str:
     return render_template("ticket.html", ticket=_ticket_or_404(token))
 
 
 @bp.get("/tickets/<token>/print")
+@access("public")
+@lookup_limits
+@framed_by_self
 def ticket_print(token: str) -> str:
     """The 80 mm slip a kiosk's thermal printer prints (it prints itself on load)."""
     ticket = _ticket_or_404(token)
@@ -143,6 +159,8 @@ def ticket_print(token: str) -> str:
 
 
 @bp.get("/qr/<token>.svg")
+@access("public")
+@lookup_limits
 def ticket_qr(token: str) -> Response:
     """QR code of the ticket's status page, drawn here: no outside service, works offline."""
     _ticket_or_404(token)
@@ -159,6 +177,7 @@ def ticket_qr(token: str) -> Response:
 
 
 @bp.get("/api/v1/hall")
+@access("public")
 def hall_layout() -> Any:
     hall = current_hall()
     with hall.db.read() as s:
@@ -172,6 +191,7 @@ def hall_layout() -> Any:
 
 
 @bp.post("/api/v1/tickets")
+@access("public")
 def take_ticket() -> Any:
     hall = current_hall()
     data = body()
@@ -186,6 +206,8 @@ def take_ticket() -> Any:
 
 
 @bp.get("/api/v1/tickets/<token>")
+@access("public")
+@lookup_limits
 def ticket_status(token: str) -> Any:
     hall = current_hall()
     with hall.db.read() as s:
@@ -193,6 +215,8 @@ def ticket_status(token: str) -> Any:
 
 
 @bp.post("/api/v1/tickets/<token>/cancel")
+@access("public")
+@lookup_limits
 def cancel_ticket(token: str) -> Any:
     hall = current_hall()
     with write() as s:
@@ -201,6 +225,8 @@ def cancel_ticket(token: str) -> Any:
 
 
 @bp.post("/api/v1/tickets/<token>/rating")
+@access("public")
+@lookup_limits
 def rate(token: str) -> Any:
     hall = current_hall()
     data = body()
@@ -219,6 +245,8 @@ def rate(token: str) -> Any:
 
 
 @bp.post("/api/v1/deliveries/check-in")
+@access("public")
+@lookup_limits
 def delivery_check_in() -> Any:
     """The citizen collects a result: case number + last four digits of the phone → a ticket."""
     hall = current_hall()
@@ -233,6 +261,8 @@ def delivery_check_in() -> Any:
 
 
 @bp.get("/api/v1/windows/<int:number>/rating-pad")
+@access("device", kinds=("pad",), scope_args=("window",), window_arg="number",
+        also=("manager", "admin"))
 def rating_pad_api(number: int) -> Any:
     """What the pad beside window ``number`` offers to rate: the service just finished there."""
     hall = current_hall()
@@ -245,6 +275,7 @@ def rating_pad_api(number: int) -> Any:
 
 
 @bp.post("/api/v1/appointments")
+@access("public")
 def create_appointment() -> Any:
     hall = current_hall()
     data = body()
@@ -273,6 +304,8 @@ def create_appointment() -> Any:
 
 
 @bp.post("/api/v1/appointments/<code>/check-in")
+@access("public")
+@lookup_limits
 def check_in(code: str) -> Any:
     hall = current_hall()
     with write() as s:
@@ -282,13 +315,15 @@ def check_in(code: str) -> Any:
 
 
 @bp.get("/api/v1/queue")
+@access("public")
 def queue_snapshot() -> Any:
     hall = current_hall()
     with hall.db.read() as s:
-        return jsonify(queue.queue_snapshot(s, hall.config, hall.clock()))
+        return jsonify(queue.public_snapshot(queue.queue_snapshot(s, hall.config, hall.clock())))
 
 
 @bp.get("/api/v1/calls")
+@access("public")
 def recent_calls() -> Any:
     hall = current_hall()
     zone = request.args.get("zone")
@@ -307,6 +342,7 @@ def recent_calls() -> Any:
 
 
 @bp.get("/api/v1/services/<code>")
+@access("public")
 def service(code: str) -> Any:
     with current_hall().db.read() as s:
         found = s.get(Service, code)
@@ -317,12 +353,14 @@ def service(code: str) -> Any:
 
 
 @bp.get("/api/v1/services/<code>/items")
+@access("public")
 def service_items(code: str) -> Any:
     with current_hall().db.read() as s:
         return jsonify(service=code, items=items_for_service(s, code))
 
 
 @bp.get("/api/v1/items/<code>/guide")
+@access("public")
 def item_guide(code: str) -> Any:
     with current_hall().db.read() as s:
         return jsonify(service_guide(s, code))

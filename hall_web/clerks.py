@@ -1,6 +1,8 @@
 """Clerks: the console at a window (call, recall, skip, serve, transfer, hand over), the
-intake form and routing slip, and the intake API. Every window action needs the clerk
-logged in at that window; the applicant's identity is unmasked to the accepting clerk only.
+intake form and routing slip, and the intake API. A clerk logs in at a window with their
+PIN (checked against the staff table, with lockout) and every window action needs the
+clerk logged in at that window. The applicant's identity is unmasked to the accepting
+clerk and the approvers of the case's departments only, and each such read is logged.
 
 Views run one domain function in one write transaction; what screens must learn
 is published by the domain's events after the commit (``displays``).
@@ -20,7 +22,6 @@ from flask import (
     jsonify,
     render_template,
     request,
-    session,
     url_for,
 )
 from markupsafe import Markup
@@ -41,8 +42,12 @@ from hall_ops.cases.slip import routing_slip
 from hall_ops.clock import hall_day, to_local
 from hall_ops.errors import InvalidInput, NotFound, Unauthorized
 from hall_ops.queue.models import Clerk, Service, Ticket, Window
+from hall_ops.queue.records import get_window
+from hall_web.access import access, current_staff
+from hall_web.auth import check_window_pin, end_session, record_unmasked_read, start_window_session
 from hall_web.context import current_hall
 from hall_web.request_helpers import body, clerk_at, field, layout, write
+from hall_web.security import login_limits
 
 bp = Blueprint("clerks", __name__)
 
@@ -58,29 +63,21 @@ def window_answer(number: int) -> dict[str, Any]:
 
 
 @bp.get("/clerk")
+@access("public")
 def clerk() -> str:
     return render_template("clerk.html", layout=layout())
 
 def _rules() -> IntakeRules:
     return IntakeRules.from_config(current_hall().config)
 
-def _session_clerk_at(number: int) -> str | None:
-    """The clerk this browser is logged in as at window ``number`` (the API's session cookie)."""
-    clerk = session.get("clerk")
-    return clerk if clerk and session.get("window") == number else None
-
-
 @bp.get("/intake")
+@access("clerk_at_window", window_arg="window")
 def intake() -> str:
-    """The intake form at ``?window=<n>``: items of the window's services only."""
-    number = request.args.get("window", "")
-    if not number.isdigit():
-        abort(404)
+    """The intake form at ``?window=<n>``, for the clerk at that window (the access rule
+    admitted no one else): items of the window's services only."""
     hall = current_hall()
     with hall.db.read() as s:
-        window = s.get(Window, int(number))
-        if window is None:
-            abort(404)
+        window = get_window(s, int(request.args["window"]))
         services = [
             {"code": svc.code, "letter": svc.letter, "name_zh": svc.name_zh, "name_en": svc.name_en}
             for code in window.service_codes
@@ -94,7 +91,7 @@ def intake() -> str:
             "intake.html",
             window=window,
             services=services,
-            clerk=_session_clerk_at(window.number),
+            clerk=clerk_at(window.number),
             gap_due=gap_due.isoformat(),
         )
 
@@ -106,6 +103,7 @@ def _qr_svg(text: str) -> Markup:
 
 
 @bp.get("/cases/<number>/slip")
+@access("clerk", also=("approver",))
 def slip(number: str) -> str:
     """The printable routing slip (流转单); the applicant's identity is masked, it is paper."""
     hall = current_hall()
@@ -128,6 +126,7 @@ def slip(number: str) -> str:
 
 
 @bp.get("/api/v1/clerks")
+@access("manager", also=("admin",))
 def clerks() -> Any:
     with current_hall().db.read() as s:
         rows = s.scalars(select(Clerk).order_by(Clerk.id)).all()
@@ -135,34 +134,40 @@ def clerks() -> Any:
 
 
 @bp.get("/api/v1/windows/<int:number>")
+@access("clerk_at_window", also=("manager",))
 def window_view(number: int) -> Any:
     with current_hall().db.read() as s:
         return jsonify(queue.window_view(s, current_hall().config, number, current_hall().clock()))
 
 
 @bp.post("/api/v1/windows/<int:number>/login")
+@access("public")
+@login_limits
 def window_login(number: int) -> Any:
+    """The clerk's PIN, checked against the staff table (lockout, limits), then the window."""
     hall = current_hall()
     data = body()
     clerk = field(data, "clerk", str)
     pin = field(data, "pin", str)
+    found = check_window_pin(number, clerk, pin)
     with write() as s:
-        queue.open_window(s, number, clerk, pin, hall.clock())
-    session.clear()
-    session["clerk"], session["window"] = clerk, number
+        queue.open_window(s, number, found.login, hall.clock())
+    start_window_session(found, number)
     return jsonify(window_answer(number))
 
 
 @bp.post("/api/v1/windows/<int:number>/logout")
+@access("clerk_at_window")
 def window_logout(number: int) -> Any:
     clerk = clerk_at(number)
     with write() as s:
         queue.close_window(s, number, clerk)
-    session.clear()
+    end_session()
     return jsonify(window_answer(number))
 
 
 @bp.post("/api/v1/windows/<int:number>/pause")
+@access("clerk_at_window")
 def window_pause(number: int) -> Any:
     clerk = clerk_at(number)
     paused = field(body(), "paused", bool)
@@ -172,6 +177,7 @@ def window_pause(number: int) -> Any:
 
 
 @bp.post("/api/v1/windows/<int:number>/call-next")
+@access("clerk_at_window")
 def call_next(number: int) -> Any:
     hall = current_hall()
     clerk = clerk_at(number)
@@ -201,11 +207,13 @@ def _ticket_action(number: int, action: Callable[..., Any], **kwargs: Any) -> An
 
 
 @bp.post("/api/v1/windows/<int:number>/recall")
+@access("clerk_at_window")
 def recall(number: int) -> Any:
     return _ticket_action(number, queue.recall)
 
 
 @bp.post("/api/v1/windows/<int:number>/no-show")
+@access("clerk_at_window")
 def no_show(number: int) -> Any:
     hall = current_hall()
     return _ticket_action(
@@ -215,16 +223,19 @@ def no_show(number: int) -> Any:
 
 
 @bp.post("/api/v1/windows/<int:number>/start")
+@access("clerk_at_window")
 def start(number: int) -> Any:
     return _ticket_action(number, queue.start_service)
 
 
 @bp.post("/api/v1/windows/<int:number>/finish")
+@access("clerk_at_window")
 def finish(number: int) -> Any:
     return _ticket_action(number, queue.finish)
 
 
 @bp.post("/api/v1/windows/<int:number>/hand-over")
+@access("clerk_at_window")
 def hand_over(number: int) -> Any:
     """At the delivery window: the result of the case behind the ticket in hand is handed over."""
     hall = current_hall()
@@ -236,6 +247,7 @@ def hand_over(number: int) -> Any:
 
 
 @bp.post("/api/v1/windows/<int:number>/transfer")
+@access("clerk_at_window")
 def transfer(number: int) -> Any:
     data = body()
     return _ticket_action(
@@ -280,6 +292,7 @@ def _applicant(data: dict[str, Any]) -> Applicant:
 
 
 @bp.post("/api/v1/windows/<int:number>/intake")
+@access("clerk_at_window")
 def intake_api(number: int) -> Any:
     """Accept items for the ticket being served at window ``number`` by this session's clerk.
 
@@ -309,14 +322,24 @@ def intake_api(number: int) -> Any:
         case_url=url_for("clerks.case_view", number=case_number),
     ), 201
 
+def _sees_identity(clerk_id: str, departments: set[str]) -> bool:
+    """The accepting clerk and the approvers of the case's departments see it unmasked."""
+    user = current_staff()
+    return user is not None and (
+        user.login == clerk_id and user.has_role("clerk")
+        or any(user.has_role("approver", department=d) for d in departments)
+    )
+
+
 def _case_view(s: Session, number: str) -> dict[str, Any]:
-    """The routing slip's view plus history; identity unmasked for the accepting clerk only."""
+    """The routing slip's view plus history; identity unmasked only for who may see it
+    (the caller logs that read with ``record_unmasked_read``)."""
     hall = current_hall()
     view = routing_slip(s, number, rules=_rules(), now=hall.clock())
     case = get_case(s, number)
     ticket = s.get(Ticket, case.ticket_id)
     view["ticket"] = ticket.number if ticket else None
-    view["masked"] = session.get("clerk") != case.clerk_id
+    view["masked"] = not _sees_identity(case.clerk_id, {i.department_code for i in case.items})
     if not view["masked"]:
         view["applicant"] = {
             "kind": case.applicant_kind,
@@ -344,21 +367,27 @@ def _case_view(s: Session, number: str) -> dict[str, Any]:
 
 
 @bp.get("/api/v1/cases/<number>")
+@access("clerk", also=("approver",))
 def case_view(number: str) -> Any:
     with current_hall().db.read() as s:
-        return jsonify(_case_view(s, number))
+        view = _case_view(s, number)
+    if not view["masked"]:
+        record_unmasked_read(number, purpose="case view")
+    return jsonify(view)
 
 
 @bp.post("/api/v1/cases/<number>/supplements")
+@access("clerk")
 def supplement(number: str) -> Any:
     """A missing material arrived. A clerk logged in at a window records it; with ``ticket``
     (the number being served at that window) it counts as the applicant's window visit,
     without it (post, online) it does not."""
     hall = current_hall()
-    clerk = session.get("clerk")
-    window_number = session.get("window")
-    if not clerk or window_number is None:
+    user = current_staff()
+    window_number = user.window if user is not None else None
+    if window_number is None:
         raise Unauthorized("log in at a window first", code="not_logged_in")
+    clerk = clerk_at(window_number)
     data = body()
     material = field(data, "material", str)
     e_licence = bool(field(data, "e_licence", bool, required=False))
@@ -371,4 +400,6 @@ def supplement(number: str) -> Any:
             s, number, material, hall.clock(), ticket_id=ticket_id, e_licence=e_licence
         )
         view = _case_view(s, number)
+    if not view["masked"]:
+        record_unmasked_read(number, purpose="supplement")
     return jsonify(view), 201

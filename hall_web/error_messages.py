@@ -20,8 +20,22 @@ def error_msgid(code: str, english: str) -> tuple[str, str]:
 
 
 ENGLISH: dict[str, str] = dict([
+    # logins and access
+    error_msgid("bad_credentials", "Unknown login, or wrong password or PIN"),
+    error_msgid("locked", "Too many wrong attempts: locked for now; try later or ask an admin"),
+    error_msgid("account_disabled", "This account is disabled"),
+    error_msgid("not_clerk", "This account may not work at a window"),
+    error_msgid("window_not_allowed", "This clerk may not sit at this window"),
+    error_msgid("login_required", "Log in first"),
+    error_msgid("forbidden", "Not allowed for this login or device"),
+    # staff administration
+    error_msgid("invalid_login", "A login is 2–32 lower-case letters, digits, '.', '_' or '-'"),
+    error_msgid("login_taken", "This login is taken"),
+    error_msgid("weak_password", "The password is too short"),
+    error_msgid("invalid_pin", "A PIN has 4–8 digits"),
+    error_msgid("department_required", "Choose the department of the approver"),
+    error_msgid("last_admin", "The last admin must stay an enabled admin"),
     # the queue
-    error_msgid("bad_credentials", "Unknown clerk or wrong PIN"),
     error_msgid("clerk_elsewhere", "This clerk is logged in at another window"),
     error_msgid("window_taken", "Another clerk is logged in at this window"),
     error_msgid("not_logged_in", "Log in at this window first"),

@@ -7,7 +7,8 @@ overdue items, workload proposals, auto mode) and ``/manager/reports``.
 API, prefix ``/api/v1``: ``dashboard`` (+ ``/occupancy``, ``/alerts``),
 ``workload/proposals`` (+ ``/apply``), ``workload/changes``, ``workload/auto``,
 ``reports/tickets``, ``reports/cases``, ``notices/unsent`` (citizens not yet told their
-result is ready) and ``notices/<id>/retry``.
+result is ready) and ``notices/<id>/retry``. All for managers only; a change is audited
+under the manager's login.
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ from hall_ops.floor.workload import Proposal
 from hall_ops.queue.models import Clerk
 from hall_ops.reports import cases as case_reports
 from hall_ops.reports import tickets as reports
+from hall_web.access import access
 from hall_web.context import current_hall
-from hall_web.request_helpers import body, layout, write
+from hall_web.request_helpers import actor, body, layout, write
 from sensors.poller import occupancy_series
 from zones.skills import window_skills
 
@@ -54,6 +56,7 @@ bp = Blueprint("managers", __name__)
 
 
 @bp.get("/manager")
+@access("manager")
 def manager() -> str:
     return render_template("manager.html", layout=layout())
 
@@ -67,12 +70,14 @@ def _layout() -> dict[str, Any]:
 
 
 @bp.get("/manager/dashboard")
+@access("manager")
 def dashboard_page() -> str:
     return render_template("dashboard.html", layout=_layout(),
                            config=current_hall().config.dashboard, intake=True)
 
 
 @bp.get("/manager/reports")
+@access("manager")
 def reports_page() -> str:
     """The last seven days unless ``?from=&to=`` (kept in the address: a report can be shared)."""
     hall = current_hall()
@@ -89,6 +94,7 @@ def reports_page() -> str:
 
 
 @bp.get("/api/v1/dashboard")
+@access("manager")
 def dashboard_api() -> Any:
     hall = current_hall()
     return jsonify(floor_state(hall.db, hall.config, hall.clock()))
@@ -97,6 +103,7 @@ MAX_CHART_HOURS = 24
 
 
 @bp.get("/api/v1/dashboard/occupancy")
+@access("manager")
 def occupancy_api() -> Any:
     hall = current_hall()
     text = request.args.get("hours")
@@ -121,6 +128,7 @@ def occupancy_api() -> Any:
 
 
 @bp.get("/api/v1/notices/unsent")
+@access("manager")
 def unsent_notices_api() -> Any:
     """Ready results whose citizen has not been told, and the channels that could tell them."""
     hall = current_hall()
@@ -131,6 +139,7 @@ def unsent_notices_api() -> Any:
 
 
 @bp.post("/api/v1/notices/<int:notice_id>/retry")
+@access("manager")
 def retry_notice_api(notice_id: int) -> Any:
     """A failed notice is tried again now (after the gateway or its credentials were fixed)."""
     hall = current_hall()
@@ -139,12 +148,14 @@ def retry_notice_api(notice_id: int) -> Any:
 
 
 @bp.get("/api/v1/workload/proposals")
+@access("manager")
 def proposals_api() -> Any:
     hall = current_hall()
     return jsonify(proposals_payload(hall.db, hall.config, hall.clock()))
 
 
 @bp.post("/api/v1/workload/proposals/apply")
+@access("manager")
 def apply_api() -> Any:
     """Apply one proposal by id (it must still be proposed) or as sent back whole.
 
@@ -175,13 +186,14 @@ def apply_api() -> Any:
                                code="not_in_skills", field="to_services")
         proposal = current.get(proposal_id(sent), sent)
     with write() as session:
-        record = apply_and_record(session, proposal, "manager", now)
+        record = apply_and_record(session, proposal, actor(), now)
     payload = proposals_payload(hall.db, hall.config, hall.clock())
     manager_room.push_proposals(hall.socketio, payload)
     return jsonify(applied=record, proposals=payload["proposals"])
 
 
 @bp.get("/api/v1/workload/changes")
+@access("manager")
 def changes_api() -> Any:
     limit = request.args.get("limit", "20")
     if not limit.isdigit() or not 1 <= int(limit) <= 500:
@@ -195,12 +207,14 @@ MAX_INTERVAL_MINUTES = 480
 
 
 @bp.get("/api/v1/workload/auto")
+@access("manager")
 def auto_get() -> Any:
     with current_hall().db.read() as session:
         return jsonify(auto_view(auto_settings(session), last_change_at(session)))
 
 
 @bp.post("/api/v1/workload/auto")
+@access("manager")
 def auto_set() -> Any:
     """Change any of enabled, min_windows_per_service, min_interval_minutes (audited)."""
     hall = current_hall()
@@ -224,13 +238,14 @@ def auto_set() -> Any:
         raise InvalidInput(f"'min_interval_minutes' must be a number 1–{MAX_INTERVAL_MINUTES}",
                            code="invalid_field", field="min_interval_minutes")
     with write() as session:
-        view = change_auto_settings(session, hall.clock(), enabled=enabled,
+        view = change_auto_settings(session, hall.clock(), actor(), enabled=enabled,
                                     min_windows_per_service=minimum,
                                     min_interval_minutes=interval)
     return jsonify(view)
 
 
 @bp.get("/api/v1/dashboard/alerts")
+@access("manager")
 def alerts_api() -> Any:
     """The alerts now: the page asks again after each live push (one set of rules, here)."""
     hall = current_hall()
@@ -309,6 +324,7 @@ def _report_range() -> tuple[dt.date, dt.date]:
 
 
 @bp.get("/api/v1/reports/tickets")
+@access("manager")
 def ticket_report() -> Any:
     """Per day/hour/service/window/clerk figures; ``format=csv`` for a spreadsheet."""
     hall = current_hall()
@@ -329,6 +345,7 @@ def ticket_report() -> Any:
 
 
 @bp.get("/api/v1/reports/cases")
+@access("manager")
 def case_report() -> Any:
     """Per department: windows visited and materials per case, decisions against the limit."""
     hall = current_hall()

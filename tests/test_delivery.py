@@ -91,7 +91,7 @@ def test_check_in_and_hand_over_at_the_delivery_window(db, hall_config, case_num
         again = delivery.check_in(s, hall_config, case_number, "8000", NOW, ignore_hours=True)
         assert again.id == ticket.id  # one delivery ticket, not a second one
     with db.write() as s:
-        queue.open_window(s, 14, "c14", "1234", NOW)
+        queue.open_window(s, 14, "c14", NOW)
         called, _ = queue.call_next(s, hall_config, 14, "c14", NOW)
         assert called.id == ticket.id
         with pytest.raises(Conflict):

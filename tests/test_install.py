@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from argon2 import PasswordHasher, profiles
 
 from hall_ops.config import ConfigError, load_config, parse_config
 from hall_ops.install import demo_credentials, refuse_demo, write_installation
-from hall_ops.queue.pins import hash_pin
-from tests.conftest import ROOT
+from hall_ops.staff.demo import create_demo_staff
+from hall_ops.staff.policy import StaffPolicy
+from tests.conftest import OPEN_NOW, ROOT, make_hall_db
 from tests.support.server import HallServer
 
 
@@ -35,18 +37,22 @@ def test_init_writes_a_config_without_clerks_or_pins_and_a_private_instance(tmp_
         write_installation(tmp_path / "srv")
 
 
-def test_demo_credentials_are_named():
+def test_demo_credentials_are_named(tmp_path):
     raw = tomllib.loads((ROOT / "config.toml").read_text())
     assert demo_credentials(parse_config(raw, ROOT))[0].startswith("the config is the demo hall")
     raw["hall"]["demo"] = False
-    raw["clerks"] = [{"id": "c01", "name": "王芳", "pin_hash": hash_pin("1234")},
-                     {"id": "c02", "name": "李娜", "pin_hash": hash_pin("7305")}]
     hall = parse_config(raw, ROOT)
-    assert demo_credentials(hall) == ["clerk(s) c01 have the demo PIN"]
-    with pytest.raises(ConfigError, match="c01 have the demo PIN"):
-        refuse_demo(hall)
-    raw["clerks"].pop(0)
-    assert demo_credentials(parse_config(raw, ROOT)) == []
+    db = make_hall_db(f"sqlite:///{tmp_path / 'hall.db'}", hall)
+    assert demo_credentials(hall, db) == []
+    policy = StaffPolicy.from_config(
+        hall, hasher=PasswordHasher.from_parameters(profiles.CHEAPEST))
+    with db.write() as session:
+        create_demo_staff(session, hall, OPEN_NOW, policy, device_secret="test")
+    [reason] = demo_credentials(hall, db)
+    assert "demo staff account(s) are enabled" in reason and "admin" in reason
+    with pytest.raises(ConfigError, match="demo staff"):
+        refuse_demo(hall, db)
+    db.dispose()
 
 
 def test_serve_refuses_the_demo_hall_without_demo():

@@ -237,18 +237,18 @@ def test_the_manager_sees_unsent_notices_and_sends_a_failed_one_again(tmp_path, 
     import tomllib
 
     from hall_ops.config import parse_config
-    from hall_web.app import create_app
+    from tests.support.web import hall_app, staff_client
 
     raw = tomllib.loads((ROOT / "config.toml").read_text())
     raw["notices"] = {"max_attempts": 1, "sms": {
         "endpoint": gateway.url, "access_key_id": KEY_ID, "access_key_secret": SECRET,
         "sign_name": SIGN, "template_code": TEMPLATE}}
-    app = create_app(parse_config(raw, ROOT), database_url=f"sqlite:///{tmp_path / 'h.db'}",
-                     secret_key="t", clock=lambda: NOW, always_open=True)
+    app = hall_app(parse_config(raw, ROOT), database_url=f"sqlite:///{tmp_path / 'h.db'}",
+                   clock=lambda: NOW, always_open=True)
     hall = app.extensions["hall"]
     number = flat_case(hall.db, hall.config)
     decide(hall.db, number)
-    manager = app.test_client()
+    manager = staff_client(app, "manager")
     # Ready once the job has looked: nothing is waiting for a notice before.
     assert manager.get("/api/v1/notices/unsent").json == {"channels": ["sms"], "unsent": []}
 

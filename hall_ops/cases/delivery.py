@@ -64,9 +64,15 @@ def check_in(
     """The citizen comes for the result: a delivery ticket, once the result is ready."""
     if not (phone_last4.isdigit() and len(phone_last4) == 4):
         raise InvalidInput("enter the last four digits of the phone number", code="invalid_phone")
-    case = get_case(session, case_number.strip().upper())
+    # A wrong case number and wrong phone digits get the same answer: the check-in must not
+    # tell a guesser which case numbers exist.
+    unknown = NotFound("no case with that number and phone", code="unknown_case")
+    try:
+        case = get_case(session, case_number.strip().upper())
+    except NotFound:
+        raise unknown from None
     if not case.applicant_phone.endswith(phone_last4):
-        raise NotFound("no case with that number and phone", code="unknown_case")
+        raise unknown
     delivery = _delivery(session, case)
     if delivery.handed_over_at is not None:
         raise Conflict(f"the result of {case.number} has been handed over",

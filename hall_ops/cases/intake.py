@@ -44,6 +44,7 @@ from hall_ops.cases.identity import (
     validate_resident_id,
 )
 from hall_ops.cases.models import (
+    ID_NUMBER_CONTEXT,
     Case,
     CaseCounter,
     CaseItem,
@@ -56,6 +57,7 @@ from hall_ops.clock import hall_day, iso_utc
 from hall_ops.config import ConfigError, HallConfig
 from hall_ops.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from hall_ops.events import CaseAccepted
+from hall_ops.privacy import blind_index
 from hall_ops.queue import ACTIVE
 from hall_ops.queue.models import Ticket, Window
 
@@ -413,6 +415,18 @@ def get_case(session: Session, case_number: str) -> Case:
     if case is None:
         raise NotFound(f"no case {case_number}", code="unknown_case")
     return case
+
+
+def cases_of_applicant(session: Session, id_number: str) -> list[Case]:
+    """An applicant's cases, newest first, found by ID number through its keyed hash (the
+    number itself is stored encrypted and cannot be compared in SQL)."""
+    return list(
+        session.scalars(
+            select(Case)
+            .where(Case.applicant_id_hash == blind_index(id_number, ID_NUMBER_CONTEXT))
+            .order_by(Case.id.desc())
+        )
+    )
 
 
 def record_supplement(

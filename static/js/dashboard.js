@@ -4,11 +4,12 @@
 (function () {
   "use strict";
   const { t, pt, nt, api, joinRoom, showError, minutes, name, throttle, el, windowState } = window.Hall;
-  const CONFIG = window.HALL_DASHBOARD;
+  const PAGE = window.Hall.data();
+  const CONFIG = PAGE.dashboard;
   const LOCALE = window.HALL_LANG === "en" ? "en-GB" : "zh-CN";
-  const zoneNames = Object.fromEntries((window.HALL_ZONES || []).map((z) => [z.code, name(z)]));
-  const services = Object.fromEntries((window.HALL_SERVICES || []).map((s) => [s.code, s]));
-  const clerks = Object.fromEntries((window.HALL_CLERKS || []).map((c) => [c.id, c.name]));
+  const zoneNames = Object.fromEntries((PAGE.zones || []).map((z) => [z.code, name(z)]));
+  const services = Object.fromEntries((PAGE.services || []).map((s) => [s.code, s]));
+  const clerks = Object.fromEntries((PAGE.clerks || []).map((c) => [c.id, c.name]));
   const COLORS = ["#0b4f9c", "#c8102e", "#1b7f3b", "#b35c00", "#6a3d9a", "#0f7c8c", "#5b6470"];
 
   const state = { queue: null, zones: {}, cameras: [], overdue: null, serverAlerts: [] };
@@ -36,7 +37,7 @@
   }
   const CHANGE_KIND = { assign: t("reassign"), open: t("open window"), move: t("move clerk"),
     auto_mode: t("auto mode settings") };
-  const ACTOR = { manager: t("manager"), auto: t("auto") };
+  const ACTOR = { auto: t("auto") };  /* otherwise the manager's login */
   function serviceLabel(code) {
     const s = services[code];
     return s ? s.letter + " " + name(s) : code;

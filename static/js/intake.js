@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   const { t, nt, name, el, showError, api: call } = window.Hall;
-  const PAGE = window.INTAKE;
+  const PAGE = window.Hall.data();
   const guides = {};  // item code → service guide, fetched once
   let ticket = null;
 

@@ -11,6 +11,7 @@ several servers can run side by side; ``demo=False`` starts a real installation'
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -95,6 +96,20 @@ class HallServer:
                 self.process.kill()
                 self.process.wait()
 
+    def __str__(self) -> str:
+        """The base URL, so ``f"{server}/kiosk"`` is the kiosk's address."""
+        return self.url
+
+    def device_link(self, path: str = "/screen") -> str:
+        """The link of the demo device showing ``path`` (``/screen?zone=front_intake``,
+        ``/kiosk``), as the server printed it at start (``--demo``)."""
+        text = self.log_path.read_text(errors="replace")
+        joiner = "&" if "?" in path else "?"
+        found = re.search(re.escape(f"{self.url}{path}{joiner}device=") + r"\S+", text)
+        if found is None:
+            raise LookupError(f"no demo device for {path} in the server's output:\n{self.log()}")
+        return found.group(0)
+
     def log(self) -> str:
         """The end of the server's output, for failure messages."""
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
@@ -114,7 +129,7 @@ class HallServer:
 @contextmanager
 def running_server(
     workdir: Path, *args: str, port: int | None = None, timeout: float = 60
-) -> Iterator[str]:
-    """Yield the base URL of a :class:`HallServer` on the demo config."""
+) -> Iterator[HallServer]:
+    """A :class:`HallServer` on the demo config (``str(server)`` is its base URL)."""
     with HallServer(workdir, *args, port=port, timeout=timeout) as server:
-        yield server.url
+        yield server
