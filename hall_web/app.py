@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask, jsonify, request
 from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from displays.screens import Publisher, register_handlers
 from hall_ops.cases.approval import backends_from_config
@@ -28,6 +29,8 @@ from hall_web import admin, backoffice, citizens, clerks, managers
 from hall_web.context import HallContext
 from hall_web.error_messages import translated
 from hall_web.i18n import init_i18n
+from hall_web.logs import init_request_ids
+from hall_web.operations import init_operations
 
 
 def _secret_key(instance: Path) -> str:
@@ -65,6 +68,11 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Lax",
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    proxies = hall.server.trusted_proxies
+    if proxies:  # believe X-Forwarded-For/-Proto from exactly that many proxies (nginx: 1)
+        fixed = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+        app.wsgi_app = fixed  # type: ignore[method-assign]
+    init_request_ids(app)
     init_i18n(app)
 
     db = Database(database_url or hall.database_url)
@@ -91,6 +99,7 @@ def create_app(
     init_i18n(app)
     for blueprint in (citizens.bp, clerks.bp, backoffice.bp, managers.bp, admin.bp):
         app.register_blueprint(blueprint)
+    init_operations(app)
     _register_error_handlers(app)
     return app
 

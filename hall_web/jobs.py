@@ -97,6 +97,7 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
             clock=hall.clock,
             waiting_by_zone=lambda now: _waiting_per_zone(hall, now),
         )
+    app.extensions["metrics"].watch(scheduler)
     scheduler.start()
     app.extensions["scheduler"] = scheduler
     return scheduler
