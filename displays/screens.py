@@ -118,3 +118,15 @@ def register_handlers(
         join_room(room)
         emit("snapshot", snapshot_for(room, db, hall, clock))
         return {"ok": True, "room": room}
+
+
+def connected_clients(socketio: SocketIO, hall: HallConfig) -> tuple[int, dict[str, int]]:
+    """Socket.IO clients connected to this process: in all, and per room of the hall.
+
+    Each process counts only its own (python-socketio keeps rooms per process, even
+    behind the Redis message queue); a hall's total is the sum over its processes."""
+    manager = socketio.server.manager
+    rooms = ["hall", manager_room.ROOM, *(f"zone:{z.code}" for z in hall.zones),
+             *(f"window:{w.number}" for w in hall.windows)]
+    total = sum(1 for _ in manager.get_participants("/", None))
+    return total, {room: sum(1 for _ in manager.get_participants("/", room)) for room in rooms}

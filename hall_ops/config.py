@@ -102,6 +102,42 @@ class DashboardConfig:
         )
 
 
+LOG_FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """How ``serve`` runs the process (``[server]``); see docs/deploy.md."""
+
+    connections: int = 1000
+    """Open connections one process takes at once (each screen's websocket holds one):
+    the gevent worker's greenlets, the threaded worker's threads."""
+    graceful_timeout: int = 10
+    """Seconds a stopping process gives requests in flight; screens then reconnect."""
+    trusted_proxies: int = 0
+    """Proxies in front (nginx: 1) whose X-Forwarded-For/-Proto are believed; 0 = none."""
+    log_format: str = "text"
+    """``text`` or ``json`` (one object per line, with the request id)."""
+
+    @classmethod
+    def from_section(cls, section: dict[str, Any]) -> ServerOptions:
+        def whole(key: str, default: int, low: int, high: int) -> int:
+            value = section.get(key, default)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ConfigError(f"[server] {key}: must be a whole number from {low} to {high}")
+            return value
+
+        log_format = section.get("log_format", cls.log_format)
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"[server] log_format: must be one of {LOG_FORMATS}")
+        return cls(
+            connections=whole("connections", cls.connections, 10, 100_000),
+            graceful_timeout=whole("graceful_timeout", cls.graceful_timeout, 1, 600),
+            trusted_proxies=whole("trusted_proxies", cls.trusted_proxies, 0, 5),
+            log_format=log_format,
+        )
+
+
 @dataclass(frozen=True)
 class JobsConfig:
     """``[jobs]``: the leader election that keeps scheduled jobs to one process."""
@@ -155,6 +191,7 @@ class HallConfig:
     demo: bool = False
     """``[hall] demo``: the demo hall, which ``serve`` runs only with ``--demo``."""
     jobs: JobsConfig = field(default_factory=JobsConfig)
+    server: ServerOptions = ServerOptions()
 
     def is_open(self, utc_now: dt.datetime) -> bool:
         from hall_ops.clock import to_local
@@ -337,6 +374,7 @@ def parse_config(data: dict[str, Any], base_dir: Path) -> HallConfig:
         schema_upgrade=schema_upgrade,
         demo=_typed(hall, "demo", "[hall]", bool, False),
         jobs=JobsConfig.from_section(data.get("jobs", {})),
+        server=ServerOptions.from_section(server),
     )
 
 

@@ -21,10 +21,20 @@ class QueueChanged:
 
 
 @dataclass(frozen=True)
+class TicketIssued:
+    """A ticket was taken at a kiosk, on a phone or by an appointment's check-in."""
+
+    service: str
+    priority: str
+
+
+@dataclass(frozen=True)
 class TicketCalled:
     """A ticket was called or recalled; ``call`` is the call as every screen shows it."""
 
     call: dict[str, Any] = field(hash=False)
+    waited_seconds: float | None = None
+    """Take → this call (as the reports measure a wait); None for a recall."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +59,7 @@ class WorkloadChanged:
     payload: dict[str, Any] = field(hash=False)
 
 
-Event = QueueChanged | TicketCalled | WindowChanged | CaseAccepted | WorkloadChanged
+Event = QueueChanged | TicketIssued | TicketCalled | WindowChanged | CaseAccepted | WorkloadChanged
 
 
 def record(session: Session, event: Event) -> None:

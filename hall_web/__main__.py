@@ -1,19 +1,24 @@
-"""``python -m hall_web serve``: run the hall on one process.
+"""``python -m hall_web serve | backup | restore``.
 
-Also ``init --dir FOLDER`` (a new installation's config and instance folder) and
-``db upgrade|current`` (the schema by hand, for halls with ``[database] upgrade = false``).
-The async mode is read before anything else is imported, because gevent and
-eventlet must patch the standard library first.
+Also ``init --dir FOLDER`` (a new installation's config and instance folder),
+``create-admin``, ``db upgrade|current`` (the schema by hand), ``backup --to FILE``
+and ``restore --from FILE``. ``serve`` runs one hall process on gunicorn
+(``hall_web.server``). The async mode is read before anything else is imported:
+eventlet must patch the standard library first, and gevent is patched by
+gunicorn's worker before the app is built there.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import sys
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -45,6 +50,13 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     db.add_argument("action", choices=["upgrade", "current"])
     db.add_argument("--config", default="config.toml")
     db.add_argument("--database-url")
+    for name, flag, words in (("backup", "--to", "copy the database to FILE while the hall runs"),
+                              ("restore", "--from", "replace the database with FILE's copy "
+                                                    "(stop the hall first)")):
+        command = sub.add_parser(name, help=words)
+        command.add_argument(flag, dest="file", required=True, metavar="FILE")
+        command.add_argument("--config", default="config.toml")
+        command.add_argument("--database-url")
     return parser.parse_args(argv)
 
 
@@ -104,6 +116,23 @@ def _start_camera_simulators(hall, stack: contextlib.ExitStack) -> None:
               f"{camera.port}", flush=True)
 
 
+def _backup_or_restore(args: argparse.Namespace) -> None:
+    from hall_ops import backup
+    from hall_ops.config import load_config
+
+    url = args.database_url or load_config(args.config).database_url
+    file = Path(args.file)
+    try:
+        if args.command == "backup":
+            backup.backup(url, file)
+        else:
+            backup.restore(url, file)
+    except backup.BackupError as exc:
+        sys.exit(f"hall-ops {args.command}: {exc}")
+    done = "backed up to" if args.command == "backup" else "restored from"
+    print(f"hall-ops: database {done} {file}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parse(sys.argv[1:] if argv is None else argv)
     from hall_ops.config import ConfigError
@@ -120,6 +149,8 @@ def main(argv: list[str] | None = None) -> None:
                                   password_stdin=args.password_stdin))
         elif args.command == "db":
             _db(args)
+        elif args.command in ("backup", "restore"):
+            _backup_or_restore(args)
         else:
             _serve(args)
     except (ConfigError, SchemaError, FileExistsError) as exc:
@@ -137,44 +168,52 @@ def _serve(args: argparse.Namespace) -> None:
         async_mode = args.async_mode or tomllib.load(fh).get("server", {}).get(
             "async_mode", "threading"
         )
-    if async_mode == "gevent":
-        from gevent import monkey
-
-        monkey.patch_all()
-    elif async_mode == "eventlet":
+    if async_mode == "eventlet":
         import eventlet
 
         eventlet.monkey_patch()
 
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.getLogger("zeep").setLevel(logging.WARNING)
+    from sqlalchemy.engine import make_url
 
-    from hall_web.app import create_app
-    from hall_web.jobs import start_jobs
+    from hall_ops.config import load_config
+    from hall_web import server
+    from hall_web.logs import configure_logging
 
-    app = create_app(
-        config_path,
-        always_open=args.demo,
-        database_url=args.database_url,
-        async_mode=async_mode,
-        message_queue=args.message_queue,
-    )
-    hall = app.extensions["hall"]
-    if not args.demo:
-        from hall_ops.install import refuse_demo
-
-        refuse_demo(hall.config, hall.db)  # the demo's staff accounts in this database
-    host = args.host or hall.config.host
-    port = args.port or hall.config.port
+    hall = load_config(config_path)
+    configure_logging(hall.server.log_format)
+    host = args.host or hall.host
+    port = args.port or hall.port
     simulators = contextlib.ExitStack()
-    if args.demo and not args.no_jobs:  # no poller, no need for cameras
-        _start_camera_simulators(hall.config, simulators)
-    if not args.no_jobs:
-        start_jobs(app)
+
+    def load() -> Flask:
+        """Build the app where it is served: in gunicorn's worker, after gevent patched it."""
+        from hall_web.app import create_app
+        from hall_web.jobs import start_jobs
+
+        app = create_app(
+            hall,
+            always_open=args.demo,
+            database_url=args.database_url,
+            async_mode=async_mode,
+            message_queue=args.message_queue,
+        )
+        if args.demo:
+            from hall_web.commands import demo_logins
+
+            print(demo_logins(app, base), flush=True)
+        else:
+            from hall_ops.install import refuse_demo
+
+            refuse_demo(hall, app.extensions["hall"].db)  # the demo's staff in this database
+        if args.demo and not args.no_jobs:  # no poller, no need for cameras
+            _start_camera_simulators(hall, simulators)
+        if not args.no_jobs:
+            start_jobs(app)
+        return app
+
     base = f"http://{host}:{port}"
-    print(f"hall-ops: {hall.config.name_zh} ({async_mode}, {hall.db.dialect})", flush=True)
+    dialect = make_url(args.database_url or hall.database_url).get_backend_name()
+    print(f"hall-ops: {hall.name_zh} ({async_mode}, {dialect})", flush=True)
     for label, path in (
         ("kiosk   取号机", "/kiosk"),
         ("screen  叫号屏", "/screen"),
@@ -185,14 +224,8 @@ def _serve(args: argparse.Namespace) -> None:
     ):
         print(f"  {label}: {base}{path}", flush=True)
     if args.demo:
-        from hall_web.commands import demo_logins
-
-        print("  demo: opening hours ignored", flush=True)
-        print(demo_logins(app, base), flush=True)
-    hall.socketio.run(
-        app, host=host, port=port, allow_unsafe_werkzeug=True, log_output=False,
-        use_reloader=False,
-    )
+        print("  demo: opening hours ignored; logins and device links follow", flush=True)
+    server.run(load, async_mode=async_mode, host=host, port=port, options=hall.server)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask, jsonify, request
 from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from displays.screens import Publisher, register_handlers
 from hall_ops.cases.approval import backends_from_config
@@ -33,6 +34,8 @@ from hall_web import admin, auth, backoffice, citizens, clerks, managers
 from hall_web.context import HallContext
 from hall_web.error_messages import translated
 from hall_web.i18n import init_i18n
+from hall_web.logs import init_request_ids
+from hall_web.operations import init_operations
 
 
 def _secret_key(instance: Path) -> str:
@@ -76,6 +79,11 @@ def create_app(
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     # Resident ID numbers are encrypted under a key kept outside the database.
     install(PersonalDataCipher.from_instance(app.instance_path))
+    proxies = hall.server.trusted_proxies
+    if proxies:  # believe X-Forwarded-For/-Proto from exactly that many proxies (nginx: 1)
+        fixed = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+        app.wsgi_app = fixed  # type: ignore[method-assign]
+    init_request_ids(app)
 
     db = Database(database_url or hall.database_url)
     app.logger.info("database schema %s", db.prepare_schema(upgrade=hall.schema_upgrade))
@@ -104,6 +112,7 @@ def create_app(
     for blueprint in (citizens.bp, clerks.bp, backoffice.bp, managers.bp, admin.bp):
         app.register_blueprint(blueprint)
     auth.init_app(app, db, hall, clock, staff_policy)
+    init_operations(app)
     _register_error_handlers(app)
     return app
 

@@ -146,6 +146,7 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
         id="leader_heartbeat", max_instances=1, coalesce=True,
         next_run_time=datetime.now(hall.config.timezone),
     )
+    app.extensions["metrics"].watch(scheduler)
     scheduler.start(paused=True)
     app.extensions["scheduler"] = scheduler
     app.extensions["leader"] = Election(

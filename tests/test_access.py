@@ -63,6 +63,9 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("GET", "/tickets/<token>/print"): ("/tickets/{token}/print", EVERYONE),
     ("GET", "/qr/<token>.svg"): ("/qr/{token}.svg", EVERYONE),
     ("GET", "/api/v1/hall"): ("/api/v1/hall", EVERYONE),
+    ("GET", "/healthz"): ("/healthz", EVERYONE),
+    ("GET", "/readyz"): ("/readyz", EVERYONE),
+    ("GET", "/metrics"): ("/metrics", EVERYONE),  # its own rule: loopback (the test client)
     ("POST", "/api/v1/tickets"): ("/api/v1/tickets", EVERYONE),
     ("GET", "/api/v1/tickets/<token>"): ("/api/v1/tickets/{token}", EVERYONE),
     ("POST", "/api/v1/tickets/<token>/cancel"): ("/api/v1/tickets/{token}/cancel", EVERYONE),

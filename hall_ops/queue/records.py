@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from hall_ops import events
 from hall_ops.clock import iso_utc
 from hall_ops.errors import NotFound
-from hall_ops.events import QueueChanged, TicketCalled, WindowChanged
+from hall_ops.events import QueueChanged, TicketCalled, TicketIssued, WindowChanged
 from hall_ops.queue.models import (
     Service,
     Ticket,
@@ -65,12 +65,15 @@ def record_event(
     session.add(event)
     session.flush()
     events.record(session, QueueChanged())
+    if kind == "taken":
+        events.record(session, TicketIssued(ticket.service_code, ticket.priority))
     if window is not None:
         events.record(session, WindowChanged(window))
         if kind in ("called", "recalled"):
             zone = session.get(Window, window).zone_code  # type: ignore[union-attr]
             call = call_view(event, ticket.number, ticket.service_code, zone)
-            events.record(session, TicketCalled(call))
+            waited = (now - ticket.taken_at).total_seconds() if kind == "called" else None
+            events.record(session, TicketCalled(call, waited))
     return event
 
 

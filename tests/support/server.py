@@ -10,8 +10,10 @@ several servers can run side by side; ``demo=False`` starts a real installation'
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +26,19 @@ from types import TracebackType
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def site_config(workdir: Path, **server: str | int) -> Path:
+    """The demo ``config.toml`` copied into ``workdir`` with ``[server]`` keys added (keys
+    the demo file does not set, e.g. ``trusted_proxies=1``), for a :class:`HallServer`."""
+    text = (ROOT / "config.toml").read_text(encoding="utf-8")
+    catalogue = 'path = "data/catalogue"'
+    assert catalogue in text and "[server]\n" in text
+    text = text.replace(catalogue, f"path = {json.dumps(str(ROOT / 'data' / 'catalogue'))}")
+    added = "".join(f"{key} = {json.dumps(value)}\n" for key, value in server.items())
+    path = workdir / "config.toml"
+    path.write_text(text.replace("[server]\n", "[server]\n" + added, 1), encoding="utf-8")
+    return path
 
 
 def free_port() -> int:
@@ -69,9 +84,10 @@ class HallServer:
     def start(self) -> HallServer:
         """Start the process and return once ``/api/v1/hall`` answers."""
         with self.log_path.open("wb") as log:
+            # A session of its own: gunicorn's master and its worker are stopped together.
             self.process = subprocess.Popen(
                 self.command, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True,
             )
         deadline = time.monotonic() + self.timeout
         while True:
@@ -89,11 +105,11 @@ class HallServer:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+            self.process.terminate()  # gunicorn: a graceful stop of the worker, then the master
             try:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
 
     def __str__(self) -> str:
