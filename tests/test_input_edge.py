@@ -1,0 +1,203 @@
+"""No input from the network yields a 500 or a stored control character (issue 8).
+
+Each case below once answered HTTP 500 on SQLite, PostgreSQL or both: deep JSON nesting,
+lone surrogates, integers past 2^63, Unicode digits such as "²", dates at the ends of the
+calendar, NUL in fields and paths (PostgreSQL refuses it), and bodies of any size.
+Every answer must be a JSON error of the documented shape, on either database.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from hall_ops.queue.models import Appointment
+from hall_web.app import create_app
+
+HUGE = str(2**63)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def app(request, tmp_path, hall_config, clock):
+    url = (
+        request.getfixturevalue("pg_url") if request.param == "postgresql"
+        else f"sqlite:///{tmp_path / 'hall.db'}"
+    )
+    app = create_app(hall_config, clock=clock, database_url=url, secret_key="test")
+    yield app
+    app.extensions["hall"].db.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def clerk(app):
+    """A clerk logged in at window 4 (enterprise services) with a ticket in hand."""
+    c = app.test_client()
+    assert c.post("/api/v1/tickets", json={"service": "enterprise"}).status_code == 201
+    assert c.post("/api/v1/windows/4/login", json={"clerk": "c01", "pin": "1234"}).status_code == 200
+    assert c.post("/api/v1/windows/4/call-next").status_code == 200
+    return c
+
+
+def refused(response, status: int = 422, code: str | None = None) -> dict:
+    """A JSON error ``{"error", "message", …}`` with the given status."""
+    assert response.status_code == status, (response.status_code, response.get_data()[:300])
+    body = response.get_json()
+    assert isinstance(body, dict) and isinstance(body["error"], str) and body["message"]
+    if code:
+        assert body["error"] == code, body
+    return body
+
+
+def post_raw(client, path: str, text: str):
+    return client.post(path, data=text.encode(), content_type="application/json")
+
+
+def test_deeply_nested_json_is_refused(client):
+    for text in ("[" * 100_000, '{"a":' * 100_000, "[" * 50 + "]" * 50):
+        refused(post_raw(client, "/api/v1/tickets", text), code="bad_json")
+    refused(post_raw(client, "/api/v1/approval/callback", "[" * 100_000), 401)
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("/api/v1/tickets", '{"service": "\\ud800"}'),
+        ("/api/v1/tickets", '{"service": "enterprise", "priority": "\\udfff"}'),
+        ("/api/v1/windows/4/login", '{"clerk": "\\ud800", "pin": "1234"}'),
+        ("/api/v1/windows/4/login", '{"clerk": "c01", "pin": "\\ud800"}'),
+        ("/api/v1/appointments",
+         '{"service": "enterprise", "slot_start": "2026-11-26T10:00", "name": "\\ud800"}'),
+        ("/api/v1/deliveries/check-in", '{"case_number": "\\ud800", "phone_last4": "1234"}'),
+        ("/api/v1/tickets", '{"\\ud800": 1, "service": "enterprise"}'),
+    ],
+)
+def test_lone_surrogates_are_refused(client, path, text):
+    refused(post_raw(client, path, text))
+
+
+def test_lone_surrogate_in_a_window_guard(clerk):
+    refused(post_raw(clerk, "/api/v1/windows/4/recall", '{"ticket": "\\ud800"}'))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/api/v1/windows/{HUGE}/login",
+        f"/api/v1/windows/{HUGE}",
+        f"/api/v1/backoffice/cases/{HUGE}/claim",
+        f"/api/v1/outbox/{HUGE}/resend",
+        f"/api/v1/windows/{HUGE}/rating-pad",
+    ],
+)
+def test_huge_numbers_in_paths_are_not_found(client, path):
+    response = client.post(path, json={"clerk": "c01", "pin": "1234", "approver": "x"}) \
+        if not path.endswith(("rating-pad", HUGE)) else client.get(path)
+    refused(response, 404)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [f"window={HUGE}", "window=²", "limit=²", "limit=٣", "window=-1", f"limit={HUGE}"],
+)
+def test_bad_numbers_in_query_strings(client, query):
+    refused(client.get(f"/api/v1/calls?{query}"), code="invalid_field")
+
+
+def test_bad_numbers_in_bodies(client, clerk):
+    refused(clerk.post("/api/v1/windows/4/transfer", json={"window": 2**63}), code="invalid_field")
+    refused(clerk.post("/api/v1/windows/4/transfer", json={"window": "²"}), code="invalid_field")
+    refused(client.get("/api/v1/workload/changes?limit=²"), code="invalid_field")
+    booking = {"service": "enterprise", "slot_start": "2026-11-26T10:00", "name": "张三"}
+    refused(client.post("/api/v1/appointments", json={**booking, "slot_minutes": "²"}))
+    refused(client.post("/api/v1/appointments", json={**booking, "slot_minutes": 2**64}))
+    proposal = {"kind": "assign", "window": 2**63, "from_services": ["enterprise"],
+                "to_services": ["enterprise", "investment"], "before": {}, "after": {}}
+    refused(client.post("/api/v1/workload/proposals/apply", json={"proposal": proposal}))
+
+
+def test_unicode_digit_rating_score(client, clerk):
+    token = clerk.get("/api/v1/windows/4").get_json()["ticket"]["token"]
+    refused(client.post(f"/api/v1/tickets/{token}/rating", json={"score": "²"}))
+
+
+@pytest.mark.parametrize("start", ["9999-12-31T23:59", "0001-01-01T00:00", "2026-13-01T10:00"])
+def test_appointment_slot_at_the_ends_of_the_calendar(client, start):
+    body = {"service": "enterprise", "slot_start": start, "name": "张三"}
+    refused(client.post("/api/v1/appointments", json=body), code="invalid_field")
+
+
+def test_report_dates_at_the_ends_of_the_calendar(client):
+    for query in ("from=9999-12-31", "from=0001-01-01&to=9999-12-31", "from=²"):
+        assert client.get(f"/api/v1/reports/tickets?{query}").status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/tickets", {"service": "enter\u0000prise"}),
+        ("/api/v1/windows/4/login", {"clerk": "c\u000001", "pin": "1234"}),
+        ("/api/v1/appointments",
+         {"service": "enterprise", "slot_start": "2026-11-26T10:00", "name": "张\u0000三"}),
+        ("/api/v1/deliveries/check-in", {"case_number": "SQ\u0000", "phone_last4": "1234"}),
+        ("/api/v1/appointments/12\u000034/check-in", {}),
+    ],
+)
+def test_nul_in_fields_is_refused(client, path, body):
+    assert client.post(path, json=body).status_code in (404, 422)
+    refused(client.post(path, json=body), 404 if "\u0000" in path else 422)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/tickets/%00", "/api/v1/tickets/%00/cancel", "/api/v1/cases/%00",
+     "/api/v1/services/%00", "/api/v1/services/%00/items", "/api/v1/items/%00/guide",
+     "/api/v1/backoffice/%00/cases", "/api/v1/calls?zone=%00", "/api/v1/outbox?status=%00"],
+)
+def test_nul_in_api_paths_and_queries(client, path):
+    response = client.post(path) if path.endswith("cancel") else client.get(path)
+    refused(response, 422 if "?" in path else 404)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/t/%00", "/cases/%00/slip", "/guide/%00", "/tickets/%00/print", "/qr/%00.svg",
+     "/pad?window=²", "/screen?window=²", f"/intake?window={HUGE}", f"/pad?window={HUGE}"],
+)
+def test_nul_and_odd_numbers_in_pages(client, path):
+    assert client.get(path).status_code == 404
+
+
+def test_nul_is_never_stored_in_an_applicant_name(app, client):
+    body = {"service": "enterprise", "slot_start": "2026-11-26T10:00", "name": "张\u0000三"}
+    assert client.post("/api/v1/appointments", json=body).status_code == 422
+    with app.extensions["hall"].db.read() as s:
+        assert s.scalars(select(Appointment)).all() == []
+
+
+def test_appointment_phone_is_a_phone_number(client):
+    body = {"service": "enterprise", "slot_start": "2026-11-26T10:00", "name": "张三"}
+    for phone in ("☎️😀", "<b>13800138000</b>", "12345", "１３８００１３８０００"):
+        refused(client.post("/api/v1/appointments", json={**body, "phone": phone}),
+                code="invalid_phone")
+    for phone in ("13800138000", "+86 138 0013 8000", "010-12345678", "0571-8888888"):
+        response = client.post("/api/v1/appointments", json={**body, "phone": phone})
+        assert response.status_code == 201, response.get_json()
+
+
+def test_text_is_nfc_normalised(app, client):
+    body = {"service": "enterprise", "slot_start": "2026-11-26T10:00", "name": "Jose\u0301"}
+    assert client.post("/api/v1/appointments", json=body).status_code == 201
+    with app.extensions["hall"].db.read() as s:
+        assert s.scalars(select(Appointment.applicant_name)).one() == "Jos\u00e9"
+
+
+def test_big_bodies_are_refused_unread(client):
+    big = json.dumps({"service": "enterprise", "pad": "x" * 5_000_000})
+    refused(post_raw(client, "/api/v1/tickets", big), 413)
