@@ -9,14 +9,15 @@ from flask import (
     Blueprint,
     jsonify,
     render_template,
-    request,
 )
 from sqlalchemy import func, select
 
 from hall_ops.cases import handoff
 from hall_ops.cases.models import MESSAGE_STATUSES, HandoffMessage
+from hall_web.api import answers, api
 from hall_web.backoffice import departments
 from hall_web.context import current_hall
+from hall_web.schemas.admin import Outbox, OutboxMessage, OutboxQuery
 
 bp = Blueprint("admin", __name__)
 
@@ -48,8 +49,9 @@ def _message_view(m: HandoffMessage) -> dict[str, Any]:
 
 
 @bp.get("/api/v1/outbox")
-def outbox() -> Any:
-    status = request.args.get("status") or None
+@api.validate(resp=answers(HTTP_200=Outbox))
+def outbox(query: OutboxQuery) -> Any:
+    status = query.status
     with current_hall().db.read() as s:
         messages = handoff.list_messages(s, status)
         counts = dict(
@@ -65,6 +67,7 @@ def outbox() -> Any:
 
 
 @bp.post("/api/v1/outbox/<int:message_id>/resend")
+@api.validate(resp=answers(HTTP_200=OutboxMessage, errors=(404, 409)))
 def outbox_resend(message_id: int) -> Any:
     """A dead letter goes back to pending with a fresh count of tries; the dispatcher sends it."""
     hall = current_hall()

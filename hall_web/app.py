@@ -24,7 +24,8 @@ from hall_ops.db import Database
 from hall_ops.errors import HallError
 from hall_ops.floor.auto_mode import ensure_auto_row
 from hall_ops.hall import load_hall
-from hall_web import admin, backoffice, citizens, clerks, managers
+from hall_web import admin, backoffice, citizens, clerks, managers, openapi
+from hall_web.api import init_api, register_api
 from hall_web.context import HallContext
 from hall_web.error_messages import translated
 from hall_web.i18n import init_i18n
@@ -64,7 +65,7 @@ def create_app(
         JSON_AS_ASCII=False,
         SESSION_COOKIE_SAMESITE="Lax",
     )
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    init_api(app)
     init_i18n(app)
 
     db = Database(database_url or hall.database_url)
@@ -89,8 +90,9 @@ def create_app(
     register_handlers(socketio, db, hall, clock)
 
     init_i18n(app)
-    for blueprint in (citizens.bp, clerks.bp, backoffice.bp, managers.bp, admin.bp):
+    for blueprint in (citizens.bp, clerks.bp, backoffice.bp, managers.bp, admin.bp, openapi.bp):
         app.register_blueprint(blueprint)
+    register_api(app)
     _register_error_handlers(app)
     return app
 

@@ -4,12 +4,12 @@ approval callback."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import (
     Blueprint,
     abort,
+    current_app,
     jsonify,
     render_template,
     request,
@@ -31,9 +31,17 @@ from hall_ops.cases.intake import (
     set_item_status,
 )
 from hall_ops.cases.models import Case, CaseMaterial
-from hall_ops.errors import InvalidInput, NotFound, Unauthorized
+from hall_ops.errors import NotFound, Unauthorized
+from hall_web.api import answers, api, parse
 from hall_web.context import current_hall
-from hall_web.request_helpers import body, field, write
+from hall_web.request_helpers import write
+from hall_web.schemas.backoffice import (
+    Callback,
+    CallbackAnswer,
+    ConsoleAction,
+    ConsoleCase,
+    ConsoleQueue,
+)
 
 bp = Blueprint("backoffice", __name__)
 
@@ -71,6 +79,7 @@ def _department(s: Session, code: str) -> str:
 
 
 @bp.get("/api/v1/backoffice/<department>/cases")
+@api.validate(resp=answers(HTTP_200=ConsoleQueue, errors=(404,)))
 def backoffice_cases(department: str) -> Any:
     """The department's console queue: hand-offs delivered to the built-in console.
 
@@ -99,20 +108,18 @@ def backoffice_cases(department: str) -> Any:
 
 
 @bp.post("/api/v1/backoffice/cases/<int:case_id>/<any(claim, approve, reject, supplement):action>")
-def backoffice_act(case_id: int, action: str) -> Any:
+@api.validate(resp=answers(HTTP_200=ConsoleCase, errors=(404, 409)))
+def backoffice_act(case_id: int, action: str, json: ConsoleAction) -> Any:
     """Claim, approve, reject or ask for a supplement; the department's case items follow.
     A rejection or a supplement request needs a ``reason`` (the applicant is told why)."""
-    data = body()
-    approver = field(data, "approver", str)
-    reason = data.get("reason")
-    if reason is not None and not isinstance(reason, str):
-        raise InvalidInput("'reason' must be str", code="invalid_field", field="reason")
     with write() as s:
-        row = console_act(s, case_id, action, approver, current_hall().clock(), reason)
+        row = console_act(s, case_id, action, json.approver, current_hall().clock(), json.reason)
         return jsonify(console_view(row))
 
 
 @bp.post("/api/v1/approval/callback")
+@api.validate(json=Callback, skip_validation=True,
+              resp=answers(HTTP_200=CallbackAnswer, errors=(401, 404, 409)))
 def approval_callback() -> Any:
     """A department's own system reports an item's new status.
 
@@ -125,7 +132,7 @@ def approval_callback() -> Any:
     hall = current_hall()
     raw = request.get_data(cache=True)
     try:
-        data = json.loads(raw)
+        data = current_app.json.loads(raw)
     except ValueError:
         data = None
     department = data.get("department") if isinstance(data, dict) else None
@@ -139,13 +146,9 @@ def approval_callback() -> Any:
         hall.clock(),
     ):
         raise Unauthorized("callback signature missing, stale or wrong", code="bad_signature")
-    case_number = field(data, "case_number", str)
-    item_code = field(data, "item", str)
-    status = field(data, "status", str)
-    actor = field(data, "actor", str, required=False) or department
-    reason = data.get("reason")
-    if reason is not None and not isinstance(reason, str):
-        raise InvalidInput("'reason' must be str", code="invalid_field", field="reason")
+    body: Callback = parse(Callback, data)
+    case_number, item_code, status = body.case_number, body.item, body.status
+    actor, reason = body.actor or department, body.reason
     with write() as s:
         case = get_case(s, case_number)
         item = next(

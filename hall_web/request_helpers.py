@@ -1,5 +1,6 @@
-"""What every blueprint needs from a request: its JSON body and fields, a write
-transaction that records where the change came from, the clerk at a window."""
+"""What every blueprint needs from a request: a write transaction that records where the
+change came from, the clerk at a window. Bodies and query strings are read by the views'
+models (``hall_web.api``)."""
 
 from __future__ import annotations
 
@@ -8,38 +9,13 @@ from typing import Any
 from flask import request, session
 
 from hall_ops import queue
-from hall_ops.errors import InvalidInput, Unauthorized
+from hall_ops.errors import Unauthorized
 from hall_web.context import current_hall
-
-MAX_TEXT = 200
-
-
-def body() -> dict[str, Any]:
-    if not request.data:
-        return {}
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise InvalidInput("the body must be a JSON object", code="bad_json")
-    return data
-
-def field(data: dict[str, Any], name: str, kind: type, *, required: bool = True) -> Any:
-    value = data.get(name)
-    if value is None:
-        if required:
-            raise InvalidInput(f"'{name}' is required", code="missing_field", field=name)
-        return None
-    if kind is int and isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise InvalidInput(f"'{name}' must be {kind.__name__}", code="invalid_field", field=name)
-    if isinstance(value, str) and len(value) > MAX_TEXT:
-        raise InvalidInput(f"'{name}' is too long", code="invalid_field", field=name)
-    return value
 
 
 def write():
     """A write transaction whose audit trail records the caller's address (and device, if named)."""
-    device = request.headers.get("X-Hall-Device", "")[:40]
+    device = "".join(c for c in request.headers.get("X-Hall-Device", "")[:40] if c.isprintable())
     origin = f"{request.remote_addr or '-'} {device}".strip()
     return current_hall().db.write(origin=origin)
 
