@@ -204,7 +204,7 @@ def init_api(app: Flask) -> None:
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json_provider_class = HallJSONProvider
     app.json = HallJSONProvider(app)
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False
     app.url_map.converters.update(int=NumberConverter, default=TextConverter,
                                   string=TextConverter)
 

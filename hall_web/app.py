@@ -73,7 +73,7 @@ def create_app(
     with db.write() as session:
         db.serialise_setup(session)
         load_hall(session, hall)
-        catalogue = hall.raw.get("catalogue", {}).get("path")
+        catalogue = hall.sections.catalogue.path
         if catalogue:
             load_catalogue(session, hall.base_dir / catalogue)
 
@@ -81,11 +81,13 @@ def create_app(
         app,
         async_mode=async_mode,
         message_queue=message_queue or hall.message_queue,
-        channel=hall.raw.get("server", {}).get("message_queue_channel", "hall-ops"),
+        channel=hall.sections.server.message_queue_channel,
     )
     db.subscribe(Publisher(socketio, db, hall, clock).publish)
     ensure_auto_row(db)
-    backends = backends_from_config(hall.raw.get("approval", {}), db, clock=clock)
+    backends = backends_from_config(
+        hall.sections.approval.model_dump(exclude_none=True), db, clock=clock
+    )
     app.extensions["hall"] = HallContext(hall, db, clock, socketio, backends, always_open)
     register_handlers(socketio, db, hall, clock)
 

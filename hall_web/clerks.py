@@ -74,7 +74,7 @@ def clerk() -> str:
     return render_template("clerk.html", layout=layout())
 
 def _rules() -> IntakeRules:
-    return IntakeRules.from_config(current_hall().config)
+    return current_hall().config.intake_rules
 
 def _session_clerk_at(number: int) -> str | None:
     """The clerk this browser is logged in as at window ``number`` (the API's session cookie)."""

@@ -69,10 +69,11 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
     )
     register_dispatcher(
         scheduler, hall.db, hall.approval_backends, interval_seconds=5,
-        policy=policy_from_config(hall.config.raw.get("approval", {})), clock=hall.clock,
+        policy=policy_from_config(hall.config.sections.approval.model_dump(exclude_none=True)),
+        clock=hall.clock,
     )
     scheduler.add_job(
-        push_deadlines, "interval", minutes=5, args=[hall, IntakeRules.from_config(hall.config)],
+        push_deadlines, "interval", minutes=5, args=[hall, hall.config.intake_rules],
         id="push_deadlines", max_instances=1, coalesce=True,
         next_run_time=datetime.now(hall.config.timezone),
     )
@@ -91,7 +92,7 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
         app.extensions["camera_pool"] = pool
         register_jobs(
             scheduler, hall.db, pool,
-            interval_seconds=float(hall.config.raw.get("sensors", {}).get("poll_seconds", 10)),
+            interval_seconds=hall.config.sections.sensors.poll_seconds,
             on_update=lambda readings: manager_room.push_camera_update(
                 hall.socketio, hall.db, hall.config, hall.clock(), readings),
             clock=hall.clock,

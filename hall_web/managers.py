@@ -21,7 +21,6 @@ from sqlalchemy import select
 
 from displays import manager as manager_room
 from hall_ops import queue
-from hall_ops.cases.intake import IntakeRules
 from hall_ops.clock import hall_day, iso_utc
 from hall_ops.errors import Conflict, InvalidInput
 from hall_ops.floor.alerts import alerts_now
@@ -262,7 +261,7 @@ def case_report(query: ReportQuery) -> Any:
     first, last = _report_range(query)
     with hall.db.read() as s:
         rows = case_reports.case_report(
-            s, IntakeRules.from_config(hall.config), first, last, hall.clock())
+            s, hall.config.intake_rules, first, last, hall.clock())
     if query.format == "csv":
         return Response(
             "\ufeff" + reports.report_csv(case_reports.CaseRow, rows),

@@ -59,7 +59,7 @@ class SecuritySettings:
 
     @classmethod
     def from_config(cls, config: HallConfig) -> SecuritySettings:
-        section = config.raw.get("security", {})
+        section = config.sections.security.model_dump(exclude_none=True)
         values: dict[str, Any] = {}
         for key in ("idle_minutes", "window_idle_minutes"):
             if key in section:

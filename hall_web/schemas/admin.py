@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
+from hall_web.fields import coded
 from hall_web.schemas.base import Answer, Moment, Query
 
 MessageStatus = Literal["pending", "delivered", "dead"]
 
 
 class OutboxQuery(Query):
-    status: MessageStatus | None = None
+    status: Annotated[MessageStatus, coded("invalid_status", "pending, delivered or dead")] \
+        | None = None
 
 
 class OutboxMessage(Answer):
