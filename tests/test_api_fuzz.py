@@ -1,0 +1,186 @@
+"""Schemathesis against the app (in-process WSGI), on SQLite and on PostgreSQL: every
+operation of /api/v1/openapi.json with valid and invalid data, then stateful runs along
+the document's links. No answer may be a server error, and every answer must be one the
+document describes (status, content type, body — the error shape included).
+
+Runtime is bounded: a few examples per operation, no deadline, no shrinking (a failure
+is reported as found), the Hypothesis database off.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from sqlalchemy import create_engine, text
+
+from hall_ops.queue.models import Window
+from hall_web.app import create_app
+from tests.conftest import StepClock
+
+EXAMPLES_PER_OPERATION = 12
+STATEFUL_STEPS = 10
+STATEFUL_SCENARIOS = 15
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+    negative_data_rejection,
+]
+CLERK_WINDOW, CLERK, PIN = 4, "c01", "1234"
+
+fuzz_settings = settings(
+    max_examples=EXAMPLES_PER_OPERATION,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    report_multiple_bugs=False,
+    suppress_health_check=list(HealthCheck),
+    phases=[p for p in settings.default.phases if p.name != "shrink"],
+)
+
+
+@pytest.fixture(scope="module",
+                params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def app(request, tmp_path_factory, hall_config):
+    """One hall per database for the module; the fuzzer's tickets and cases pile up in it."""
+    admin, name = None, f"hallops_{uuid.uuid4().hex[:12]}"
+    if request.param == "postgresql":
+        server = request.getfixturevalue("pg_server")
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = server.rsplit("/", 1)[0] + f"/{name}"
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'hall.db'}"
+    app = create_app(hall_config, clock=StepClock(), database_url=url, secret_key="fuzz",
+                     always_open=True)
+    yield app
+    app.extensions["hall"].db.dispose()
+    if admin is not None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def authenticated(app) -> Iterator[Any]:
+    """Headers of a clerk logged in at a window, and a way to log in again when the fuzzer
+    has logged out or paused. The one place that knows how the API logs staff in."""
+    client = app.test_client()
+
+    def log_in() -> dict[str, str]:
+        with app.extensions["hall"].db.read() as s:
+            window = s.get(Window, CLERK_WINDOW)
+            seated = window is not None and window.clerk_id == CLERK
+        if not seated or client.get_cookie("session") is None:
+            client.post(f"/api/v1/windows/{CLERK_WINDOW}/logout")
+            answer = client.post(f"/api/v1/windows/{CLERK_WINDOW}/login",
+                                 json={"clerk": CLERK, "pin": PIN})
+            assert answer.status_code in (200, 409), answer.get_json()
+        cookie = client.get_cookie("session")
+        return {"Cookie": f"session={cookie.value}"} if cookie else {}
+
+    yield log_in
+
+
+@pytest.fixture(scope="module")
+def api_schema(app):
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    schema.config.generation.update(
+        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+        max_examples=EXAMPLES_PER_OPERATION,
+        database="none",
+    )
+    return schema
+
+
+def fuzz(operation: Any, mode: GenerationMode, headers: Any, **fixed: Any) -> str | None:
+    """Run one operation's examples; the first failure found, or None."""
+
+    @given(case=operation.as_strategy(generation_mode=mode, **fixed))
+    @fuzz_settings
+    def run(case: schemathesis.Case) -> None:
+        case.call_and_validate(headers=headers(), checks=CHECKS)
+
+    try:
+        run()
+    except Unsatisfiable:
+        assert mode is GenerationMode.NEGATIVE  # nothing to get wrong: no parameters
+    except (Exception, BaseExceptionGroup) as exc:  # collected, then reported together
+        return f"{operation.label} ({mode.value}): {exc}"
+    return None
+
+
+def test_every_operation(api_schema, authenticated):
+    """Each operation with valid data, then with invalid data (the 422s must say so); the
+    window console's operations once more at the window the clerk is logged in at.
+
+    Driven by hand rather than ``schema.parametrize()``: Schemathesis' lazy pytest
+    integration does not run under pytest 9, and a per-database app is a fixture."""
+    failures = []
+    for result in api_schema.get_all_operations():
+        operation = result.ok()
+        failures += [fuzz(operation, mode, authenticated)
+                     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)]
+        if operation.path.startswith("/api/v1/windows/{number}"):
+            failures.append(fuzz(operation, GenerationMode.POSITIVE, authenticated,
+                                 path_parameters={"number": CLERK_WINDOW}))
+    found = [failure for failure in failures if failure]
+    assert not found, "\n\n".join(found)
+
+
+def test_the_fuzzer_finds_an_answer_the_document_does_not_describe(app, authenticated):
+    """The checks bite: with 201 taken out of ``POST /tickets``, its answers are refused."""
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    del document["paths"]["/api/v1/tickets"]["post"]["responses"]["201"]
+    schema = schemathesis.openapi.from_dict(document)
+    schema.app = app
+    [operation] = [r.ok() for r in schema.get_all_operations()
+                   if r.ok().label == "POST /api/v1/tickets"]
+    found = fuzz(operation, GenerationMode.POSITIVE, authenticated,
+                 body={"service": "enterprise"})
+    assert found and "201" in found
+
+
+def test_stateful_runs_along_the_links(api_schema, authenticated, app):
+    """Tickets taken, then followed, cancelled and rated; appointments booked and checked
+    in; intakes accepted and their cases read — chained by the document's links."""
+    links = [
+        link for path in api_schema.raw_schema["paths"].values() for op in path.values()
+        for response in op["responses"].values() for link in response.get("links", {})
+    ]
+    assert links, "the document has no links to follow"
+
+    calls: list[str] = []
+
+    class Workflow(api_schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case):
+            calls.append(case.operation.label)
+            return {"headers": authenticated()}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+    Workflow.run(settings=settings(
+        fuzz_settings, max_examples=STATEFUL_SCENARIOS, stateful_step_count=STATEFUL_STEPS,
+    ))
+    followed = {"GET /api/v1/tickets/{token}", "POST /api/v1/tickets/{token}/cancel",
+                "POST /api/v1/tickets/{token}/rating", "POST /api/v1/appointments/{code}/check-in"}
+    assert followed & set(calls), sorted(set(calls))
