@@ -109,7 +109,7 @@ def _register_error_handlers(app: Flask) -> None:
         if not request.path.startswith("/api/"):
             return exc
         name = (exc.name or "error").lower().replace(" ", "_")
-        return jsonify({"error": name, "message": exc.description}), exc.code
+        return jsonify(translated({"error": name, "message": exc.description})), exc.code
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:
