@@ -24,15 +24,17 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from pydantic import BaseModel, ConfigDict, ValidationError
 from spectree import Response as Answers
 from spectree import SpecTree
 from spectree.plugins.flask_plugin import FlaskPlugin
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter, IntegerConverter
 
-from hall_ops.errors import InvalidInput
+from hall_ops.errors import HallError, InvalidInput
+from hall_web.error_messages import translated
 from hall_web.fields import CODED
 
 MAX_BODY_BYTES = 256 * 1024
@@ -199,9 +201,18 @@ class TextConverter(BaseConverter):
     regex = rf"[^/\x00-\x1f\x7f]{{1,{MAX_PATH_TEXT}}}"
 
 
+def _too_large(exc: RequestEntityTooLarge) -> Any:
+    if not request.path.startswith("/api/"):
+        return exc
+    refused = HallError(f"the body is larger than {MAX_BODY_BYTES // 1024} KiB",
+                        code="body_too_large")
+    return jsonify(translated(refused.to_dict())), 413
+
+
 def init_api(app: Flask) -> None:
     """Before any blueprint: the converters apply to rules as they are registered."""
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.json_provider_class = HallJSONProvider
     app.json = HallJSONProvider(app)
     app.json.ensure_ascii = False
@@ -212,12 +223,3 @@ def init_api(app: Flask) -> None:
 def register_api(app: Flask) -> None:
     """After the blueprints: Spectree walks the app's URL map for the document."""
     api.register(app)
-
-
-def page_number(text: str | None, high: int = 9999) -> int | None:
-    """A number from a page's query string (``?window=7``), or None if it is not one."""
-    if text is None or not text.isascii() or not text.isdigit() or len(text) > 9:
-        return None
-    value = int(text)
-    return value if value <= high else None
-

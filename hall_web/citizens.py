@@ -36,10 +36,10 @@ from hall_ops.config import WEEKDAYS
 from hall_ops.errors import NotFound
 from hall_ops.queue import ratings
 from hall_ops.queue.models import Service, Ticket, Window
-from hall_web.api import answers, api, page_number
+from hall_web.api import answers, api
 from hall_web.context import current_hall
 from hall_web.i18n import current_language
-from hall_web.request_helpers import layout, write
+from hall_web.request_helpers import layout, page_number, write
 from hall_web.schemas.citizens import (
     Appointment,
     BookAppointment,

@@ -41,9 +41,9 @@ from hall_ops.cases.slip import routing_slip
 from hall_ops.clock import hall_day, to_local
 from hall_ops.errors import NotFound, Unauthorized
 from hall_ops.queue.models import Clerk, Service, Ticket, Window
-from hall_web.api import answers, api, page_number
+from hall_web.api import answers, api
 from hall_web.context import current_hall
-from hall_web.request_helpers import clerk_at, layout, write
+from hall_web.request_helpers import clerk_at, layout, page_number, write
 from hall_web.schemas.clerks import (
     CallNext,
     CaseView,

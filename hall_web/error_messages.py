@@ -75,7 +75,7 @@ ENGLISH: dict[str, str] = dict([
     error_msgid("invalid_field", "A field is not in the right format"),
     # the edge (hall_web.api)
     error_msgid("bad_json", "The request body is not a JSON object"),
-    error_msgid("request_entity_too_large", "The request is too large"),
+    error_msgid("body_too_large", "The request is too large"),
 ])
 
 

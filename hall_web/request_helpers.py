@@ -1,6 +1,6 @@
 """What every blueprint needs from a request: a write transaction that records where the
-change came from, the clerk at a window. Bodies and query strings are read by the views'
-models (``hall_web.api``)."""
+change came from, the clerk at a window, a number from a page's query string. API bodies
+and query strings are read by the views' models (``hall_web.api``)."""
 
 from __future__ import annotations
 
@@ -31,3 +31,11 @@ def layout() -> dict[str, Any]:
     """Zones, services and windows, for the pages that draw the hall."""
     with current_hall().db.read() as s:
         return queue.hall_layout(s)
+
+
+def page_number(text: str | None, high: int = 9999) -> int | None:
+    """A number from a page's query string (``?window=7``), or None if it is not one."""
+    if text is None or not text.isascii() or not text.isdigit() or len(text) > 9:
+        return None
+    value = int(text)
+    return value if value <= high else None

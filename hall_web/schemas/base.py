@@ -7,8 +7,6 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hall_web.fields import Code, Text
-
 
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -32,6 +30,3 @@ Moment = dt.datetime
 """A moment in ISO 8601 with its offset (UTC), as ``hall_ops.clock.iso_utc`` writes it."""
 Minutes = Annotated[float, Field(ge=0)]
 JSONObject = dict[str, Any]
-
-__all__ = ["Answer", "Code", "JSONObject", "Minutes", "Moment", "Open", "Query", "Request",
-           "Text"]

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from hall_web.fields import Code, LocalDateTime, LongText, Phone, QueryInt, Text, coded
-from hall_web.schemas.base import Answer, Moment, Query, Request
+from hall_web.schemas.base import Answer, Query, Request
 from hall_web.schemas.queue import Call, Priority
 
 MAX_CALLS = 100
@@ -142,5 +142,3 @@ class ItemGuide(ItemSummary):
     materials: list[GuideMaterial]
     paper_materials: int
 
-
-__all__ = ["Moment"]
