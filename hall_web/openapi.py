@@ -98,6 +98,8 @@ def document(app: Flask) -> dict[str, Any]:
 def _complete(app: Flask, endpoint: str, method: str, operation: dict[str, Any]) -> None:
     operation["operationId"] = endpoint
     operation["tags"] = [endpoint.split(".")[0]]
+    if operation["summary"].endswith(f"<{method.upper()}>"):  # no docstring: the view's name
+        operation["summary"] = endpoint.split(".")[1].replace("_", " ").capitalize()
     responses = operation["responses"]
     extra = {422}
     for parameter in operation.get("parameters", []):
