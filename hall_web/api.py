@@ -98,12 +98,13 @@ def parse(model: type[BaseModel], data: Any) -> Any:
         raise refusal(exc) from None
 
 
-def json_object() -> Any:
-    """The request body parsed as JSON, or None if empty; ``bad_json`` if it is not JSON."""
+def json_object() -> dict[str, Any] | None:
+    """The request body as a JSON object, or None if empty; ``bad_json`` if it is anything
+    else (Spectree would take ``[]``, ``0`` or ``false`` for an empty object)."""
     if not request.get_data(cache=True):
         return None
     data = request.get_json(silent=True) if request.is_json else None
-    if data is None:
+    if not isinstance(data, dict):
         raise InvalidInput("the body must be a JSON object", code="bad_json")
     return data
 

@@ -81,6 +81,12 @@ def test_deeply_nested_json_is_refused(client):
     refused(post_raw(client, "/api/v1/approval/callback", "[" * 100_000), 401)
 
 
+@pytest.mark.parametrize("body", ["[]", "0", "false", '""', "null", "[1]"])
+def test_a_body_that_is_not_an_object_is_refused(client, body):
+    """Not taken for an empty object, even where every field is optional."""
+    refused(post_raw(client, "/api/v1/workload/auto", body), code="bad_json")
+
+
 @pytest.mark.parametrize(
     ("path", "text"),
     [
