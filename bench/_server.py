@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.support.server import HallServer  # noqa: E402 - needs ROOT on the path
+from tests.support.web import HallSession  # noqa: E402
 
 MODES = ("threading", "gevent", "eventlet")
 
@@ -41,8 +42,9 @@ def server(
 
 
 def clerk_session(base_url: str, window: int, clerk: str, pin: str = "1234") -> requests.Session:
-    """An HTTP session logged in at ``window`` (the demo PIN is 1234)."""
-    session = requests.Session()
+    """An HTTP session logged in at ``window`` (the demo PIN is 1234), sending its CSRF token
+    as the clerk console does."""
+    session = HallSession(base_url)
     reply = session.post(f"{base_url}/api/v1/windows/{window}/login",
                          json={"clerk": clerk, "pin": pin}, timeout=10)
     if reply.status_code != 200:

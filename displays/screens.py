@@ -1,18 +1,21 @@
 """Socket.IO edge for screens, clerk consoles and the manager page.
 
 Rooms: ``hall`` (every call), ``zone:<code>``, ``window:<n>``, ``manager``.
-A client emits ``join`` on every (re)connect and gets a ``snapshot`` built
-from the database, so a screen that was offline, or is connected to another
-process behind the Redis message queue, shows exactly what the others show.
+A client emits ``join`` on every (re)connect and, if the web edge's access
+rule admits it to the room, gets a ``snapshot`` built from the database, so a
+screen that was offline, or is connected to another process behind the Redis
+message queue, shows exactly what the others show.
 
 ``Publisher.publish`` is subscribed to the database's committed domain events
-(``hall_ops.events``): this module decides which room learns what.
+(``hall_ops.events``): this module decides which room learns what. ``hall``,
+``zone:<code>`` and ``window:<n>`` are seen on public screens: they get ticket
+numbers, windows and counts, never a name or a staff login.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask_socketio import SocketIO, emit, join_room
@@ -67,8 +70,9 @@ class Publisher:
     def queue_changed(self) -> None:
         with self.db.read() as session:
             snapshot = queue.queue_snapshot(session, self.hall, self.clock())
-        rooms = ["hall", manager_room.ROOM, *(f"zone:{z.code}" for z in self.hall.zones)]
-        self.socketio.emit("queue", snapshot, to=rooms)
+        self.socketio.emit("queue", snapshot, to=manager_room.ROOM)
+        public = ["hall", *(f"zone:{z.code}" for z in self.hall.zones)]
+        self.socketio.emit("queue", queue.public_snapshot(snapshot), to=public)
 
     def window_changed(self, number: int) -> None:
         with self.db.read() as session:
@@ -87,16 +91,30 @@ def snapshot_for(room: str, db: Database, hall: HallConfig, clock: Clock) -> dic
             window=int(key) if kind == "window" else None,
             day=hall_day(now, hall.timezone),
         )
-        return {"room": room, "calls": calls, "queue": queue.queue_snapshot(session, hall, now)}
+        snapshot = queue.queue_snapshot(session, hall, now)
+    if room != manager_room.ROOM:
+        snapshot = queue.public_snapshot(snapshot)
+    return {"room": room, "calls": calls, "queue": snapshot}
 
 
-def register_handlers(socketio: SocketIO, db: Database, hall: HallConfig, clock: Clock) -> None:
+def register_handlers(
+    socketio: SocketIO,
+    db: Database,
+    hall: HallConfig,
+    clock: Clock,
+    may_join: Callable[[str], bool],
+) -> None:
+    """``may_join(room)``: whether the connection asking (its login or device) may join."""
+
     @socketio.on("join")
     def on_join(data: Any) -> dict[str, Any] | None:
         room = data.get("room") if isinstance(data, dict) else None
         if not isinstance(room, str) or not ROOM.match(room):
             return {"error": "invalid_room",
                     "message": "room must be hall, manager, zone:<code> or window:<n>"}
+        if not may_join(room):
+            return {"error": "forbidden",
+                    "message": "this login or device may not join this room"}
         join_room(room)
         emit("snapshot", snapshot_for(room, db, hall, clock))
         return {"ok": True, "room": room}

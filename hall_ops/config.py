@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hall_ops.config_file import ConfigFile, read
+from hall_ops.config_file import ConfigFile, JobsSection, read
 from zones import rules_for
 
 if TYPE_CHECKING:
@@ -60,9 +60,10 @@ class WindowConfig:
 
 @dataclass(frozen=True)
 class ClerkConfig:
+    """A clerk of the demo roster; real staff and their PINs live in the staff tables."""
+
     id: str
     name: str
-    pin_hash: str
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,27 @@ class DashboardConfig:
 
 
 @dataclass(frozen=True)
+class JobsConfig:
+    """``[jobs]``: the leader election that keeps scheduled jobs to one process."""
+
+    check_seconds: float = 2.0
+    """How often a follower tries the lock and the leader checks it still holds it."""
+    lock_seconds: float = 10.0
+    """Time-out of the Redis lock: a dead leader's lock lapses after this."""
+    heartbeat_seconds: float = 10.0
+    """How often the leader records that it runs (``scheduler_terms``)."""
+
+    @classmethod
+    def from_section(cls, section: JobsSection) -> JobsConfig:
+        values = {key: float(getattr(cls, key) if value is None else value)
+                  for key, value in section.model_dump().items()}
+        if values["lock_seconds"] < 2 * values["check_seconds"]:
+            raise ConfigError("[jobs] lock_seconds: must be at least twice check_seconds, "
+                              "or a live leader's lock could lapse between renewals")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
 class HallConfig:
     name_zh: str
     name_en: str
@@ -108,6 +130,11 @@ class HallConfig:
     base_dir: Path
     """The config file's folder: relative paths in it (SQLite file, catalogue, instance/)
     start here, so an installed hall needs only its config folder, never the source tree."""
+    schema_upgrade: bool = True
+    """``[database] upgrade``: migrate the schema at start, or refuse a database behind."""
+    demo: bool = False
+    """``[hall] demo``: the demo hall, which ``serve`` runs only with ``--demo``."""
+    jobs: JobsConfig = field(default_factory=JobsConfig)
 
     @cached_property
     def sections(self) -> ConfigFile:
@@ -205,7 +232,7 @@ def parse_config(data: dict[str, Any], base_dir: Path) -> HallConfig:
     if len(set(numbers)) != len(numbers):
         raise ConfigError("windows: duplicate window number")
 
-    clerks = tuple(ClerkConfig(c.id, c.name, c.pin_hash) for c in file.clerks)
+    clerks = tuple(ClerkConfig(c.id, c.name) for c in file.clerks)
 
     q = file.queue
     head_start = {str(p): minutes for p, minutes in q.priority_head_start_minutes.items()}
@@ -245,6 +272,9 @@ def parse_config(data: dict[str, Any], base_dir: Path) -> HallConfig:
         port=server.port,
         raw=data,
         base_dir=base_dir.resolve(),
+        schema_upgrade=file.database.upgrade,
+        demo=hall.demo,
+        jobs=JobsConfig.from_section(file.jobs),
     )
     config.intake_rules  # noqa: B018 - its cross-key checks (calendar) stop the start too
     return config

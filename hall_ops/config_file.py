@@ -36,10 +36,14 @@ class HallSection(Section):
     code: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")] = "main"
     """The scope of the hall's staff grants, windows and devices."""
     opening_hours: dict[WEEKDAY, str] = {}
+    demo: bool = False
+    """The demo hall, which ``serve`` runs only with ``--demo``."""
 
 
 class DatabaseSection(Section):
     url: Name = "sqlite:///instance/hall.db"
+    upgrade: bool = True
+    """Migrate the schema at start, or refuse a database that is behind."""
 
 
 class ServerSection(Section):
@@ -97,7 +101,49 @@ class DashboardSection(Section):
 
 
 class SensorsSection(Section):
-    poll_seconds: Annotated[float, Field(ge=1, le=3600)] = 10.0
+    poll_seconds: Annotated[float, Field(ge=0.1, le=3600)] = 10.0
+    timeout_seconds: Seconds | None = None
+    clock_tolerance_seconds: Seconds | None = None
+
+
+class JobsSection(Section):
+    """Leader election; ``hall_ops.config.JobsConfig`` checks the keys against each other."""
+
+    check_seconds: Seconds | None = None
+    lock_seconds: Seconds | None = None
+    heartbeat_seconds: Seconds | None = None
+
+
+class SmsSection(Section):
+    endpoint: Name
+    access_key_id: Name
+    access_key_secret: Name
+    sign_name: Name
+    template_code: Name
+    region_id: Name | None = None
+    timeout_seconds: Seconds | None = None
+
+
+class EmailSection(Section):
+    host: Name
+    sender: Name
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    security: Literal["ssl", "starttls", "none"] | None = None
+    username: Name | None = None
+    password: Name | None = None
+    ca_file: Name | None = None
+    timeout_seconds: Seconds | None = None
+
+
+class NoticesSection(Section):
+    """Result notices (``hall_ops.cases.notices.settings_from_config``)."""
+
+    interval_seconds: Seconds | None = None
+    max_attempts: Positive | None = None
+    backoff_base_seconds: Seconds | None = None
+    backoff_cap_seconds: Seconds | None = None
+    sms: SmsSection | None = None
+    email: EmailSection | None = None
 
 
 class SecuritySection(Section):
@@ -138,14 +184,18 @@ class Window(Section):
 
 
 class Clerk(Section):
+    """A clerk of the demo roster; real staff and their PINs live in the staff tables."""
+
     id: Code
     name: Name
-    pin_hash: Name
 
 
 class Camera(Section):
+    """One counting camera; ``sensors.config.parse_cameras`` checks which keys go together."""
+
     name: Name
     zone: Code
+    kind: Literal["onvif", "hikvision", "dahua", "axis"] = "onvif"
     host: Name
     port: Annotated[int, Field(ge=1, le=65535)] = 80
     user: Name
@@ -153,6 +203,10 @@ class Camera(Section):
     role: Literal["occupancy", "entrance"] = "occupancy"
     in_rule: Name | None = None
     out_rule: Name | None = None
+    occupancy_rules: list[Name] | None = None
+    video_source: Name | None = None
+    channel: Annotated[int, Field(ge=1, le=256)] | None = None
+    rewrite_addresses: bool | None = None
 
 
 class ConfigFile(Section):
@@ -166,6 +220,8 @@ class ConfigFile(Section):
     approval: ApprovalSection = ApprovalSection()
     dashboard: DashboardSection = DashboardSection()
     sensors: SensorsSection = SensorsSection()
+    jobs: JobsSection = JobsSection()
+    notices: NoticesSection = NoticesSection()
     security: SecuritySection = SecuritySection()
     zones: list[Zone] = []
     services: list[Service] = []

@@ -22,6 +22,10 @@ from hall_ops.events import Event
 
 log = logging.getLogger(__name__)
 
+STARTUP_LOCK = 7305514
+"""PostgreSQL advisory lock key: one process at a time migrates and loads the hall."""
+
+
 class Base(DeclarativeBase):
     """Declarative base shared by every table of the hall (all listed in ``hall_ops.tables``)."""
 
@@ -102,24 +106,25 @@ class Database:
         self._reader = sessionmaker(read_engine, expire_on_commit=False)
         self._subscribers: list[Callable[[Sequence[Event]], None]] = []
 
-    def prepare_schema(self) -> None:
-        """Create missing tables; on PostgreSQL under an advisory lock, because several
-        processes starting at once on a new database would race to create the same types."""
-        if self.dialect != "postgresql":
-            self.create_all()
-            return
-        metadata = hall_metadata()
-        with self.engine.begin() as conn:
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7305514)")
-            metadata.create_all(conn)
+    def prepare_schema(self, *, upgrade: bool = True) -> str:
+        """Bring the schema to the code's migration head, or raise ``SchemaError``
+        (``hall_ops.schema``: under the start-up lock, so processes starting together
+        migrate once)."""
+        from hall_ops import schema
+
+        return schema.prepare(self, upgrade=upgrade)
 
     def serialise_setup(self, session: Session) -> None:
         """Within a start-up transaction: one process at a time loads the hall (PostgreSQL)."""
         if self.dialect == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(7305514)"))
+            session.execute(text(f"SELECT pg_advisory_xact_lock({STARTUP_LOCK})"))
 
     def create_all(self) -> None:
-        hall_metadata().create_all(self.engine)
+        """The whole schema from the models, stamped at the migration head (tests, tools)."""
+        from hall_ops import schema
+
+        with self.engine.begin() as conn:
+            schema.create_at_head(conn)
 
     @contextmanager
     def write(self, origin: str | None = None) -> Iterator[Session]:

@@ -28,7 +28,7 @@ def load_hall(session: Session, hall: HallConfig) -> None:
         session.add(service)
     for c in hall.clerks:
         clerk = session.get(Clerk, c.id) or Clerk(id=c.id)
-        clerk.name, clerk.pin_hash = c.name, c.pin_hash
+        clerk.name = c.name
         session.add(clerk)
     session.flush()
     for w in hall.windows:

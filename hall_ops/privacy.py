@@ -23,6 +23,7 @@ Wiring a column::
         return value
 
 and ``privacy.install(PersonalDataCipher.from_instance(app.instance_path))`` at start-up.
+A record that copies a whole identity (a hand-off's payload) is an ``EncryptedJSON`` column.
 Encrypted columns cannot be compared in SQL (every encryption differs): look
 up by ``applicant_id_hash == blind_index(number, context)``.
 """
@@ -33,6 +34,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import os
 import secrets
 import stat
@@ -43,7 +45,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import String
+from sqlalchemy import String, Text
 from sqlalchemy.types import TypeDecorator
 
 ENV_KEY = "HALL_PII_KEY"
@@ -93,13 +95,19 @@ class PersonalDataCipher:
             return cls(_decode_key(env[ENV_KEY], ENV_KEY))
         path = Path(instance) / KEY_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
+        if not path.exists():
+            # Written aside, then linked into place: processes starting together all read
+            # the one key that won, never a half-written file.
+            draft = path.with_name(f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as fh:
                 fh.write(new_key() + "\n")
+            try:
+                os.link(draft, path)
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
         mode = path.stat().st_mode
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise PersonalDataKeyError(
@@ -161,3 +169,23 @@ class EncryptedString(TypeDecorator[str]):
 
     def process_result_value(self, value: Any, dialect: Any) -> str | None:
         return None if value is None else cipher().decrypt(value, self.context)
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON document stored encrypted with the installed cipher: for records that carry a
+    whole identity (a hand-off's applicant). It cannot be queried in SQL, only read back."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, context: str) -> None:
+        super().__init__()
+        self.context = context
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        return cipher().encrypt(json.dumps(value, ensure_ascii=False), self.context)
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        return None if value is None else json.loads(cipher().decrypt(value, self.context))

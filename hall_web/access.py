@@ -14,6 +14,10 @@
     @access("device", kinds=("screen",), scope_args=("zone", "window"), also=("manager",))
     def screen(): ...
 
+    @bp.get("/cases/<number>/slip")
+    @access("clerk", also=("approver",))            # any clerk at a window, any approver
+    def slip(number): ...
+
 ``@access`` goes directly under the route decorator: the route registers the
 wrapped view, so :func:`views_without_rule` (walking ``app.url_map``) finds
 every view that has no rule, including one decorated in the wrong order.
@@ -23,7 +27,6 @@ Admins are not super-users: each rule names the roles it admits.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -31,13 +34,15 @@ from typing import Any, TypeVar
 from flask import Flask, abort, g, redirect, request, url_for
 from flask_login import current_user
 
+from displays.screens import ROOM
 from hall_ops.errors import Forbidden, Unauthorized
 from hall_ops.staff.devices import DeviceIdentity
 from hall_ops.staff.models import DEVICE_KINDS, ROLES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-RULES = ("public", "device", "staff", "clerk_at_window", "approver", "manager", "admin")
+RULES = ("public", "device", "staff", "clerk", "clerk_at_window", "approver", "manager", "admin")
+"""``clerk``: a clerk logged in at a window (or a person holding the clerk role)."""
 
 
 @dataclass(frozen=True)
@@ -46,10 +51,11 @@ class AccessRule:
     kinds: tuple[str, ...] = ()
     """``device``: the device kinds admitted (empty: any)."""
     scope_args: tuple[str, ...] = ()
-    """``device``: arguments naming what is shown (``zone``, ``window``); the device must
-    cover it."""
-    window_arg: str = "number"
-    """``clerk_at_window``: the URL or query argument holding the window number."""
+    """``device``: what is shown (``zone``, ``window``), read from the argument of that name
+    (``window``: from ``window_arg`` if given); the device must cover it."""
+    window_arg: str | None = None
+    """The URL or query argument holding the window number (``clerk_at_window``: default
+    ``number``; ``device``: default ``window``)."""
     department_arg: str | None = None
     """``approver``: the argument holding the department; None admits an approver of any
     department, and the view checks the department it finds with :func:`require_department`."""
@@ -62,7 +68,7 @@ def access(
     *,
     kinds: tuple[str, ...] = (),
     scope_args: tuple[str, ...] = (),
-    window_arg: str = "number",
+    window_arg: str | None = None,
     department_arg: str | None = None,
     also: tuple[str, ...] = (),
 ) -> Callable[[F], F]:
@@ -73,6 +79,10 @@ def access(
         raise ValueError(
             f"kinds/scope_args belong to a device rule, with kinds from {DEVICE_KINDS}"
         )
+    if set(scope_args) - {"zone", "window"}:
+        raise ValueError("scope_args: zone and/or window")
+    if window_arg and name not in ("device", "clerk_at_window"):
+        raise ValueError("window_arg belongs to a device or clerk_at_window rule")
     if department_arg and name != "approver":
         raise ValueError("department_arg belongs to an approver rule")
     if set(also) - set(ROLES):
@@ -120,6 +130,10 @@ def _window(value: Any) -> int | None:
     return int(value) if ok else None
 
 
+def _scope_arg(rule: AccessRule, scope: str) -> str:
+    return (rule.window_arg or "window") if scope == "window" else scope
+
+
 def decide(
     rule: AccessRule, user: Any | None, device: DeviceIdentity | None, view_args: Mapping[str, Any]
 ) -> str:
@@ -129,14 +143,15 @@ def decide(
     if user is not None and any(user.has_role(role) for role in rule.also):
         return "ok"
     if rule.name == "device":
+        asked = [
+            f"{scope}:{value}"
+            for scope in rule.scope_args
+            if (value := _arg(_scope_arg(rule, scope), view_args))
+        ] or (["hall"] if rule.scope_args else [])  # no zone or window named: the whole hall
         if (
             device is not None
             and (not rule.kinds or device.kind in rule.kinds)
-            and all(
-                device.covers(f"{arg}:{value}")
-                for arg in rule.scope_args
-                if (value := _arg(arg, view_args))
-            )
+            and all(device.covers(scope) for scope in asked)
         ):
             return "ok"
         # nothing presented, but a role could come in: offer the login
@@ -146,7 +161,7 @@ def decide(
     if rule.name == "staff":
         return "ok"
     if rule.name == "clerk_at_window":
-        number = _window(_arg(rule.window_arg, view_args))
+        number = _window(_arg(rule.window_arg or "number", view_args))
         return "ok" if number is not None and user.is_clerk_at(number) else "forbidden"
     if rule.name == "approver":
         department = _arg(rule.department_arg, view_args) if rule.department_arg else None
@@ -167,7 +182,9 @@ def enforce(rule: AccessRule, view_args: Mapping[str, Any]) -> None:
             raise Unauthorized("log in first", code="login_required")
         raise Forbidden("not allowed for this login or device", code="forbidden")
     if verdict == "login":
-        abort(redirect(url_for("auth.login", next=request.full_path.rstrip("?"))))
+        # a clerk logs in with the PIN at the window, in the console; everyone else by password
+        login = "clerks.clerk" if rule.name == "clerk_at_window" else "auth.login"
+        abort(redirect(url_for(login, next=request.full_path.rstrip("?"))))
     abort(403)
 
 
@@ -202,12 +219,11 @@ def mark_public(app: Flask, endpoint: str) -> None:
 
 # ---------------------------------------------------------------- Socket.IO rooms
 
-ROOM = re.compile(r"^(hall|manager|zone:[a-z_]{1,32}|window:\d{1,4})$")
-
 
 def may_join(room: str, user: Any | None, device: DeviceIdentity | None) -> bool:
     """``hall`` and ``zone:<code>`` carry masked data only: anyone. ``manager``: managers.
-    ``window:<n>``: the clerk logged in at that window, or a device showing it."""
+    ``window:<n>`` (the window's console view, its ticket's token included): the clerk logged
+    in at that window, or a screen or rating pad showing it — not a kiosk."""
     if not ROOM.match(room):
         return False
     if room == "hall" or room.startswith("zone:"):
@@ -216,5 +232,5 @@ def may_join(room: str, user: Any | None, device: DeviceIdentity | None) -> bool
         return user is not None and user.has_role("manager")
     number = int(room.split(":")[1])
     return (user is not None and user.is_clerk_at(number)) or (
-        device is not None and device.covers(room)
+        device is not None and device.kind in ("screen", "pad") and device.covers(room)
     )

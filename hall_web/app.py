@@ -1,8 +1,10 @@
 """Application factory: one hall, one database, one Socket.IO server.
 
-Blueprints by audience: ``citizens`` (kiosk, screens, ticket page — no login),
-``clerks`` (window console, intake), ``backoffice`` (approval), ``managers``
-(live floor, workload, reports), ``admin`` (hand-off outbox).
+Blueprints by audience: ``citizens`` (ticket, ticket page, guides — no login; kiosk,
+screens and rating pads — devices), ``clerks`` (window console, intake), ``backoffice``
+(approval), ``managers`` (live floor, workload, reports), ``admin`` (staff, devices,
+security log, hand-off outbox). Every view carries its access rule (``hall_web.access``);
+``hall_web.auth`` knows who is asking.
 """
 
 from __future__ import annotations
@@ -18,13 +20,16 @@ from werkzeug.exceptions import HTTPException
 from displays.screens import Publisher, register_handlers
 from hall_ops.cases.approval import backends_from_config
 from hall_ops.cases.catalogue import load_catalogue
+from hall_ops.cases.notices import settings_from_config
 from hall_ops.clock import Clock, system_clock
 from hall_ops.config import ASYNC_MODES, ConfigError, HallConfig, load_config
 from hall_ops.db import Database
 from hall_ops.errors import HallError
 from hall_ops.floor.auto_mode import ensure_auto_row
 from hall_ops.hall import load_hall
-from hall_web import admin, backoffice, citizens, clerks, managers, openapi
+from hall_ops.privacy import PersonalDataCipher, install
+from hall_ops.staff.policy import StaffPolicy
+from hall_web import admin, auth, backoffice, citizens, clerks, managers, openapi
 from hall_web.api import init_api, register_api
 from hall_web.context import HallContext
 from hall_web.error_messages import translated
@@ -50,8 +55,12 @@ def create_app(
     async_mode: str | None = None,
     message_queue: str | None = None,
     secret_key: str | None = None,
+    staff_policy: StaffPolicy | None = None,
 ) -> Flask:
+    """``staff_policy``: how passwords are hashed and accounts lock (default: ``[security]``
+    of the config, argon2id at its standard cost)."""
     hall = config if isinstance(config, HallConfig) else load_config(config)
+    notices = settings_from_config(hall.sections.notices.model_dump(exclude_none=True))
     async_mode = async_mode or hall.async_mode
     if async_mode not in ASYNC_MODES:
         raise ConfigError(f"async_mode must be one of {ASYNC_MODES}, got {async_mode!r}")
@@ -66,10 +75,11 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Lax",
     )
     init_api(app)
-    init_i18n(app)
+    # Resident ID numbers are encrypted under a key kept outside the database.
+    install(PersonalDataCipher.from_instance(app.instance_path))
 
     db = Database(database_url or hall.database_url)
-    db.prepare_schema()
+    app.logger.info("database schema %s", db.prepare_schema(upgrade=hall.schema_upgrade))
     with db.write() as session:
         db.serialise_setup(session)
         load_hall(session, hall)
@@ -77,10 +87,11 @@ def create_app(
         if catalogue:
             load_catalogue(session, hall.base_dir / catalogue)
 
+    message_queue = message_queue or hall.message_queue
     socketio = SocketIO(
         app,
         async_mode=async_mode,
-        message_queue=message_queue or hall.message_queue,
+        message_queue=message_queue,
         channel=hall.sections.server.message_queue_channel,
     )
     db.subscribe(Publisher(socketio, db, hall, clock).publish)
@@ -88,12 +99,14 @@ def create_app(
     backends = backends_from_config(
         hall.sections.approval.model_dump(exclude_none=True), db, clock=clock
     )
-    app.extensions["hall"] = HallContext(hall, db, clock, socketio, backends, always_open)
-    register_handlers(socketio, db, hall, clock)
+    app.extensions["hall"] = HallContext(hall, db, clock, socketio, backends, always_open,
+                                         message_queue, notices)
+    register_handlers(socketio, db, hall, clock, auth.may_join_room)
 
     init_i18n(app)
     for blueprint in (citizens.bp, clerks.bp, backoffice.bp, managers.bp, admin.bp, openapi.bp):
         app.register_blueprint(blueprint)
+    auth.init_app(app, db, hall, clock, staff_policy)
     register_api(app)
     _register_error_handlers(app)
     return app

@@ -31,6 +31,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import LoginManager, UserMixin, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response as ResponseBase
@@ -44,8 +45,9 @@ from hall_ops.staff import log as security_log
 from hall_ops.staff.accounts import StaffIdentity
 from hall_ops.staff.policy import StaffPolicy
 from hall_web import security
-from hall_web.access import access, current_device, current_staff, mark_public
-from hall_web.i18n import LANGUAGES, current_language
+from hall_web.access import access, current_device, current_staff, mark_public, may_join
+from hall_web.api import answers, api
+from hall_web.schemas.auth import LoggedIn, LoggedOut, PasswordLogin, WhoAmI
 from hall_web.security import DEVICE_COOKIE, csrf_always, login_limits
 
 bp = Blueprint("auth", __name__)
@@ -140,16 +142,23 @@ def _now_stamp() -> float:
     return auth_context().clock().replace(tzinfo=dt.UTC).timestamp()
 
 
+def _renew_csrf() -> None:
+    """The session was cleared: its CSRF token went with it. The response carries the new
+    one (``X-CSRFToken``), which the page's ``api()`` keeps for its next request."""
+    g.pop("csrf_token", None)
+    g.csrf_renewed = True
+
+
 def _start_session(found: StaffIdentity, method: str, window: int | None = None) -> StaffUser:
     """A fresh session (nothing carried over from before the login)."""
     session.clear()
+    _renew_csrf()
     user = StaffUser(found, auth_context().policy.hall, method, window)
     login_user(user)
     session["auth_method"] = method
     session["seen"] = _now_stamp()
     if window is not None:
-        # the keys the window API reads today (hall_web/api.py _clerk_at)
-        session["clerk"], session["window"] = found.login, window
+        session["window"] = window
     return user
 
 
@@ -162,6 +171,13 @@ def end_session() -> None:
             accounts.end_sessions(s, user.login, state.clock())
     logout_user()
     session.clear()
+    _renew_csrf()
+
+
+def _csrf_header(response: Response) -> Response:
+    if g.get("csrf_renewed"):
+        response.headers["X-CSRFToken"] = generate_csrf()
+    return response
 
 
 # ---------------------------------------------------------------- window PIN login
@@ -268,25 +284,38 @@ def _device_cookie_upkeep(response: Response) -> Response:
 # ---------------------------------------------------------------- idle sessions
 
 
+def _idle_too_long(user: StaffUser, now: float) -> bool:
+    limits = security.settings()
+    idle = limits.window_idle if user.method == "pin" else limits.idle
+    seen = session.get("seen")
+    return not isinstance(seen, (int, float)) or now - seen > idle.total_seconds()
+
+
 def _expire_session() -> None:
     """Drop a session whose person was refused by the loader, or that sat idle too long."""
     if "_user_id" not in session or request.endpoint == "static":
         return
     user = current_staff()
-    if user is None:
-        logout_user()
-        session.clear()
-        return
-    limits = security.settings()
-    idle = limits.window_idle if user.method == "pin" else limits.idle
     now = _now_stamp()
-    seen = session.get("seen")
-    if not isinstance(seen, (int, float)) or now - seen > idle.total_seconds():
+    if user is None or _idle_too_long(user, now):
         logout_user()
         session.clear()
         return
-    if now - seen > TOUCH_EVERY.total_seconds():
+    if now - session["seen"] > TOUCH_EVERY.total_seconds():
         session["seen"] = now
+
+
+# ---------------------------------------------------------------- Socket.IO
+
+
+def may_join_room(room: str) -> bool:
+    """For a Socket.IO ``join``: the login and device of the connection's handshake
+    (its session and device cookies, or a bearer token) decide, as for a request."""
+    user = current_staff()
+    if user is not None and _idle_too_long(user, _now_stamp()):
+        user = None
+    token = _device_token()
+    return may_join(room, user, _verify(token) if token else None)
 
 
 # ---------------------------------------------------------------- views
@@ -302,22 +331,12 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-MESSAGES: dict[str, tuple[str, str]] = {
-    "staff_login": ("工作人员登录", "Staff login"),
-    "login_name": ("账号", "Login"),
-    "password": ("密码", "Password"),
-    "login": ("登录", "Log in"),
-    "err_bad_credentials": ("账号或密码错误", "Unknown login or wrong password"),
-    "err_locked": (
-        "错误次数过多，账号已暂时锁定，请稍后再试或联系管理员",
-        "Too many wrong attempts: locked for now; try later or ask an admin",
-    ),
-    "err_account_disabled": ("该账号已停用", "This account is disabled"),
-}
-
-
-def _word(key: str) -> str:
-    return MESSAGES[key][LANGUAGES.index(current_language())]
+def _login_error(code: str | None) -> str:
+    if code == "locked":
+        return gettext("Too many wrong attempts: locked for now; try later or ask an admin")
+    if code == "account_disabled":
+        return gettext("This account is disabled")
+    return gettext("Unknown login or wrong password")
 
 
 def _password_login(login: Any, password: Any) -> StaffUser:
@@ -336,16 +355,14 @@ def _password_login(login: Any, password: Any) -> StaffUser:
 def login() -> Any:
     next_url = _safe_next(request.values.get("next"))
     if request.method == "GET":
-        return render_template("login.html", next=next_url, error=None, word=_word)
+        return render_template("login.html", next=next_url, error=None)
     try:
         _password_login(request.form.get("login"), request.form.get("password"))
     except (Unauthorized, InvalidInput) as exc:
-        key = f"err_{exc.code}" if f"err_{exc.code}" in MESSAGES else "err_bad_credentials"
         return render_template(
             "login.html",
             next=next_url,
-            error=_word(key),
-            word=_word,
+            error=_login_error(exc.code),
             login=request.form.get("login", ""),
         ), 401
     return redirect(next_url)
@@ -360,6 +377,7 @@ def logout() -> Any:
 
 @bp.get("/api/v1/session")
 @access("public")
+@api.validate(resp=answers(HTTP_200=WhoAmI))
 def whoami() -> Any:
     """Who this browser is (staff, device, both or neither) and its CSRF token."""
     user, device = current_staff(), current_device()
@@ -376,16 +394,15 @@ def whoami() -> Any:
 @access("public")
 @csrf_always
 @login_limits
-def api_login() -> Any:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise InvalidInput("the body must be a JSON object", code="bad_json")
-    user = _password_login(data.get("login"), data.get("password"))
+@api.validate(resp=answers(HTTP_200=LoggedIn, errors=(401,)))
+def api_login(json: PasswordLogin) -> Any:
+    user = _password_login(json.login, json.password)
     return jsonify(staff=user.to_dict(), csrf_token=generate_csrf())
 
 
 @bp.delete("/api/v1/session")
 @access("public")
+@api.validate(resp=answers(HTTP_200=LoggedOut))
 def api_logout() -> Any:
     end_session()
     return jsonify(staff=None)
@@ -427,6 +444,7 @@ def init_app(
     app.before_request(security.check_csrf)
     app.before_request(_expire_session)
     app.after_request(_device_cookie_upkeep)
+    app.after_request(_csrf_header)
     app.register_blueprint(bp)
     if "static" in app.view_functions:
         mark_public(app, "static")

@@ -1,6 +1,12 @@
 """Back office: departments' approvers claim, approve, reject or ask for a supplement
 in the built-in console; departments with their own system report back on the signed
-approval callback."""
+approval callback.
+
+Only approvers of a department see its console, and its lists show applicants masked;
+opening one case shows it unmasked, and that read is logged. The approver named in the
+audit trail is the one logged in. The callback needs no login: its signature, fresh and
+never seen before, is the proof.
+"""
 
 from __future__ import annotations
 
@@ -23,23 +29,27 @@ from hall_ops.cases.approval import (
     console_act,
     console_queue,
     console_view,
+    remember_callback,
     verify_callback,
 )
 from hall_ops.cases.catalogue import ServiceItem
+from hall_ops.cases.identity import masked_applicant
 from hall_ops.cases.intake import (
     get_case,
     set_item_status,
 )
-from hall_ops.cases.models import Case, CaseMaterial
+from hall_ops.cases.models import Case, CaseMaterial, ConsoleCase
 from hall_ops.errors import NotFound, Unauthorized
+from hall_web.access import access, current_staff, require_department
 from hall_web.api import answers, api, parse
+from hall_web.auth import record_unmasked_read
 from hall_web.context import current_hall
-from hall_web.request_helpers import write
+from hall_web.request_helpers import actor, write
 from hall_web.schemas.backoffice import (
     Callback,
     CallbackAnswer,
     ConsoleAction,
-    ConsoleCase,
+    ConsoleCaseView,
     ConsoleQueue,
 )
 
@@ -61,8 +71,11 @@ def departments() -> list[dict[str, str]]:
 
 
 @bp.get("/backoffice")
+@access("approver", department_arg="department")
 def backoffice() -> str:
-    known = departments()
+    user = current_staff()
+    mine = user.departments() if user is not None else frozenset()
+    known = [d for d in departments() if d["code"] in mine]
     chosen = request.args.get("department")
     if chosen is not None and chosen not in {d["code"] for d in known}:
         abort(404)
@@ -79,12 +92,14 @@ def _department(s: Session, code: str) -> str:
 
 
 @bp.get("/api/v1/backoffice/<department>/cases")
+@access("approver", department_arg="department")
 @api.validate(resp=answers(HTTP_200=ConsoleQueue, errors=(404,)))
 def backoffice_cases(department: str) -> Any:
     """The department's console queue: hand-offs delivered to the built-in console.
 
     Each case's materials are as they are now, not as handed off: an approver
-    waiting for a supplement sees it has arrived.
+    waiting for a supplement sees it has arrived. Applicants are masked here:
+    ``GET /api/v1/backoffice/cases/<id>`` opens one (and logs it).
     """
     with current_hall().db.read() as s:
         _department(s, department)
@@ -96,6 +111,7 @@ def backoffice_cases(department: str) -> Any:
         ).all()
         current = {(number, m.name_zh): m for number, m in rows}
         for c in cases:
+            c["applicant"] = masked_applicant(c["applicant"])
             for material in c["materials"]:
                 row = current.get((c["case_number"], material["name_zh"]))
                 if row is not None:
@@ -107,17 +123,43 @@ def backoffice_cases(department: str) -> Any:
         return jsonify(department=department, cases=cases)
 
 
+def _console_case(s: Session, case_id: int) -> ConsoleCase:
+    """A console case of one of this approver's departments (403 for another's)."""
+    row = s.get(ConsoleCase, case_id)
+    if row is None:
+        raise NotFound(f"no console case {case_id}", code="unknown_console_case")
+    require_department(row.department)
+    return row
+
+
+@bp.get("/api/v1/backoffice/cases/<int:case_id>")
+@access("approver")
+@api.validate(resp=answers(HTTP_200=ConsoleCaseView, errors=(404,)))
+def backoffice_case(case_id: int) -> Any:
+    """One console case opened by an approver of its department: the applicant unmasked,
+    and the read in the security log (who, when, which case)."""
+    with current_hall().db.read() as s:
+        view = console_view(_console_case(s, case_id))
+    record_unmasked_read(view["case_number"], purpose="back office")
+    return jsonify(view)
+
+
 @bp.post("/api/v1/backoffice/cases/<int:case_id>/<any(claim, approve, reject, supplement):action>")
-@api.validate(resp=answers(HTTP_200=ConsoleCase, errors=(404, 409)))
+@access("approver")
+@api.validate(resp=answers(HTTP_200=ConsoleCaseView, errors=(401, 403, 404, 409)))
 def backoffice_act(case_id: int, action: str, json: ConsoleAction) -> Any:
     """Claim, approve, reject or ask for a supplement; the department's case items follow.
-    A rejection or a supplement request needs a ``reason`` (the applicant is told why)."""
+    A rejection or a supplement request needs a ``reason`` (the applicant is told why).
+    The approver is the one logged in."""
     with write() as s:
-        row = console_act(s, case_id, action, json.approver, current_hall().clock(), json.reason)
-        return jsonify(console_view(row))
+        _console_case(s, case_id)
+        row = console_act(s, case_id, action, actor(), current_hall().clock(), json.reason)
+        view = console_view(row)
+    return jsonify({**view, "applicant": masked_applicant(view["applicant"])})
 
 
 @bp.post("/api/v1/approval/callback")
+@access("public")
 @api.validate(json=Callback, skip_validation=True,
               resp=answers(HTTP_200=CallbackAnswer, errors=(401, 404, 409)))
 def approval_callback() -> Any:
@@ -126,8 +168,11 @@ def approval_callback() -> Any:
     Body: ``{"department", "case_number", "item", "status", "actor"?, "reason"?}``,
     signed like the hand-off (``X-Hall-Signature`` over ``timestamp.body``
     with the department's webhook secret). Nothing is read from an unsigned
-    body but the department whose secret checks it. A repeat of a status the
-    item already has is answered ``unchanged``, so a retried callback is harmless.
+    body but the department whose secret checks it. A signature already seen is
+    refused (409 ``replayed_callback``) and changes nothing, so a captured callback
+    cannot be played again; a retry signs afresh, and a repeat of a status the item
+    already has is answered ``unchanged``. The actor in the audit trail is the
+    department's system (``actor`` in the signed body, else the department).
     """
     hall = current_hall()
     raw = request.get_data(cache=True)
@@ -150,6 +195,8 @@ def approval_callback() -> Any:
     case_number, item_code, status = body.case_number, body.item, body.status
     actor, reason = body.actor or department, body.reason
     with write() as s:
+        remember_callback(s, str(department), request.headers[SIGNATURE_HEADER],
+                          request.headers[TIMESTAMP_HEADER], hall.clock())
         case = get_case(s, case_number)
         item = next(
             (i for i in case.items if i.item_code == item_code and i.department_code == department),

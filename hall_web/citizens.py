@@ -1,5 +1,9 @@
 """Citizens: the kiosk, call screens, the ticket page on the phone, rating, appointments,
-service guides and collecting a result — all without a login.
+service guides and collecting a result.
+
+Citizens need no login. The kiosk, call screens and rating pads are devices (an admin
+issued each a token; managers and admins may open them too). Look-ups by a ticket token,
+booking code or case number are limited per address on failure, so none can be guessed.
 
 Pages are server-rendered shells; the live parts are small scripts in ``static/js``
 talking to ``/api/v1`` and Socket.IO. Screens show ticket numbers and windows
@@ -36,6 +40,7 @@ from hall_ops.config import WEEKDAYS
 from hall_ops.errors import NotFound
 from hall_ops.queue import ratings
 from hall_ops.queue.models import Service, Ticket, Window
+from hall_web.access import access
 from hall_web.api import answers, api
 from hall_web.context import current_hall
 from hall_web.i18n import current_language
@@ -56,6 +61,7 @@ from hall_web.schemas.citizens import (
     TakeTicket,
 )
 from hall_web.schemas.queue import QueueSnapshot, TicketStatus
+from hall_web.security import framed_by_self, lookup_limits
 
 bp = Blueprint("citizens", __name__)
 
@@ -72,11 +78,13 @@ def ticket_status_view(s: Session, ticket: Ticket) -> dict[str, Any]:
 
 
 @bp.get("/")
+@access("public")
 def index() -> str:
     return render_template("index.html", layout=layout())
 
 
 @bp.get("/kiosk")
+@access("device", kinds=("kiosk",), also=("manager", "admin"))
 def kiosk() -> str:
     hall = current_hall()
     hours = {day: hall.config.opening_hours.get(day) for day in WEEKDAYS}
@@ -89,6 +97,7 @@ def kiosk() -> str:
 
 
 @bp.get("/screen")
+@access("device", kinds=("screen",), scope_args=("zone", "window"), also=("manager", "admin"))
 def screen() -> str:
     """One screen page for the hall, a zone (``?zone=``) or a single window (``?window=``)."""
     floor = layout()
@@ -121,6 +130,7 @@ def _ticket_or_404(token: str) -> dict[str, Any]:
 
 
 @bp.get("/pad")
+@access("device", kinds=("pad",), scope_args=("window",), also=("manager", "admin"))
 def rating_pad() -> str:
     """The rating pad beside a window (窗口评价器): rate the service just finished there."""
     window = page_number(request.args.get("window"))
@@ -130,6 +140,7 @@ def rating_pad() -> str:
 
 
 @bp.get("/guide/<service_code>")
+@access("public")
 def guide(service_code: str) -> str:
     """The service guide of a queue service: what to bring, so nobody makes a second trip."""
     with current_hall().db.read() as s:
@@ -142,11 +153,16 @@ def guide(service_code: str) -> str:
 
 
 @bp.get("/t/<token>")
+@access("public")
+@lookup_limits
 def ticket_page(token: str) -> str:
     return render_template("ticket.html", ticket=_ticket_or_404(token))
 
 
 @bp.get("/tickets/<token>/print")
+@access("public")
+@lookup_limits
+@framed_by_self
 def ticket_print(token: str) -> str:
     """The 80 mm slip a kiosk's thermal printer prints (it prints itself on load)."""
     ticket = _ticket_or_404(token)
@@ -161,6 +177,8 @@ def ticket_print(token: str) -> str:
 
 
 @bp.get("/qr/<token>.svg")
+@access("public")
+@lookup_limits
 def ticket_qr(token: str) -> Response:
     """QR code of the ticket's status page, drawn here: no outside service, works offline."""
     _ticket_or_404(token)
@@ -177,6 +195,7 @@ def ticket_qr(token: str) -> Response:
 
 
 @bp.get("/api/v1/hall")
+@access("public")
 @api.validate(resp=answers(HTTP_200=HallLayout))
 def hall_layout() -> Any:
     hall = current_hall()
@@ -191,6 +210,7 @@ def hall_layout() -> Any:
 
 
 @bp.post("/api/v1/tickets")
+@access("public")
 @api.validate(resp=answers(HTTP_201=TicketStatus, errors=(404, 409)))
 def take_ticket(json: TakeTicket) -> Any:
     hall = current_hall()
@@ -204,6 +224,8 @@ def take_ticket(json: TakeTicket) -> Any:
 
 
 @bp.get("/api/v1/tickets/<token>")
+@access("public")
+@lookup_limits
 @api.validate(resp=answers(HTTP_200=TicketStatus, errors=(404,)))
 def ticket_status(token: str) -> Any:
     hall = current_hall()
@@ -212,6 +234,8 @@ def ticket_status(token: str) -> Any:
 
 
 @bp.post("/api/v1/tickets/<token>/cancel")
+@access("public")
+@lookup_limits
 @api.validate(resp=answers(HTTP_200=TicketStatus, errors=(404, 409)))
 def cancel_ticket(token: str) -> Any:
     hall = current_hall()
@@ -221,6 +245,8 @@ def cancel_ticket(token: str) -> Any:
 
 
 @bp.post("/api/v1/tickets/<token>/rating")
+@access("public")
+@lookup_limits
 @api.validate(resp=answers(HTTP_201=Rating, errors=(404, 409)))
 def rate(token: str, json: RateService) -> Any:
     hall = current_hall()
@@ -239,6 +265,8 @@ def rate(token: str, json: RateService) -> Any:
 
 
 @bp.post("/api/v1/deliveries/check-in")
+@access("public")
+@lookup_limits
 @api.validate(resp=answers(HTTP_201=TicketStatus, errors=(404, 409)))
 def delivery_check_in(json: DeliveryCheckIn) -> Any:
     """The citizen collects a result: case number + last four digits of the phone → a ticket."""
@@ -253,6 +281,8 @@ def delivery_check_in(json: DeliveryCheckIn) -> Any:
 
 
 @bp.get("/api/v1/windows/<int:number>/rating-pad")
+@access("device", kinds=("pad",), scope_args=("window",), window_arg="number",
+        also=("manager", "admin"))
 @api.validate(resp=answers(HTTP_200=RatingPad, errors=(404,)))
 def rating_pad_api(number: int) -> Any:
     """What the pad beside window ``number`` offers to rate: the service just finished there."""
@@ -266,6 +296,7 @@ def rating_pad_api(number: int) -> Any:
 
 
 @bp.post("/api/v1/appointments")
+@access("public")
 @api.validate(resp=answers(HTTP_201=Appointment, errors=(404,)))
 def create_appointment(json: BookAppointment) -> Any:
     hall = current_hall()
@@ -284,6 +315,8 @@ def create_appointment(json: BookAppointment) -> Any:
 
 
 @bp.post("/api/v1/appointments/<code>/check-in")
+@access("public")
+@lookup_limits
 @api.validate(resp=answers(HTTP_201=TicketStatus, errors=(404, 409)))
 def check_in(code: str) -> Any:
     hall = current_hall()
@@ -294,14 +327,16 @@ def check_in(code: str) -> Any:
 
 
 @bp.get("/api/v1/queue")
+@access("public")
 @api.validate(resp=answers(HTTP_200=QueueSnapshot))
 def queue_snapshot() -> Any:
     hall = current_hall()
     with hall.db.read() as s:
-        return jsonify(queue.queue_snapshot(s, hall.config, hall.clock()))
+        return jsonify(queue.public_snapshot(queue.queue_snapshot(s, hall.config, hall.clock())))
 
 
 @bp.get("/api/v1/calls")
+@access("public")
 @api.validate(resp=answers(HTTP_200=Calls))
 def recent_calls(query: CallsQuery) -> Any:
     hall = current_hall()
@@ -314,6 +349,7 @@ def recent_calls(query: CallsQuery) -> Any:
 
 
 @bp.get("/api/v1/services/<code>")
+@access("public")
 @api.validate(resp=answers(HTTP_200=ServiceInfo, errors=(404,)))
 def service(code: str) -> Any:
     with current_hall().db.read() as s:
@@ -325,6 +361,7 @@ def service(code: str) -> Any:
 
 
 @bp.get("/api/v1/services/<code>/items")
+@access("public")
 @api.validate(resp=answers(HTTP_200=ServiceItems, errors=(404,)))
 def service_items(code: str) -> Any:
     with current_hall().db.read() as s:
@@ -332,6 +369,7 @@ def service_items(code: str) -> Any:
 
 
 @bp.get("/api/v1/items/<code>/guide")
+@access("public")
 @api.validate(resp=answers(HTTP_200=ItemGuide, errors=(404,)))
 def item_guide(code: str) -> Any:
     with current_hall().db.read() as s:

@@ -1,6 +1,8 @@
 """Clerks: the console at a window (call, recall, skip, serve, transfer, hand over), the
-intake form and routing slip, and the intake API. Every window action needs the clerk
-logged in at that window; the applicant's identity is unmasked to the accepting clerk only.
+intake form and routing slip, and the intake API. A clerk logs in at a window with their
+PIN (checked against the staff table, with lockout) and every window action needs the
+clerk logged in at that window. The applicant's identity is unmasked to the accepting
+clerk and the approvers of the case's departments only, and each such read is logged.
 
 Views run one domain function in one write transaction; what screens must learn
 is published by the domain's events after the commit (``displays``).
@@ -20,7 +22,6 @@ from flask import (
     jsonify,
     render_template,
     request,
-    session,
     url_for,
 )
 from markupsafe import Markup
@@ -41,9 +42,12 @@ from hall_ops.cases.slip import routing_slip
 from hall_ops.clock import hall_day, to_local
 from hall_ops.errors import NotFound, Unauthorized
 from hall_ops.queue.models import Clerk, Service, Ticket, Window
+from hall_ops.queue.records import get_window
+from hall_web.access import access, current_staff
 from hall_web.api import answers, api
+from hall_web.auth import check_window_pin, end_session, record_unmasked_read, start_window_session
 from hall_web.context import current_hall
-from hall_web.request_helpers import clerk_at, layout, page_number, write
+from hall_web.request_helpers import clerk_at, layout, write
 from hall_web.schemas.clerks import (
     CallNext,
     CaseView,
@@ -58,6 +62,7 @@ from hall_web.schemas.clerks import (
     WindowLogin,
 )
 from hall_web.schemas.queue import WindowView
+from hall_web.security import login_limits
 
 bp = Blueprint("clerks", __name__)
 
@@ -70,29 +75,21 @@ def window_answer(number: int) -> dict[str, Any]:
 
 
 @bp.get("/clerk")
+@access("public")
 def clerk() -> str:
     return render_template("clerk.html", layout=layout())
 
 def _rules() -> IntakeRules:
     return current_hall().config.intake_rules
 
-def _session_clerk_at(number: int) -> str | None:
-    """The clerk this browser is logged in as at window ``number`` (the API's session cookie)."""
-    clerk = session.get("clerk")
-    return clerk if clerk and session.get("window") == number else None
-
-
 @bp.get("/intake")
+@access("clerk_at_window", window_arg="window")
 def intake() -> str:
-    """The intake form at ``?window=<n>``: items of the window's services only."""
-    number = page_number(request.args.get("window"))
-    if number is None:
-        abort(404)
+    """The intake form at ``?window=<n>``, for the clerk at that window (the access rule
+    admitted no one else): items of the window's services only."""
     hall = current_hall()
     with hall.db.read() as s:
-        window = s.get(Window, number)
-        if window is None:
-            abort(404)
+        window = get_window(s, int(request.args["window"]))
         services = [
             {"code": svc.code, "letter": svc.letter, "name_zh": svc.name_zh, "name_en": svc.name_en}
             for code in window.service_codes
@@ -106,7 +103,7 @@ def intake() -> str:
             "intake.html",
             window=window,
             services=services,
-            clerk=_session_clerk_at(window.number),
+            clerk=clerk_at(window.number),
             gap_due=gap_due.isoformat(),
         )
 
@@ -118,6 +115,7 @@ def _qr_svg(text: str) -> Markup:
 
 
 @bp.get("/cases/<number>/slip")
+@access("clerk", also=("approver",))
 def slip(number: str) -> str:
     """The printable routing slip (流转单); the applicant's identity is masked, it is paper."""
     hall = current_hall()
@@ -140,6 +138,7 @@ def slip(number: str) -> str:
 
 
 @bp.get("/api/v1/clerks")
+@access("manager", also=("admin",))
 @api.validate(resp=answers(HTTP_200=Clerks))
 def clerks() -> Any:
     with current_hall().db.read() as s:
@@ -148,6 +147,7 @@ def clerks() -> Any:
 
 
 @bp.get("/api/v1/windows/<int:number>")
+@access("clerk_at_window", also=("manager",))
 @api.validate(resp=answers(HTTP_200=WindowView, errors=(404,)))
 def window_view(number: int) -> Any:
     with current_hall().db.read() as s:
@@ -155,28 +155,32 @@ def window_view(number: int) -> Any:
 
 
 @bp.post("/api/v1/windows/<int:number>/login")
+@access("public")
+@login_limits
 @api.validate(resp=answers(HTTP_200=WindowView, errors=(401, 404, 409)))
 def window_login(number: int, json: WindowLogin) -> Any:
+    """The clerk's PIN, checked against the staff table (lockout, limits), then the window."""
     hall = current_hall()
-    clerk = json.clerk
+    found = check_window_pin(number, json.clerk, json.pin)
     with write() as s:
-        queue.open_window(s, number, clerk, json.pin, hall.clock())
-    session.clear()
-    session["clerk"], session["window"] = clerk, number
+        queue.open_window(s, number, found.login, hall.clock())
+    start_window_session(found, number)
     return jsonify(window_answer(number))
 
 
 @bp.post("/api/v1/windows/<int:number>/logout")
+@access("clerk_at_window")
 @api.validate(resp=answers(HTTP_200=WindowView, errors=(401, 404, 409)))
 def window_logout(number: int) -> Any:
     clerk = clerk_at(number)
     with write() as s:
         queue.close_window(s, number, clerk)
-    session.clear()
+    end_session()
     return jsonify(window_answer(number))
 
 
 @bp.post("/api/v1/windows/<int:number>/pause")
+@access("clerk_at_window")
 @api.validate(resp=answers(HTTP_200=WindowView, errors=(401, 404, 409)))
 def window_pause(number: int, json: Pause) -> Any:
     clerk = clerk_at(number)
@@ -186,6 +190,7 @@ def window_pause(number: int, json: Pause) -> Any:
 
 
 @bp.post("/api/v1/windows/<int:number>/call-next")
+@access("clerk_at_window")
 @api.validate(resp=answers(HTTP_200=CallNext, errors=(401, 404, 409)))
 def call_next(number: int) -> Any:
     hall = current_hall()
@@ -220,12 +225,14 @@ WINDOW_ACTION = answers(HTTP_200=WindowView, errors=(401, 404, 409))
 
 
 @bp.post("/api/v1/windows/<int:number>/recall")
+@access("clerk_at_window")
 @api.validate(resp=WINDOW_ACTION)
 def recall(number: int, json: TicketGuard) -> Any:
     return _ticket_action(number, json.ticket, queue.recall)
 
 
 @bp.post("/api/v1/windows/<int:number>/no-show")
+@access("clerk_at_window")
 @api.validate(resp=WINDOW_ACTION)
 def no_show(number: int, json: TicketGuard) -> Any:
     hall = current_hall()
@@ -236,18 +243,21 @@ def no_show(number: int, json: TicketGuard) -> Any:
 
 
 @bp.post("/api/v1/windows/<int:number>/start")
+@access("clerk_at_window")
 @api.validate(resp=WINDOW_ACTION)
 def start(number: int, json: TicketGuard) -> Any:
     return _ticket_action(number, json.ticket, queue.start_service)
 
 
 @bp.post("/api/v1/windows/<int:number>/finish")
+@access("clerk_at_window")
 @api.validate(resp=WINDOW_ACTION)
 def finish(number: int, json: TicketGuard) -> Any:
     return _ticket_action(number, json.ticket, queue.finish)
 
 
 @bp.post("/api/v1/windows/<int:number>/hand-over")
+@access("clerk_at_window")
 @api.validate(resp=answers(HTTP_200=HandOver, errors=(401, 404, 409)))
 def hand_over(number: int) -> Any:
     """At the delivery window: the result of the case behind the ticket in hand is handed over."""
@@ -260,6 +270,7 @@ def hand_over(number: int) -> Any:
 
 
 @bp.post("/api/v1/windows/<int:number>/transfer")
+@access("clerk_at_window")
 @api.validate(resp=WINDOW_ACTION)
 def transfer(number: int, json: Transfer) -> Any:
     return _ticket_action(
@@ -268,6 +279,7 @@ def transfer(number: int, json: Transfer) -> Any:
 
 
 @bp.post("/api/v1/windows/<int:number>/intake")
+@access("clerk_at_window")
 @api.validate(resp=answers(HTTP_201=IntakeAccepted, errors=(401, 404, 409)))
 def intake_api(number: int, json: Intake) -> Any:
     """Accept items for the ticket being served at window ``number`` by this session's clerk.
@@ -293,14 +305,24 @@ def intake_api(number: int, json: Intake) -> Any:
         case_url=url_for("clerks.case_view", number=case_number),
     ), 201
 
+def _sees_identity(clerk_id: str, departments: set[str]) -> bool:
+    """The accepting clerk and the approvers of the case's departments see it unmasked."""
+    user = current_staff()
+    return user is not None and (
+        user.login == clerk_id and user.has_role("clerk")
+        or any(user.has_role("approver", department=d) for d in departments)
+    )
+
+
 def _case_view(s: Session, number: str) -> dict[str, Any]:
-    """The routing slip's view plus history; identity unmasked for the accepting clerk only."""
+    """The routing slip's view plus history; identity unmasked only for who may see it
+    (the caller logs that read with ``record_unmasked_read``)."""
     hall = current_hall()
     view = routing_slip(s, number, rules=_rules(), now=hall.clock())
     case = get_case(s, number)
     ticket = s.get(Ticket, case.ticket_id)
     view["ticket"] = ticket.number if ticket else None
-    view["masked"] = session.get("clerk") != case.clerk_id
+    view["masked"] = not _sees_identity(case.clerk_id, {i.department_code for i in case.items})
     if not view["masked"]:
         view["applicant"] = {
             "kind": case.applicant_kind,
@@ -328,23 +350,29 @@ def _case_view(s: Session, number: str) -> dict[str, Any]:
 
 
 @bp.get("/api/v1/cases/<number>")
+@access("clerk", also=("approver",))
 @api.validate(resp=answers(HTTP_200=CaseView, errors=(404,)))
 def case_view(number: str) -> Any:
     with current_hall().db.read() as s:
-        return jsonify(_case_view(s, number))
+        view = _case_view(s, number)
+    if not view["masked"]:
+        record_unmasked_read(number, purpose="case view")
+    return jsonify(view)
 
 
 @bp.post("/api/v1/cases/<number>/supplements")
+@access("clerk")
 @api.validate(resp=answers(HTTP_201=CaseView, errors=(401, 404, 409)))
 def supplement(number: str, json: Supplement) -> Any:
     """A missing material arrived. A clerk logged in at a window records it; with ``ticket``
     (the number being served at that window) it counts as the applicant's window visit,
     without it (post, online) it does not."""
     hall = current_hall()
-    clerk = session.get("clerk")
-    window_number = session.get("window")
-    if not clerk or window_number is None:
+    user = current_staff()
+    window_number = user.window if user is not None else None
+    if window_number is None:
         raise Unauthorized("log in at a window first", code="not_logged_in")
+    clerk = clerk_at(window_number)
     with write() as s:
         ticket_id = None
         if json.ticket is not None:
@@ -354,4 +382,6 @@ def supplement(number: str, json: Supplement) -> Any:
             e_licence=bool(json.e_licence),
         )
         view = _case_view(s, number)
+    if not view["masked"]:
+        record_unmasked_read(number, purpose="supplement")
     return jsonify(view), 201

@@ -1,6 +1,6 @@
-"""``python -m hall_web create-admin``: the first admin of a new installation.
-
-Refused once an admin exists: from then on admins add staff in the admin page.
+"""Commands around the app: ``python -m hall_web create-admin`` (the first admin of a new
+installation; refused once an admin exists, from then on admins add staff in the admin
+page) and the demo's staff and devices.
 """
 
 from __future__ import annotations
@@ -9,11 +9,14 @@ import getpass
 import sys
 from pathlib import Path
 
+from flask import Flask
+
 from hall_ops.clock import system_clock
 from hall_ops.config import load_config
 from hall_ops.db import Database
 from hall_ops.errors import HallError
 from hall_ops.staff import accounts
+from hall_ops.staff.demo import create_demo_staff, format_demo_logins
 from hall_ops.staff.policy import StaffPolicy
 
 
@@ -49,3 +52,18 @@ def create_admin(
         db.dispose()
     print(f"admin {admin.id} created for hall {policy.hall}; log in at /login")
     return 0
+
+
+def demo_logins(app: Flask, base_url: str) -> str:
+    """Demo staff and devices (made once, kept across restarts), as the lines to print.
+
+    The device tokens derive from the installation's secret key, so a screen opened on an
+    earlier run keeps working.
+    """
+    state = app.extensions["hall_auth"]
+    with state.db.write(origin="demo") as s:
+        logins = create_demo_staff(
+            s, app.extensions["hall"].config, state.clock(), state.policy,
+            device_secret=app.config["SECRET_KEY"],
+        )
+    return format_demo_logins(logins, base_url)

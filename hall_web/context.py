@@ -8,6 +8,7 @@ from flask import current_app
 from flask_socketio import SocketIO
 
 from hall_ops.cases.approval import Backends
+from hall_ops.cases.notices import NoticeSettings
 from hall_ops.clock import Clock
 from hall_ops.config import HallConfig
 from hall_ops.db import Database
@@ -23,6 +24,10 @@ class HallContext:
     """Made once: the dispatcher delivers through them and the callback checks their secrets."""
     always_open: bool
     """Demo mode: take tickets whatever the opening hours say."""
+    message_queue: str | None = None
+    """Redis URL the processes of this deployment share (Socket.IO, leader lock), if any."""
+    notices: NoticeSettings | None = None
+    """Channels that tell citizens their result is ready (``[notices]``); none: not told."""
 
 
 def current_hall() -> HallContext:

@@ -20,8 +20,22 @@ def error_msgid(code: str, english: str) -> tuple[str, str]:
 
 
 ENGLISH: dict[str, str] = dict([
+    # logins and access
+    error_msgid("bad_credentials", "Unknown login, or wrong password or PIN"),
+    error_msgid("locked", "Too many wrong attempts: locked for now; try later or ask an admin"),
+    error_msgid("account_disabled", "This account is disabled"),
+    error_msgid("not_clerk", "This account may not work at a window"),
+    error_msgid("window_not_allowed", "This clerk may not sit at this window"),
+    error_msgid("login_required", "Log in first"),
+    error_msgid("forbidden", "Not allowed for this login or device"),
+    # staff administration
+    error_msgid("invalid_login", "A login is 2–32 lower-case letters, digits, '.', '_' or '-'"),
+    error_msgid("login_taken", "This login is taken"),
+    error_msgid("weak_password", "The password is too short"),
+    error_msgid("invalid_pin", "A PIN has 4–8 digits"),
+    error_msgid("department_required", "Choose the department of the approver"),
+    error_msgid("last_admin", "The last admin must stay an enabled admin"),
     # the queue
-    error_msgid("bad_credentials", "Unknown clerk or wrong PIN"),
     error_msgid("clerk_elsewhere", "This clerk is logged in at another window"),
     error_msgid("window_taken", "Another clerk is logged in at this window"),
     error_msgid("not_logged_in", "Log in at this window first"),
@@ -51,12 +65,15 @@ ENGLISH: dict[str, str] = dict([
     error_msgid("not_finished", "Only a finished service can be rated"),
     error_msgid("invalid_score", "Choose a score"),
     # intake, back office, hand-off
+    error_msgid("unknown_notice", "No such notice"),
+    error_msgid("not_failed", "Only a notice that gave up can be sent again"),
     error_msgid("key_material_missing", "Key materials are missing: the case cannot be accepted"),
     error_msgid("invalid_applicant", "Unknown kind of applicant"),
     error_msgid("invalid_name", "Enter the applicant's name"),
     error_msgid("invalid_resident_id", "Check the resident ID number"),
     error_msgid("invalid_credit_code", "Check the unified social credit code"),
     error_msgid("invalid_phone", "Check the phone number"),
+    error_msgid("invalid_email", "Check the e-mail address"),
     error_msgid("no_items", "Choose at least one item"),
     error_msgid("duplicate_item", "The same item is chosen twice"),
     error_msgid("item_not_at_window", "This window does not accept the chosen item"),

@@ -1,12 +1,16 @@
 """The hall's scheduler: periodic jobs run in the server process, never in a request.
 
-Queue and window changes made by a job reach the screens through the committed
-domain events like any other change; the manager's periodic pushes (proposals,
-alerts, deadlines, occupancy) go through ``displays.manager``.
+Every process builds the scheduler paused; only the leader of the deployment
+(``hall_ops.runtime.leader``) resumes it, so each job runs in one process however
+many serve the hall. A process that loses the lead pauses again. Queue and window
+changes made by a job reach the screens through the committed domain events like
+any other change; the manager's periodic pushes (proposals, alerts, deadlines,
+occupancy) go through ``displays.manager``.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 from datetime import datetime
 from typing import Any
@@ -16,15 +20,16 @@ from flask import Flask
 
 from displays import manager as manager_room
 from hall_ops import queue
-from hall_ops.cases.delivery import LoggingNotifier, notify_ready
 from hall_ops.cases.handoff import policy_from_config, register_dispatcher
 from hall_ops.cases.intake import IntakeRules
+from hall_ops.cases.notices import notify_ready, settings_from_config
 from hall_ops.cases.time_limits import deadline_watch
 from hall_ops.clock import iso_utc
 from hall_ops.floor.alerts import alerts_now
 from hall_ops.floor.auto_mode import workload_tick
+from hall_ops.runtime.leader import Election, beat, begin_term, end_term, lock_for
 from hall_web.context import HallContext
-from sensors.config import parse_cameras
+from sensors.config import parse_cameras, parse_sensors
 from sensors.poller import CameraPool, register_jobs
 from zones.occupancy import waiting_per_zone
 
@@ -60,9 +65,41 @@ def _waiting_per_zone(hall: HallContext, now: datetime) -> dict[str, int]:
         return waiting_per_zone(session, hall.config, now)
 
 
+class Leadership:
+    """What the election does to this process's scheduler, and the term it records."""
+
+    def __init__(self, hall: HallContext, scheduler: BackgroundScheduler, backend: str) -> None:
+        self.hall = hall
+        self.scheduler = scheduler
+        self.backend = backend
+        self.term_id: int | None = None
+
+    def elected(self) -> None:
+        self.term_id = None
+        self.scheduler.resume()  # jobs due while paused run now (no misfire grace limit)
+
+    def deposed(self) -> None:
+        self.scheduler.pause()
+        term_id, self.term_id = self.term_id, None
+        if term_id is not None:
+            try:
+                end_term(self.hall.db, term_id, self.hall.clock)
+            except Exception:
+                log.exception("leader: term %s not closed", term_id)
+
+    def heartbeat(self) -> None:
+        if self.term_id is None:
+            self.term_id = begin_term(self.hall.db, self.backend, self.hall.clock)
+        else:
+            beat(self.hall.db, self.term_id, self.hall.clock)
+
+
 def start_jobs(app: Flask) -> BackgroundScheduler:
+    """Build the scheduler (paused) and join the election; the leader runs the jobs."""
     hall: HallContext = app.extensions["hall"]
-    scheduler = BackgroundScheduler(timezone=hall.config.timezone)
+    # A job due while this process followed runs once when it leads, however late.
+    scheduler = BackgroundScheduler(timezone=hall.config.timezone,
+                                    job_defaults={"misfire_grace_time": None})
     scheduler.add_job(
         expire_stale_tickets, "interval", minutes=10, args=[hall], id="expire_stale_tickets",
         max_instances=1, coalesce=True, next_run_time=datetime.now(hall.config.timezone),
@@ -81,23 +118,49 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
         push_workload, "interval", seconds=hall.config.dashboard.workload_seconds,
         args=[hall], id="workload_tick", max_instances=1, coalesce=True,
     )
-    notifier = LoggingNotifier()
+    notices = hall.notices or settings_from_config({})
     scheduler.add_job(
-        lambda: notify_ready(hall.db, notifier, hall.clock()), "interval", seconds=60,
-        id="notify_ready", max_instances=1, coalesce=True,
+        lambda: notify_ready(hall.db, notices.channels, hall.clock(), policy=notices.policy),
+        "interval", seconds=notices.interval_seconds, id="notify_ready", max_instances=1,
+        coalesce=True,
     )
     cameras = parse_cameras(hall.config.raw, {z.code for z in hall.config.zones})
     if cameras:
-        pool = CameraPool(cameras)
+        sensors = parse_sensors(hall.config.raw)
+        pool = CameraPool(cameras, timeout=sensors.timeout_seconds, clock=hall.clock,
+                          clock_tolerance=sensors.clock_tolerance_seconds,
+                          timezone=hall.config.timezone)
         app.extensions["camera_pool"] = pool
+        atexit.register(pool.close)  # end the cameras' subscriptions: they have few slots
         register_jobs(
             scheduler, hall.db, pool,
-            interval_seconds=hall.config.sections.sensors.poll_seconds,
+            interval_seconds=sensors.poll_seconds,
             on_update=lambda readings: manager_room.push_camera_update(
                 hall.socketio, hall.db, hall.config, hall.clock(), readings),
             clock=hall.clock,
             waiting_by_zone=lambda now: _waiting_per_zone(hall, now),
         )
-    scheduler.start()
+    lock = lock_for(hall.db, hall.message_queue, lock_seconds=hall.config.jobs.lock_seconds)
+    leadership = Leadership(hall, scheduler, lock.backend)
+    scheduler.add_job(
+        leadership.heartbeat, "interval", seconds=hall.config.jobs.heartbeat_seconds,
+        id="leader_heartbeat", max_instances=1, coalesce=True,
+        next_run_time=datetime.now(hall.config.timezone),
+    )
+    scheduler.start(paused=True)
     app.extensions["scheduler"] = scheduler
+    app.extensions["leader"] = Election(
+        lock, leadership.elected, leadership.deposed,
+        check_seconds=hall.config.jobs.check_seconds,
+    ).start()
     return scheduler
+
+
+def stop_jobs(app: Flask) -> None:
+    """Step down (the next process takes over at once) and stop the scheduler."""
+    election: Election | None = app.extensions.pop("leader", None)
+    if election is not None:
+        election.stop()
+    scheduler: BackgroundScheduler | None = app.extensions.pop("scheduler", None)
+    if scheduler is not None:
+        scheduler.shutdown(wait=True)

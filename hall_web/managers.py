@@ -6,7 +6,9 @@ Socket.IO room ``manager``: people per zone, cameras, queues, windows, alerts,
 overdue items, workload proposals, auto mode) and ``/manager/reports``.
 API, prefix ``/api/v1``: ``dashboard`` (+ ``/occupancy``, ``/alerts``),
 ``workload/proposals`` (+ ``/apply``), ``workload/changes``, ``workload/auto``,
-``reports/tickets``, ``reports/cases``.
+``reports/tickets``, ``reports/cases``, ``notices/unsent`` (citizens not yet told their
+result is ready) and ``notices/<id>/retry``. All for managers only; a change is audited
+under the manager's login.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy import select
 
 from displays import manager as manager_room
 from hall_ops import queue
+from hall_ops.cases import notices
 from hall_ops.clock import hall_day, iso_utc
 from hall_ops.errors import Conflict, InvalidInput
 from hall_ops.floor.alerts import alerts_now
@@ -40,9 +43,10 @@ from hall_ops.floor.workload import Proposal
 from hall_ops.queue.models import Clerk
 from hall_ops.reports import cases as case_reports
 from hall_ops.reports import tickets as reports
+from hall_web.access import access
 from hall_web.api import answers, api, parse
 from hall_web.context import current_hall
-from hall_web.request_helpers import layout, write
+from hall_web.request_helpers import actor, layout, write
 from hall_web.schemas.managers import (
     Alerts,
     Applied,
@@ -53,6 +57,7 @@ from hall_web.schemas.managers import (
     Changes,
     ChangesQuery,
     Dashboard,
+    NoticeRetried,
     Occupancy,
     OccupancyQuery,
     ProposalBody,
@@ -60,6 +65,7 @@ from hall_web.schemas.managers import (
     ReportQuery,
     TicketReport,
     TicketReportQuery,
+    UnsentNotices,
 )
 from sensors.poller import occupancy_series
 from zones.skills import window_skills
@@ -68,6 +74,7 @@ bp = Blueprint("managers", __name__)
 
 
 @bp.get("/manager")
+@access("manager")
 def manager() -> str:
     return render_template("manager.html", layout=layout())
 
@@ -81,12 +88,14 @@ def _layout() -> dict[str, Any]:
 
 
 @bp.get("/manager/dashboard")
+@access("manager")
 def dashboard_page() -> str:
     return render_template("dashboard.html", layout=_layout(),
                            config=current_hall().config.dashboard, intake=True)
 
 
 @bp.get("/manager/reports")
+@access("manager")
 def reports_page() -> str:
     """The last seven days unless ``?from=&to=`` (kept in the address: a report can be shared)."""
     hall = current_hall()
@@ -103,12 +112,14 @@ def reports_page() -> str:
 
 
 @bp.get("/api/v1/dashboard")
+@access("manager")
 @api.validate(resp=answers(HTTP_200=Dashboard))
 def dashboard_api() -> Any:
     hall = current_hall()
     return jsonify(floor_state(hall.db, hall.config, hall.clock()))
 
 @bp.get("/api/v1/dashboard/occupancy")
+@access("manager")
 @api.validate(resp=answers(HTTP_200=Occupancy))
 def occupancy_api(query: OccupancyQuery) -> Any:
     hall = current_hall()
@@ -126,7 +137,30 @@ def occupancy_api(query: OccupancyQuery) -> Any:
     )
 
 
+@bp.get("/api/v1/notices/unsent")
+@access("manager")
+@api.validate(resp=answers(HTTP_200=UnsentNotices))
+def unsent_notices_api() -> Any:
+    """Ready results whose citizen has not been told, and the channels that could tell them."""
+    hall = current_hall()
+    with hall.db.read() as session:
+        waiting = notices.unsent(session)
+    channels = sorted(hall.notices.channels) if hall.notices else []
+    return jsonify(channels=channels, unsent=waiting)
+
+
+@bp.post("/api/v1/notices/<int:notice_id>/retry")
+@access("manager")
+@api.validate(resp=answers(HTTP_200=NoticeRetried, errors=(404, 409)))
+def retry_notice_api(notice_id: int) -> Any:
+    """A failed notice is tried again now (after the gateway or its credentials were fixed)."""
+    hall = current_hall()
+    row = notices.retry_now(hall.db, notice_id, hall.clock())
+    return jsonify(id=row.id, status=row.status)
+
+
 @bp.get("/api/v1/workload/proposals")
+@access("manager")
 @api.validate(resp=answers(HTTP_200=Proposals))
 def proposals_api() -> Any:
     hall = current_hall()
@@ -134,6 +168,7 @@ def proposals_api() -> Any:
 
 
 @bp.post("/api/v1/workload/proposals/apply")
+@access("manager")
 @api.validate(resp=answers(HTTP_200=Applied, errors=(404, 409)))
 def apply_api(json: ApplyProposal) -> Any:
     """Apply one proposal by id (it must still be proposed) or as sent back whole.
@@ -161,13 +196,14 @@ def apply_api(json: ApplyProposal) -> Any:
                                code="not_in_skills", field="to_services")
         proposal = current.get(proposal_id(sent), sent)
     with write() as session:
-        record = apply_and_record(session, proposal, "manager", now)
+        record = apply_and_record(session, proposal, actor(), now)
     payload = proposals_payload(hall.db, hall.config, hall.clock())
     manager_room.push_proposals(hall.socketio, payload)
     return jsonify(applied=record, proposals=payload["proposals"])
 
 
 @bp.get("/api/v1/workload/changes")
+@access("manager")
 @api.validate(resp=answers(HTTP_200=Changes))
 def changes_api(query: ChangesQuery) -> Any:
     with current_hall().db.read() as session:
@@ -175,6 +211,7 @@ def changes_api(query: ChangesQuery) -> Any:
 
 
 @bp.get("/api/v1/workload/auto")
+@access("manager")
 @api.validate(resp=answers(HTTP_200=AutoView))
 def auto_get() -> Any:
     with current_hall().db.read() as session:
@@ -182,18 +219,20 @@ def auto_get() -> Any:
 
 
 @bp.post("/api/v1/workload/auto")
+@access("manager")
 @api.validate(resp=answers(HTTP_200=AutoView))
 def auto_set(json: AutoSettings) -> Any:
     """Change any of enabled, min_windows_per_service, min_interval_minutes (audited)."""
     hall = current_hall()
     with write() as session:
-        view = change_auto_settings(session, hall.clock(), enabled=json.enabled,
+        view = change_auto_settings(session, hall.clock(), actor(), enabled=json.enabled,
                                     min_windows_per_service=json.min_windows_per_service,
                                     min_interval_minutes=json.min_interval_minutes)
     return jsonify(view)
 
 
 @bp.get("/api/v1/dashboard/alerts")
+@access("manager")
 @api.validate(resp=answers(HTTP_200=Alerts))
 def alerts_api() -> Any:
     """The alerts now: the page asks again after each live push (one set of rules, here)."""
@@ -233,6 +272,7 @@ def _report_range(query: ReportQuery) -> tuple[dt.date, dt.date]:
 
 
 @bp.get("/api/v1/reports/tickets")
+@access("manager")
 @api.validate(resp=answers(HTTP_200=TicketReport))
 def ticket_report(query: TicketReportQuery) -> Any:
     """Per day/hour/service/window/clerk figures; ``format=csv`` for a spreadsheet."""
@@ -254,6 +294,7 @@ def ticket_report(query: TicketReportQuery) -> Any:
 
 
 @bp.get("/api/v1/reports/cases")
+@access("manager")
 @api.validate(resp=answers(HTTP_200=CaseReport))
 def case_report(query: ReportQuery) -> Any:
     """Per department: windows visited and materials per case, decisions against the limit."""

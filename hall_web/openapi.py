@@ -2,7 +2,8 @@
 
 Spectree generates the operations from the views' models (``hall_web.api``); this module
 adds what the models cannot say: the answers any view may give (404 for an unknown path
-parameter, 413 for a body too big, 401/403 from the access rules), the bounds of path
+parameter, 413 for a body too big, 401/403 from the access rules, 429 from the login and
+look-up limits), the bounds of path
 parameters that the URL converters enforce, CSV variants of reports, operation ids from
 the Flask endpoints, and links between operations for stateful clients and fuzzers.
 """
@@ -14,6 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, render_template
 
+from hall_web.access import access
 from hall_web.api import MAX_PATH_TEXT, ErrorBody, answers, api
 from hall_web.schemas.socketio import event_schemas
 
@@ -27,6 +29,7 @@ ERROR_DESCRIPTIONS = {
     409: "The hall's current state forbids it",
     413: "The body is larger than the API takes",
     422: "A field is missing or not in the right format",
+    429: "Too many failed logins or look-ups from this address (or for this account)",
 }
 CSV_REPORTS = ("managers.ticket_report", "managers.case_report")
 LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
@@ -109,9 +112,12 @@ def _complete(app: Flask, endpoint: str, method: str, operation: dict[str, Any])
     if "requestBody" in operation:
         extra.add(413)
         operation["requestBody"]["required"] = False
-    rule = getattr(app.view_functions[endpoint], "access_rule", None)
+    view = app.view_functions[endpoint]
+    rule = getattr(view, "access_rule", None)
     if rule is not None and rule.name != "public":
         extra |= {401, 403}
+    if getattr(view, "rate_limited", False):
+        extra.add(429)
     if method in STATE_CHANGING:
         extra.add(403)
     for status in sorted(extra):
@@ -131,6 +137,7 @@ def _complete(app: Flask, endpoint: str, method: str, operation: dict[str, Any])
 
 
 @bp.get("/api/v1/openapi.json")
+@access("public")
 @api.validate(resp=answers(HTTP_200=None))
 def openapi_document() -> Any:
     """This document."""
@@ -138,6 +145,7 @@ def openapi_document() -> Any:
 
 
 @bp.get("/api/v1/socketio-schemas.json")
+@access("public")
 @api.validate(resp=answers(HTTP_200=None))
 def socketio_schemas() -> Any:
     """JSON Schemas of the Socket.IO events: payloads, direction and rooms."""
@@ -145,6 +153,7 @@ def socketio_schemas() -> Any:
 
 
 @bp.get("/api/docs")
+@access("public")
 def api_page() -> str:
     """The document, browsable (Swagger UI from static/vendor: the hall is offline)."""
     return render_template("api_docs.html")

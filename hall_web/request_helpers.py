@@ -1,30 +1,40 @@
 """What every blueprint needs from a request: a write transaction that records where the
-change came from, the clerk at a window, a number from a page's query string. API bodies
-and query strings are read by the views' models (``hall_web.api``)."""
+change came from, who acts (from the session), a number from a page's query string. API
+bodies and query strings are read by the views' models (``hall_web.api``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import request, session
+from flask import request
 
 from hall_ops import queue
 from hall_ops.errors import Unauthorized
+from hall_web.access import current_device, current_staff
 from hall_web.context import current_hall
 
 
 def write():
-    """A write transaction whose audit trail records the caller's address (and device, if named)."""
-    device = "".join(c for c in request.headers.get("X-Hall-Device", "")[:40] if c.isprintable())
-    origin = f"{request.remote_addr or '-'} {device}".strip()
+    """A write transaction whose audit trail records the caller's address (and device)."""
+    device = current_device()
+    origin = f"{request.remote_addr or '-'}" + (f" device:{device.id}" if device else "")
     return current_hall().db.write(origin=origin)
 
 
+def actor() -> str:
+    """The login of the staff member acting: audit rows name them, never a body field."""
+    user = current_staff()
+    if user is None:
+        raise Unauthorized("log in first", code="login_required")
+    return str(user.login)
+
+
 def clerk_at(number: int) -> str:
-    clerk = session.get("clerk")
-    if not clerk or session.get("window") != number:
+    """The clerk this session holds window ``number`` for."""
+    user = current_staff()
+    if user is None or not user.is_clerk_at(number):
         raise Unauthorized(f"log in at window {number} first", code="not_logged_in")
-    return clerk
+    return str(user.login)
 
 
 def layout() -> dict[str, Any]:

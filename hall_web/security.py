@@ -18,11 +18,12 @@ memory storage in one process, Redis when several processes share a hall.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -108,25 +109,30 @@ def _account_key() -> str:
 
 
 def login_limits(view: F) -> F:
-    """Failed logins limited per address and per account (any view that checks a secret)."""
-    limited: Any = limiter.limit(
+    """Failed logins limited per address and per account (any view that checks a secret).
+    The counters are shared by every login view, so a guesser gains nothing by taking turns
+    between the login page, the API and the windows."""
+    limited: Any = limiter.shared_limit(
         lambda: settings().account_rate,
+        "login-account",
         key_func=_account_key,
         deduct_when=_failed,
         methods=["POST"],
-        scope="login-account",
     )(view)
-    both: F = limiter.limit(
-        lambda: settings().login_rate, deduct_when=_failed, methods=["POST"], scope="login-address"
+    both: F = limiter.shared_limit(
+        lambda: settings().login_rate, "login-address", deduct_when=_failed, methods=["POST"]
     )(limited)
+    both.rate_limited = True  # type: ignore[attr-defined]  # the document says 429
     return both
 
 
 def lookup_limits(view: F) -> F:
-    """Failed look-ups limited per address: ticket tokens, case number + phone digits."""
-    limited: Any = limiter.limit(
-        lambda: settings().lookup_rate, deduct_when=_failed, scope="lookup"
+    """Failed look-ups limited per address: ticket tokens, booking codes, case number + phone
+    digits; one counter for all of them, however the guesses are spread."""
+    limited: Any = limiter.shared_limit(
+        lambda: settings().lookup_rate, "lookup", deduct_when=_failed
     )(view)
+    limited.rate_limited = True  # the document says 429
     return limited
 
 
@@ -168,10 +174,23 @@ def check_csrf() -> None:
 # ---------------------------------------------------------------- headers and cookies
 
 
+def framed_by_self(view: F) -> F:
+    """A page the hall's own pages show in a frame (the kiosk prints the ticket slip from
+    one); every other page may not be framed at all."""
+
+    @functools.wraps(view)
+    def framed(*args: Any, **kwargs: Any) -> Any:
+        g.frame_ancestors = "'self'"
+        return view(*args, **kwargs)
+
+    return framed  # type: ignore[return-value]
+
+
 def content_security_policy() -> str:
     """No inline script, no framing; styles may still be inline (``<style>`` blocks in pages).
     WebSocket URLs are named because older browsers do not count ws: as 'self'."""
     host = request.host
+    frame_ancestors = g.get("frame_ancestors", "'none'")
     return "; ".join(
         (
             "default-src 'self'",
@@ -184,7 +203,7 @@ def content_security_policy() -> str:
             "object-src 'none'",
             "base-uri 'self'",
             "form-action 'self'",
-            "frame-ancestors 'none'",
+            f"frame-ancestors {frame_ancestors}",
         )
     )
 
@@ -193,7 +212,9 @@ def security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("Content-Security-Policy", content_security_policy())
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault(
+        "X-Frame-Options", "SAMEORIGIN" if g.get("frame_ancestors") == "'self'" else "DENY"
+    )
     # same-origin, not no-referrer: Flask-WTF checks the Referer of HTTPS form posts.
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")

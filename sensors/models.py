@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hall_ops.db import Base
 
-CAMERA_STATUSES = ("online", "offline", "unauthorized")
 SAMPLE_SOURCES = ("camera", "estimate")
 
 
@@ -27,10 +26,14 @@ class Camera(Base):
     host: Mapped[str] = mapped_column(String(255))
     port: Mapped[int] = mapped_column(Integer)
     role: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="offline")
-    """online, offline (no answer yet or any more) or unauthorized (credentials refused)."""
+    status: Mapped[str] = mapped_column(String(16), default="unknown")
+    """One of ``sensors.camera.STATUSES``: what the dashboard says about the camera."""
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """Our sentence about the last problem, for the server log and the admin (not the
+    dashboard, which shows the translated status)."""
+    clock_offset_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The camera's clock minus ours, seconds, when last known."""
     failures: Mapped[int] = mapped_column(Integer, default=0)
     """Failed polls in a row; sets the back-off before the next try."""
     next_try_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
@@ -51,3 +54,5 @@ class OccupancySample(Base):
     entered: Mapped[int | None] = mapped_column(Integer, nullable=True)
     exited: Mapped[int | None] = mapped_column(Integer, nullable=True)
     source: Mapped[str] = mapped_column(String(16), default="camera")
+    clamped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The camera reported fewer than nobody; ``count`` was raised to zero."""

@@ -1,26 +1,29 @@
 """Periodic camera polling and the live occupancy figure per zone.
 
-A poll asks every camera that is due for its counts (in parallel, each with a
-short timeout), records a sample per camera and updates the camera's status.
-A camera that does not answer is marked offline and left alone for a growing
-while (30 s, 1 min, 2 min … up to 15 min by default), so a dead camera costs
-one timeout per back-off step, not one per poll. Nothing a camera does can
-make the poll raise: failures end up in ``cameras.last_error``.
+A poll asks every camera that is due for its counts (all at once on the
+pool's camera loop, each call with a short timeout), records a sample per
+camera and updates the camera's status (``sensors.camera.STATUSES``). A camera
+that fails is left alone for a growing while (30 s, 1 min, 2 min … up to
+15 min by default), so a dead camera costs one timeout per back-off step, not
+one per poll. Nothing a camera does can make the poll raise: failures end up
+as a status and a sentence in ``cameras.last_error``.
 
 The figure per zone is the sum of its cameras' latest counts, flagged stale
-when a camera is not online or its latest count is older than ``stale_after``.
+when a camera is not counting or its latest count is older than
+``stale_after``, and flagged clamped when a camera reported fewer than nobody.
 Zones without a camera get an estimate from the tickets waiting there.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from apscheduler.job import Job
 from apscheduler.schedulers.base import BaseScheduler
@@ -29,11 +32,19 @@ from sqlalchemy import and_, delete, func, select
 from hall_ops.clock import Clock, system_clock
 from hall_ops.db import Database
 from sensors.camera import (
+    CLOCK,
+    COUNTING,
+    GARBLED,
+    ONLINE,
+    UNKNOWN,
+    UNREACHABLE,
+    UTC_ZONE,
+    CameraClockOff,
     CameraError,
-    CameraUnauthorized,
-    CameraUnreachable,
+    CameraLoop,
+    CountingCamera,
     Counts,
-    OnvifCounter,
+    open_camera,
 )
 from sensors.config import CameraConfig
 from sensors.models import Camera, OccupancySample
@@ -61,6 +72,8 @@ class CameraReading:
     last_seen_at: dt.datetime | None = None
     error: str | None = None
     next_try_at: dt.datetime | None = None
+    clamped: bool = False
+    clock_offset_s: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v.isoformat() if isinstance(v, dt.datetime) else v
@@ -79,6 +92,7 @@ class ZoneOccupancy:
     cameras: tuple[str, ...] = ()
     entered: int | None = None
     exited: int | None = None
+    clamped: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -95,10 +109,12 @@ class OccupancyPoint:
 
 
 class CameraPool:
-    """The configured cameras and their live ONVIF sessions, kept between polls.
+    """The configured cameras and their live sessions, kept between polls.
 
-    ``subscription_seconds`` must outlast two poll intervals (the session
-    renews when half of it is left; ``register_jobs`` checks this).
+    Sessions run on the pool's own :class:`CameraLoop`. ``subscription_seconds``
+    must outlast two poll intervals (ONVIF sessions renew when half of it is
+    left; ``register_jobs`` checks this). ``clock`` is the hall's clock, the
+    reference for each camera's clock offset.
     """
 
     def __init__(
@@ -109,25 +125,31 @@ class CameraPool:
         subscription_seconds: int = 300,
         retry_base: dt.timedelta = dt.timedelta(seconds=30),
         retry_max: dt.timedelta = dt.timedelta(minutes=15),
-        max_workers: int = 8,
+        clock: Clock = system_clock,
+        clock_tolerance: float = 120.0,
+        timezone: ZoneInfo = UTC_ZONE,
     ) -> None:
         self.configs = tuple(configs)
         self.timeout = timeout
         self.subscription_seconds = subscription_seconds
         self.retry_base = retry_base
         self.retry_max = retry_max
-        self.max_workers = max_workers
+        self.clock = clock
+        self.clock_tolerance = clock_tolerance
+        self.timezone = timezone
         self.lock = threading.Lock()
         """Held for a whole poll: two polls must not drive one session at once."""
-        self._sessions: dict[str, OnvifCounter] = {}
+        self.loop = CameraLoop()
+        self._sessions: dict[str, CountingCamera] = {}
 
-    def session(self, config: CameraConfig) -> OnvifCounter:
+    def session(self, config: CameraConfig) -> CountingCamera:
         current = self._sessions.get(config.name)
         if current is None or current.config != config:
             if current is not None:
-                current.close()
-            current = OnvifCounter(config, timeout=self.timeout,
-                                   subscription_seconds=self.subscription_seconds)
+                self.loop.run(current.close())
+            current = open_camera(config, timeout=self.timeout, clock=self.clock,
+                                  subscription_seconds=self.subscription_seconds,
+                                  clock_tolerance=self.clock_tolerance, timezone=self.timezone)
             self._sessions[config.name] = current
         return current
 
@@ -135,22 +157,26 @@ class CameraPool:
         """Wait before try number ``failures + 1``: doubling from retry_base, capped."""
         return min(self.retry_base * 2 ** max(failures - 1, 0), self.retry_max)
 
+    def read(self, sessions: list[CountingCamera]) -> list[Counts | BaseException]:
+        """Every session's counts (or what went wrong), asked all at once."""
+        async def everyone() -> list[Counts | BaseException]:
+            return list(await asyncio.gather(*(_read(s) for s in sessions)))
+
+        # Each call has its own timeout; this one only guards against a hung library.
+        return self.loop.run(everyone(), timeout=self.timeout * 20 + 30)
+
     def close(self) -> None:
-        """Unsubscribe from every camera (at shutdown)."""
+        """Unsubscribe from every camera and stop the loop (at shutdown)."""
         with self.lock:
             for session in self._sessions.values():
-                session.close()
+                self.loop.run(session.close(), timeout=self.timeout * 3 + 5)
             self._sessions.clear()
+            self.loop.close()
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:500] if text else type(exc).__name__
-
-
-def _read(session: OnvifCounter) -> Counts | BaseException:
+async def _read(session: CountingCamera) -> Counts | BaseException:
     try:
-        return session.read_counts()
+        return await session.read_counts()
     except Exception as exc:  # one camera's failure must not end the poll
         if not isinstance(exc, CameraError):
             log.exception("unexpected error polling %s", session.label)
@@ -168,7 +194,7 @@ def _sync_cameras(db: Database, configs: tuple[CameraConfig, ...]) -> dict[str, 
             row = rows.get(config.name)
             if row is None:
                 row = Camera(name=config.name, zone_code=config.zone, host=config.host,
-                             port=config.port, role=config.role, status="offline", failures=0)
+                             port=config.port, role=config.role, status=UNKNOWN, failures=0)
                 session.add(row)
                 rows[config.name] = row
             elif (row.zone_code, row.host, row.port, row.role) != \
@@ -190,11 +216,8 @@ def poll_cameras(db: Database, cameras: CameraPool, now: dt.datetime) -> list[Ca
         due = [c for c in cameras.configs if _due(rows[c.name], now)]
         results: dict[str, Counts | BaseException] = {}
         if due:
-            sessions = [cameras.session(c) for c in due]
-            with ThreadPoolExecutor(max_workers=min(len(due), cameras.max_workers),
-                                    thread_name_prefix="camera-poll") as executor:
-                for config, outcome in zip(due, executor.map(_read, sessions), strict=True):
-                    results[config.name] = outcome
+            outcomes = cameras.read([cameras.session(c) for c in due])
+            results = {c.name: outcome for c, outcome in zip(due, outcomes, strict=True)}
 
         readings = []
         with db.write() as session:
@@ -209,7 +232,7 @@ def poll_cameras(db: Database, cameras: CameraPool, now: dt.datetime) -> list[Ca
                         session.add(OccupancySample(
                             zone_code=config.zone, camera_name=config.name, at=now,
                             count=counts.present, entered=counts.entered, exited=counts.exited,
-                            source="camera",
+                            source="camera", clamped=counts.clamped,
                         ))
                 readings.append(CameraReading(
                     camera=config.name, zone=config.zone, role=config.role, status=row.status,
@@ -218,7 +241,8 @@ def poll_cameras(db: Database, cameras: CameraPool, now: dt.datetime) -> list[Ca
                     entered=counts.entered if counts else None,
                     exited=counts.exited if counts else None,
                     last_seen_at=row.last_seen_at, error=row.last_error,
-                    next_try_at=row.next_try_at,
+                    next_try_at=row.next_try_at, clamped=bool(counts and counts.clamped),
+                    clock_offset_s=row.clock_offset_s,
                 ))
     return readings
 
@@ -227,7 +251,11 @@ def _apply(
     cameras: CameraPool, row: Camera, result: Counts | BaseException, now: dt.datetime
 ) -> None:
     if isinstance(result, Counts):
-        row.status, row.last_seen_at, row.failures, row.next_try_at = "online", now, 0, None
+        offset = result.clock_offset
+        row.clock_offset_s = round(offset) if offset is not None else None
+        row.status = CLOCK if offset is not None and abs(offset) > cameras.clock_tolerance \
+            else ONLINE
+        row.last_seen_at, row.failures, row.next_try_at = now, 0, None
         row.last_error = None if result.present is not None else (
             "the camera sent no counting events yet (check its counting rules"
             + (" and in_rule/out_rule)" if row.role == "entrance" else ")")
@@ -235,13 +263,15 @@ def _apply(
         return
     row.failures = (row.failures or 0) + 1
     row.next_try_at = now + cameras.backoff(row.failures)
-    row.last_error = _one_line(result)
-    if isinstance(result, CameraUnauthorized):
-        row.status = "unauthorized"
-    else:
-        row.status = "offline"
-        if not isinstance(result, CameraUnreachable):
+    if isinstance(result, CameraError):
+        row.status, row.last_error = result.status, str(result)
+        if isinstance(result, CameraClockOff):
+            row.clock_offset_s = round(result.offset_seconds)
+        if row.status != UNREACHABLE:
             log.warning("camera %s: %s", row.name, row.last_error)
+    else:
+        row.status = GARBLED
+        row.last_error = f"camera {row.name}: unexpected error while reading it (see the log)"
 
 
 def estimate_people(waiting_tickets: int) -> int:
@@ -307,11 +337,12 @@ def zone_occupancy(
             count=sum(s.count for s in samples),
             at=oldest,
             stale=(len(samples) < len(zone_cameras) or now - oldest > stale_after
-                   or any(c.status != "online" for c in zone_cameras)),
+                   or any(c.status not in COUNTING for c in zone_cameras)),
             estimate=False,
             cameras=names,
             entered=sum(s.entered or 0 for s in doors) if doors else None,
             exited=sum(s.exited or 0 for s in doors) if doors else None,
+            clamped=any(s.clamped for s in samples),
         )
     for zone, waiting in waiting_by_zone.items():
         if zone not in out:

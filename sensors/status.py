@@ -1,4 +1,9 @@
-"""Camera status as the manager sees it: every configured camera and what the poller learned."""
+"""Camera status as the manager sees it: every configured camera and what the poller learned.
+
+The views carry the status code (``sensors.camera.STATUSES``) and the clock
+offset; the page words them in the manager's language. Our English sentence
+about the last problem stays in the database and the server log.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from hall_ops.clock import iso_utc
 from hall_ops.config import HallConfig
+from sensors.camera import UNKNOWN
 from sensors.config import parse_cameras
 from sensors.models import Camera
 from sensors.poller import CameraReading
@@ -24,11 +30,13 @@ def camera_statuses(hall: HallConfig, session: Session) -> list[dict[str, Any]]:
             "camera": config.name,
             "zone": config.zone,
             "role": config.role,
-            "status": row.status if row else "unknown",
+            "kind": config.kind,
+            "status": row.status if row else UNKNOWN,
             "last_seen_at": iso_utc(row.last_seen_at) if row else None,
-            "error": row.last_error if row else None,
+            "clock_offset_s": row.clock_offset_s if row else None,
         })
     return out
+
 
 def reading_view(reading: CameraReading) -> dict[str, Any]:
     return {
@@ -37,5 +45,5 @@ def reading_view(reading: CameraReading) -> dict[str, Any]:
         "role": reading.role,
         "status": reading.status,
         "last_seen_at": iso_utc(reading.last_seen_at),
-        "error": reading.error,
+        "clock_offset_s": reading.clock_offset_s,
     }

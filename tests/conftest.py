@@ -15,12 +15,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from hall_ops import privacy
 from hall_ops.config import HallConfig, load_config
 from hall_ops.db import Database
 from hall_ops.hall import load_hall
 from tests.support.services import service_missing
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# One personal-data key for the run, from the environment: apps made in tests and the servers
+# they start read it there instead of writing a key file into the repository's instance/.
+os.environ.setdefault(privacy.ENV_KEY, privacy.new_key())
+privacy.install(privacy.PersonalDataCipher.from_instance(ROOT / "instance"))
 PG_ADMIN_URL = os.environ.get("HALL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("HALL_TEST_REDIS", "redis://127.0.0.1:6379/0")
 

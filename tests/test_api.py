@@ -6,16 +6,12 @@ import datetime as dt
 
 import pytest
 
-from hall_web.app import create_app
+from tests.support.web import hall_app, staff_client
 
 
 @pytest.fixture
 def app(tmp_path, hall_config, clock):
-    app = create_app(
-        hall_config, clock=clock, database_url=f"sqlite:///{tmp_path / 'hall.db'}",
-        secret_key="test",
-    )
-    app.testing = True
+    app = hall_app(hall_config, clock=clock, database_url=f"sqlite:///{tmp_path / 'hall.db'}")
     yield app
     app.extensions["hall"].db.dispose()
 
@@ -90,7 +86,7 @@ def test_not_json_is_400_or_422(client):
 
 def test_closed_hall(tmp_path, hall_config):
     sunday = dt.datetime(2026, 11, 29, 2, 0)
-    app = create_app(hall_config, clock=lambda: sunday,
+    app = hall_app(hall_config, clock=lambda: sunday,
                      database_url=f"sqlite:///{tmp_path / 'h.db'}", secret_key="t")
     r = app.test_client().post("/api/v1/tickets", json={"service": "enterprise"})
     assert r.status_code == 409 and r.json["error"] == "hall_closed"
@@ -131,14 +127,14 @@ def test_window_not_serving_that_service(client, app):
 
 def test_window_actions_need_login(client, app):
     r = client.post("/api/v1/windows/4/call-next")
-    assert r.status_code == 401 and r.json["error"] == "not_logged_in"
+    assert r.status_code == 401 and r.json["error"] == "login_required"
     r = client.post("/api/v1/windows/4/login", json={"clerk": "c01", "pin": "9999"})
     assert r.status_code == 401 and r.json["error"] == "bad_credentials"
     r = client.post("/api/v1/windows/999/login", json={"clerk": "c01", "pin": "1234"})
-    assert r.status_code == 404
+    assert r.status_code == 403 and r.json["error"] == "window_not_allowed"
     clerk = clerk_at(app, 4, "c01")
     r = clerk.post("/api/v1/windows/5/call-next")  # logged in elsewhere
-    assert r.status_code == 401
+    assert r.status_code == 403 and r.json["error"] == "forbidden"
     r = clerk_at(app, 5, "c02").post("/api/v1/windows/4/login",
                                      json={"clerk": "c02", "pin": "1234"})
     assert r.status_code == 409
@@ -207,11 +203,11 @@ def test_unknown_api_route_is_json(client):
 
 def test_restart_loses_nothing(tmp_path, hall_config, clock):
     url = f"sqlite:///{tmp_path / 'hall.db'}"
-    first = create_app(hall_config, clock=clock, database_url=url, secret_key="t")
+    first = hall_app(hall_config, clock=clock, database_url=url, secret_key="t")
     token = take(first.test_client())["token"]
     first.extensions["hall"].db.dispose()
 
-    second = create_app(hall_config, clock=clock, database_url=url, secret_key="t")
+    second = hall_app(hall_config, clock=clock, database_url=url, secret_key="t")
     client = second.test_client()
     assert client.get(f"/api/v1/tickets/{token}").json["status"] == "waiting"
     assert take(client)["number"] == "B002"
@@ -220,7 +216,8 @@ def test_restart_loses_nothing(tmp_path, hall_config, clock):
     second.extensions["hall"].db.dispose()
 
 
-def test_report_endpoint_json_and_csv(client, app):
+def test_report_endpoint_json_and_csv(app):
+    client = staff_client(app, "manager")
     take(client)
     clerk = clerk_at(app, 4, "c01")
     clerk.post("/api/v1/windows/4/call-next")
@@ -245,7 +242,7 @@ def test_rating_endpoint(client, app):
 
 
 def test_collect_a_result_and_hand_it_over(client, app, clock):
-    from hall_ops.cases import delivery
+    from hall_ops.cases import notices
     from hall_ops.cases.intake import get_case, set_item_status
     from tests.test_intake import flat_case
 
@@ -258,12 +255,16 @@ def test_collect_a_result_and_hand_it_over(client, app, clock):
         for item in get_case(s, number).items:
             set_item_status(s, number, item.item_code, "in_review", "a", now=clock.now)
             set_item_status(s, number, item.item_code, "approved", "a", now=clock.now)
-    delivery.notify_ready(db, delivery.LoggingNotifier(), clock.now)
-    r = client.post(check_in, json={"case_number": number, "phone_last4": "0000"})
-    assert r.status_code == 404
+    notices.notify_ready(db, {}, clock.now)
+    wrong_phone = client.post(check_in, json={"case_number": number, "phone_last4": "0000"})
+    wrong_case = client.post(check_in, json={"case_number": "SQ20261125-0999",
+                                             "phone_last4": "8000"})
+    assert wrong_phone.status_code == wrong_case.status_code == 404
+    assert wrong_phone.json == wrong_case.json  # nothing tells which case numbers exist
     r = client.post(check_in, json={"case_number": number, "phone_last4": "8000"})
     assert r.status_code == 201 and r.json["service"] == "delivery"
     assert r.json["case"]["result_ready"] is True
+    assert r.json["case"]["notice"] == "not_notified"  # no channel configured: nobody told
     clerk = clerk_at(app, 14, "c14")
     clerk.post("/api/v1/windows/14/call-next")
     assert clerk.post("/api/v1/windows/14/hand-over").json["error"] == "not_serving"
@@ -274,7 +275,8 @@ def test_collect_a_result_and_hand_it_over(client, app, clock):
         "handed_over"] is True
 
 
-def test_case_report_per_department(client, app, clock):
+def test_case_report_per_department(app, clock):
+    client = staff_client(app, "manager")
     from hall_ops.cases.intake import get_case, set_item_status
     from tests.test_intake import flat_case
 
@@ -297,18 +299,21 @@ def test_case_report_per_department(client, app, clock):
 
 
 def test_window_side_rating_pad(client, app):
+    """The pad beside a window (a device; a manager may open it too)."""
     take(client)
+    pad = staff_client(app, "manager")
     clerk = clerk_at(app, 4, "c01")
-    assert client.get("/api/v1/windows/4/rating-pad").json["ticket"] is None
+    assert pad.get("/api/v1/windows/4/rating-pad").json["ticket"] is None
     clerk.post("/api/v1/windows/4/call-next")
     clerk.post("/api/v1/windows/4/start")
     clerk.post("/api/v1/windows/4/finish")
-    offered = client.get("/api/v1/windows/4/rating-pad").json["ticket"]
+    offered = pad.get("/api/v1/windows/4/rating-pad").json["ticket"]
     assert offered["number"] == "B001"
     r = client.post(f"/api/v1/tickets/{offered['token']}/rating",
                     json={"score": 5, "source": "window_pad"})
     assert r.status_code == 201
-    assert client.get("/api/v1/windows/4/rating-pad").json["ticket"] is None
-    assert client.get("/api/v1/windows/999/rating-pad").status_code == 404
-    assert client.get("/pad?window=4").status_code == 200
-    assert client.get("/pad?window=x").status_code == 404
+    assert pad.get("/api/v1/windows/4/rating-pad").json["ticket"] is None
+    assert pad.get("/api/v1/windows/999/rating-pad").status_code == 404
+    assert pad.get("/pad?window=4").status_code == 200
+    assert pad.get("/pad?window=x").status_code == 404
+    assert client.get("/api/v1/windows/4/rating-pad").status_code == 401

@@ -1,7 +1,13 @@
 """Schemathesis against the app (in-process WSGI), on SQLite and on PostgreSQL: every
 operation of /api/v1/openapi.json with valid and invalid data, then stateful runs along
 the document's links. No answer may be a server error, and every answer must be one the
-document describes (status, content type, body — the error shape included).
+document describes (status, content type, body — the error shape included; 401/403 of the
+access rules and 429 of the login and look-up limits too).
+
+Each operation is called as the staff its access rule admits, logged in as the pages do
+(session cookie plus ``X-CSRFToken``): window and clerk routes as the demo clerk at a
+window, manager routes as the manager, admin routes as the admin, back office as an
+approver; public and device routes as the clerk (a cookie-carrying browser).
 
 Runtime is bounded: a few examples per operation, no deadline, no shrinking (a failure
 is reported as found), the Hypothesis database off.
@@ -10,7 +16,7 @@ is reported as found), the Hypothesis database off.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -29,8 +35,9 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import create_engine, text
 
 from hall_ops.queue.models import Window
-from hall_web.app import create_app
+from hall_ops.staff.demo import DEMO_PASSWORD, DEMO_PIN
 from tests.conftest import StepClock
+from tests.support.web import demo_logins, hall_app
 
 EXAMPLES_PER_OPERATION = 12
 STATEFUL_STEPS = 10
@@ -43,7 +50,10 @@ CHECKS = [
     response_headers_conformance,
     negative_data_rejection,
 ]
-CLERK_WINDOW, CLERK, PIN = 4, "c01", "1234"
+CLERK_WINDOW, CLERK = 4, "c01"
+STAFF_ADDRESS = "10.0.0.9"
+"""The fixtures log in from here, so the fuzzer's failed logins (limited per address) never
+lock them out."""
 
 fuzz_settings = settings(
     max_examples=EXAMPLES_PER_OPERATION,
@@ -69,8 +79,8 @@ def app(request, tmp_path_factory, hall_config):
         url = server.rsplit("/", 1)[0] + f"/{name}"
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'hall.db'}"
-    app = create_app(hall_config, clock=StepClock(), database_url=url, secret_key="fuzz",
-                     always_open=True)
+    app = hall_app(hall_config, clock=StepClock(), database_url=url, secret_key="fuzz",
+                   always_open=True)
     yield app
     app.extensions["hall"].db.dispose()
     if admin is not None:
@@ -79,25 +89,56 @@ def app(request, tmp_path_factory, hall_config):
         admin.dispose()
 
 
-@pytest.fixture(scope="module")
-def authenticated(app) -> Iterator[Any]:
-    """Headers of a clerk logged in at a window, and a way to log in again when the fuzzer
-    has logged out or paused. The one place that knows how the API logs staff in."""
-    client = app.test_client()
+class Sessions:
+    """Staff logged in as the pages do, one test client each. Before every call the session
+    is checked (``GET /api/v1/session``): the fuzzer logs out, closes the window, ends
+    sessions; whoever is gone logs in again. The one place that knows how staff log in."""
 
-    def log_in() -> dict[str, str]:
-        with app.extensions["hall"].db.read() as s:
-            window = s.get(Window, CLERK_WINDOW)
-            seated = window is not None and window.clerk_id == CLERK
-        if not seated or client.get_cookie("session") is None:
-            client.post(f"/api/v1/windows/{CLERK_WINDOW}/logout")
-            answer = client.post(f"/api/v1/windows/{CLERK_WINDOW}/login",
-                                 json={"clerk": CLERK, "pin": PIN})
-            assert answer.status_code in (200, 409), answer.get_json()
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.clients: dict[str, Any] = {}
+        self.approver = next(e.login for e in demo_logins(app) if e.role.startswith("approver "))
+
+    def who(self, operation: Any) -> str:
+        """The login an operation is called as, from its view's access rule."""
+        view = self.app.view_functions[operation.definition.raw["operationId"]]
+        rule = view.access_rule.name
+        return {"manager": "manager", "admin": "admin", "approver": self.approver}.get(
+            rule, CLERK)
+
+    def headers(self, who: str = CLERK) -> dict[str, str]:
+        client = self.clients.get(who)
+        me = client.get("/api/v1/session").get_json() if client else None
+        if me is None or not self._holds(who, me["staff"]):
+            client = self.clients[who] = self._log_in(who)
+            me = client.get("/api/v1/session").get_json()
         cookie = client.get_cookie("session")
-        return {"Cookie": f"session={cookie.value}"} if cookie else {}
+        return {"Cookie": f"session={cookie.value}", "X-CSRFToken": me["csrf_token"]}
 
-    yield log_in
+    def _holds(self, who: str, staff: dict[str, Any] | None) -> bool:
+        if staff is None or staff["login"] != who:
+            return False
+        if who != CLERK:
+            return True
+        with self.app.extensions["hall"].db.read() as s:
+            window = s.get(Window, CLERK_WINDOW)
+            return window is not None and window.clerk_id == CLERK
+
+    def _log_in(self, who: str) -> Any:
+        client = self.app.test_client()
+        client.environ_base["REMOTE_ADDR"] = STAFF_ADDRESS
+        if who == CLERK:
+            answer = client.post(f"/api/v1/windows/{CLERK_WINDOW}/login",
+                                 json={"clerk": CLERK, "pin": DEMO_PIN})
+        else:
+            answer = client.post("/api/v1/session", json={"login": who, "password": DEMO_PASSWORD})
+        assert answer.status_code == 200, answer.get_json()
+        return client
+
+
+@pytest.fixture(scope="module")
+def sessions(app) -> Sessions:
+    return Sessions(app)
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +152,8 @@ def api_schema(app):
     return schema
 
 
-def fuzz(operation: Any, mode: GenerationMode, headers: Any, **fixed: Any) -> str | None:
+def fuzz(operation: Any, mode: GenerationMode, headers: Callable[[], dict[str, str]],
+         **fixed: Any) -> str | None:
     """Run one operation's examples; the first failure found, or None."""
 
     @given(case=operation.as_strategy(generation_mode=mode, **fixed))
@@ -128,25 +170,31 @@ def fuzz(operation: Any, mode: GenerationMode, headers: Any, **fixed: Any) -> st
     return None
 
 
-def test_every_operation(api_schema, authenticated):
-    """Each operation with valid data, then with invalid data (the 422s must say so); the
-    window console's operations once more at the window the clerk is logged in at.
+def test_every_operation(api_schema, sessions):
+    """Each operation with valid data, then with invalid data (the 422s must say so), as
+    the staff its rule admits; the window console's operations once more at the window the
+    clerk is logged in at.
 
     Driven by hand rather than ``schema.parametrize()``: Schemathesis' lazy pytest
     integration does not run under pytest 9, and a per-database app is a fixture."""
     failures = []
     for result in api_schema.get_all_operations():
         operation = result.ok()
-        failures += [fuzz(operation, mode, authenticated)
+        who = sessions.who(operation)
+
+        def headers(who: str = who) -> dict[str, str]:
+            return sessions.headers(who)
+
+        failures += [fuzz(operation, mode, headers)
                      for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)]
         if operation.path.startswith("/api/v1/windows/{number}"):
-            failures.append(fuzz(operation, GenerationMode.POSITIVE, authenticated,
+            failures.append(fuzz(operation, GenerationMode.POSITIVE, headers,
                                  path_parameters={"number": CLERK_WINDOW}))
     found = [failure for failure in failures if failure]
     assert not found, "\n\n".join(found)
 
 
-def test_the_fuzzer_finds_an_answer_the_document_does_not_describe(app, authenticated):
+def test_the_fuzzer_finds_an_answer_the_document_does_not_describe(app, sessions):
     """The checks bite: with 201 taken out of ``POST /tickets``, its answers are refused."""
     document = app.test_client().get("/api/v1/openapi.json").get_json()
     del document["paths"]["/api/v1/tickets"]["post"]["responses"]["201"]
@@ -154,12 +202,12 @@ def test_the_fuzzer_finds_an_answer_the_document_does_not_describe(app, authenti
     schema.app = app
     [operation] = [r.ok() for r in schema.get_all_operations()
                    if r.ok().label == "POST /api/v1/tickets"]
-    found = fuzz(operation, GenerationMode.POSITIVE, authenticated,
+    found = fuzz(operation, GenerationMode.POSITIVE, sessions.headers,
                  body={"service": "enterprise"})
     assert found and "201" in found
 
 
-def test_stateful_runs_along_the_links(api_schema, authenticated, app):
+def test_stateful_runs_along_the_links(api_schema, sessions, app):
     """Tickets taken, then followed, cancelled and rated; appointments booked and checked
     in; intakes accepted and their cases read — chained by the document's links."""
     links = [
@@ -173,7 +221,7 @@ def test_stateful_runs_along_the_links(api_schema, authenticated, app):
     class Workflow(api_schema.as_state_machine()):  # type: ignore[misc]
         def get_call_kwargs(self, case):
             calls.append(case.operation.label)
-            return {"headers": authenticated()}
+            return {"headers": sessions.headers(sessions.who(case.operation))}
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)

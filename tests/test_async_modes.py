@@ -9,6 +9,7 @@ import requests
 import socketio
 
 from tests.support.server import running_server
+from tests.support.web import live_window
 
 
 @pytest.mark.parametrize("mode", ["threading", "gevent", "eventlet"])
@@ -24,14 +25,12 @@ def test_call_reaches_a_websocket_screen(tmp_path, mode):
             call.set()
 
         screen.on("call", on_call)
-        screen.connect(base, transports=["websocket"])
+        screen.connect(base.url, transports=["websocket"])
         try:
             screen.emit("join", {"room": "zone:front_intake"})
             assert snapshot.wait(10)
             assert requests.post(f"{base}/api/v1/tickets", json={"service": "enterprise"}).ok
-            clerk = requests.Session()
-            assert clerk.post(f"{base}/api/v1/windows/4/login",
-                              json={"clerk": "c01", "pin": "1234"}).ok
+            clerk = live_window(base.url, 4, "c01")
             assert clerk.post(f"{base}/api/v1/windows/4/call-next").ok
             assert call.wait(10)
             assert (received["ticket"], received["window"]) == ("B001", 4)

@@ -9,33 +9,21 @@ import subprocess
 import sys
 
 import pytest
-from argon2 import PasswordHasher, profiles
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from sqlalchemy import select
 
 from hall_ops.staff import accounts, devices
-from hall_ops.staff.demo import DEMO_PASSWORD, create_demo_staff
+from hall_ops.staff.demo import DEMO_PASSWORD
 from hall_ops.staff.models import SecurityEvent
-from hall_ops.staff.policy import StaffPolicy
 from hall_web import auth
 from hall_web.access import access, current_staff, require_department, views_without_rule
-from hall_web.app import create_app
-from hall_web.security import login_limits, lookup_limits
+from hall_web.security import lookup_limits
 from tests.conftest import ROOT
+from tests.support.web import CHEAP, demo_logins, hall_app
 
 # ---------------------------------------------------------------- probe views
 
 probe = Blueprint("probe", __name__)
-
-
-@probe.post("/api/v1/probe/windows/<int:number>/login")
-@access("public")
-@login_limits
-def probe_window_login(number: int):
-    """What ``/api/v1/windows/<n>/login`` becomes in phase 2 (minus opening the window)."""
-    data = request.get_json()
-    found = auth.check_window_pin(number, data.get("clerk"), data.get("pin"))
-    return jsonify(auth.start_window_session(found, number).to_dict())
 
 
 @probe.post("/api/v1/probe/windows/<int:number>/call-next")
@@ -104,27 +92,23 @@ def probe_no_rule():
 
 # ---------------------------------------------------------------- fixtures
 
-CHEAP = StaffPolicy(hasher=PasswordHasher.from_parameters(profiles.CHEAPEST))
-SECRET = "device secret"
-
-
 def make_app(url, config, clock, security=None):
+    """The hall app with demo staff, the probe views, and plain test clients (no CSRF token
+    unless a test sends one)."""
     if security is not None:
         config = dataclasses.replace(config, raw={**config.raw, "security": security})
-    app = create_app(config, clock=clock, database_url=url, secret_key="test")
-    app.testing = True
+    app = hall_app(config, clock=clock, database_url=url)
+    app.test_client_class = None
     app.register_blueprint(probe)
     db = app.extensions["hall"].db
-    auth.init_app(app, db, config, clock, policy=CHEAP)
     with db.write() as s:
-        logins = create_demo_staff(s, config, clock(), CHEAP, device_secret=SECRET)
         accounts.add_staff(
             s, "test", "boss", "主任兼窗口", clock(), CHEAP, password=DEMO_PASSWORD, pin="9999"
         )
         for role in ("manager", "clerk"):
             accounts.grant_role(s, "test", "boss", role, clock(), CHEAP)
         accounts.set_windows(s, "test", "boss", [9], clock(), CHEAP)
-    app.demo_logins = logins
+    app.demo_logins = demo_logins(app)
     return app
 
 
@@ -181,10 +165,7 @@ def device_link(app, scope="zone:front_intake") -> str:
 
 
 def test_views_without_rule_are_found(app):
-    missing = views_without_rule(app)
-    assert "/api/v1/probe/no-rule -> probe.probe_no_rule" in missing
-    ours = [m for m in missing if "auth." in m or m.startswith("/static") or "probe." in m]
-    assert ours == ["/api/v1/probe/no-rule -> probe.probe_no_rule"]
+    assert views_without_rule(app) == ["/api/v1/probe/no-rule -> probe.probe_no_rule"]
 
 
 def test_rule_typos_fail_at_import():
@@ -333,7 +314,7 @@ def test_idle_sessions_expire(app, clock):
 
 def pin_login(client, window, clerk, pin):
     return client.post(
-        f"/api/v1/probe/windows/{window}/login",
+        f"/api/v1/windows/{window}/login",
         json={"clerk": clerk, "pin": pin},
         headers={"X-CSRFToken": token_of(client)},
     )
@@ -342,9 +323,9 @@ def pin_login(client, window, clerk, pin):
 def test_window_pin_session_is_only_that_window(app, clock):
     client = app.test_client()
     r = pin_login(client, 9, "boss", "9999")
-    assert r.status_code == 200 and r.json["roles"] == ["clerk"] and r.json["window"] == 9
-    with client.session_transaction() as session:  # what hall_web/api.py reads today
-        assert (session["clerk"], session["window"]) == ("boss", 9)
+    assert r.status_code == 200 and r.json["clerk"] == "boss" and r.json["number"] == 9
+    staff = client.get("/api/v1/session").json["staff"]
+    assert (staff["roles"], staff["window"], staff["method"]) == (["clerk"], 9, "pin")
     csrf = {"X-CSRFToken": token_of(client)}
     assert client.post("/api/v1/probe/windows/9/call-next", headers=csrf).json["clerk"] == "boss"
     assert client.post("/api/v1/probe/windows/3/call-next", headers=csrf).status_code == 403

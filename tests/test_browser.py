@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from tests.support.browser import clerk_console
+from tests.support.browser import clerk_console, device_page
 from tests.support.browser import new_page as _page
 from tests.support.server import ROOT, free_port, running_server
+from tests.support.web import live_staff, live_window
 
 pytestmark = pytest.mark.browser
 
@@ -23,8 +24,8 @@ WAIT_MS = 15_000
 
 @pytest.fixture
 def hall(tmp_path):
-    with running_server(tmp_path) as base:
-        yield base
+    with running_server(tmp_path) as server:
+        yield server
 
 
 def _shown_calls(screen) -> list[str]:
@@ -35,15 +36,15 @@ def _shown_calls(screen) -> list[str]:
 
 
 def test_ticket_taken_at_kiosk_called_by_clerk_appears_on_open_screen(browser, hall):
-    screen = _page(browser, viewport={"width": 1600, "height": 900})
-    screen.goto(f"{hall}/screen?zone=front_intake")
-    screen.wait_for_function("document.querySelector('#waiting').rows.length === 5")
+    screen = device_page(browser, hall.device_link("/screen?zone=front_intake"),
+                         viewport={"width": 1600, "height": 900})
+    assert screen.url == f"{hall}/screen?zone=front_intake"  # the token left the address
+    screen.wait_for_function("() => document.querySelector('#waiting').rows.length === 5")
     screen.click("#sound")  # the one gesture browsers want before a page may make sound
     assert screen.is_hidden("#sound")
     screen.evaluate("window.stayedOpen = true")
 
-    kiosk = _page(browser)
-    kiosk.goto(f"{hall}/kiosk")
+    kiosk = device_page(browser, hall.device_link("/kiosk"))
     kiosk.click("button[data-zone=front_intake]")
     assert kiosk.is_hidden("button[data-service=social_security]")  # another zone's service
     kiosk.click("label:has(input[value=elderly])")
@@ -53,30 +54,32 @@ def test_ticket_taken_at_kiosk_called_by_clerk_appears_on_open_screen(browser, h
     assert kiosk.inner_text("#ahead") == "0 人"
     qr = kiosk.get_attribute("#qr", "src")
     assert qr.startswith("/qr/") and qr.endswith(".svg")
-    kiosk.wait_for_function("document.querySelector('#qr').naturalWidth > 0")  # it really loaded
+    # it really loaded
+    kiosk.wait_for_function("() => document.querySelector('#qr').naturalWidth > 0")
     token = qr.removeprefix("/qr/").removesuffix(".svg")
     assert requests.get(f"{hall}/api/v1/tickets/{token}").json()["priority"] == "elderly"
     # The waiting count on the open screen follows the queue without a reload.
     screen.wait_for_function(
-        "[...document.querySelectorAll('#waiting tr')].some(r => r.textContent.includes('企业登记')"
+        "() => [...document.querySelectorAll('#waiting tr')]"
+        ".some(r => r.textContent.includes('企业登记')"
         " && r.querySelector('.count').textContent === '1')", timeout=WAIT_MS)
 
     clerk = clerk_console(browser, hall, 4, "c01")
     assert clerk.inner_text("#next") == "B001"
     clerk.click("button[data-action=call-next]")
-    clerk.wait_for_function("document.querySelector('#current').textContent === 'B001'")
+    clerk.wait_for_function("() => document.querySelector('#current').textContent === 'B001'")
     assert clerk.is_disabled("button[data-action=call-next]")
 
     # The screen was open all along: the call arrives over Socket.IO, no reload.
     screen.wait_for_function(
-        "document.querySelector('#current .num').textContent === 'B001'", timeout=WAIT_MS)
+        "() => document.querySelector('#current .num').textContent === 'B001'", timeout=WAIT_MS)
     assert screen.inner_text("#current .win") == "4 号窗口"
     assert screen.inner_text("#sentence") == "请 B001 号到 4 号窗口"
     assert screen.evaluate("window.stayedOpen") is True
 
     # Chime, then the call spoken: by the browser's Chinese voice if it has one, else our clips.
     screen.wait_for_function(
-        "window.HallAnnounce.played.some(p => p === 'chuangkou' || p.startsWith('speech:'))",
+        "() => window.HallAnnounce.played.some(p => p === 'chuangkou' || p.startsWith('speech:'))",
         timeout=WAIT_MS)
     played = screen.evaluate("window.HallAnnounce.played")
     if any(p.startswith("speech:") for p in played):
@@ -103,20 +106,19 @@ def test_ticket_status_page_follows_the_call_and_can_leave_the_queue(browser, ha
     assert phone.inner_text("#status") == "waiting"
     assert phone.inner_text("#wait") == "no window open yet"
 
-    session = requests.Session()
-    assert session.post(f"{hall}/api/v1/windows/8/login", json={"clerk": "c02", "pin": "1234"}).ok
+    session = live_window(hall.url, 8, "c02")
     assert session.post(f"{hall}/api/v1/windows/8/call-next").json()["call"]["ticket"] == "C001"
-    phone.wait_for_function("!document.querySelector('#go').hidden", timeout=WAIT_MS)
+    phone.wait_for_function("() => !document.querySelector('#go').hidden", timeout=WAIT_MS)
     assert phone.inner_text("#go") == "Please go to window 8"
     assert phone.is_hidden("#cancel")
 
     other = _page(browser, viewport={"width": 390, "height": 800})
     other.goto(second["status_url"])
-    other.wait_for_function("document.querySelector('#ahead').textContent === '0 人'",
+    other.wait_for_function("() => document.querySelector('#ahead').textContent === '0 人'",
                             timeout=WAIT_MS)
     other.on("dialog", lambda dialog: dialog.accept())
     other.click("#cancel")
-    other.wait_for_function("document.querySelector('#status').textContent === '已取消'",
+    other.wait_for_function("() => document.querySelector('#status').textContent === '已取消'",
                             timeout=WAIT_MS)
     assert requests.get(f"{hall}/api/v1/tickets/{second['token']}").json()["status"] == "cancelled"
     for page in (phone, other):
@@ -133,8 +135,7 @@ def test_appointment_check_in_on_the_kiosk_keypad(browser, hall):
     code = booked.json()["code"]
     wrong = "000000" if code != "000000" else "111111"
 
-    kiosk = _page(browser)
-    kiosk.goto(f"{hall}/kiosk")
+    kiosk = device_page(browser, hall.device_link("/kiosk"))
     kiosk.click("#to-checkin")
     for digit in wrong:
         kiosk.click(f"[data-key='{digit}']")
@@ -142,7 +143,7 @@ def test_appointment_check_in_on_the_kiosk_keypad(browser, hall):
     kiosk.wait_for_selector("#error:not([hidden])")
     assert kiosk.inner_text("#error") == "预约码无效，请核对后重新输入"
     # An English kiosk in a browser set to Chinese: the error follows the page, not the browser.
-    english = _page(browser, locale="zh-CN")
+    english = device_page(browser, hall.device_link("/kiosk"), locale="zh-CN")
     english.goto(f"{hall}/kiosk?lang=en")
     english.click("#to-checkin")
     for digit in wrong:
@@ -171,25 +172,24 @@ def test_screen_rides_out_a_server_restart(browser, tmp_path):
     port = free_port()
     screen = _page(browser, viewport={"width": 1600, "height": 900})
     with running_server(tmp_path, port=port) as base:
-        session = requests.Session()
-        assert session.post(f"{base}/api/v1/tickets", json={"service": "enterprise"}).ok
-        assert session.post(f"{base}/api/v1/tickets", json={"service": "enterprise"}).ok
-        assert session.post(f"{base}/api/v1/windows/5/login",
-                            json={"clerk": "c01", "pin": "1234"}).ok
+        assert requests.post(f"{base}/api/v1/tickets", json={"service": "enterprise"}).ok
+        assert requests.post(f"{base}/api/v1/tickets", json={"service": "enterprise"}).ok
+        session = live_window(base.url, 5, "c01")
         assert session.post(f"{base}/api/v1/windows/5/call-next").json()["call"]
-        screen.goto(f"{base}/screen")
+        screen.goto(base.device_link("/screen"))
         screen.wait_for_function(
-            "document.querySelector('#current .num').textContent === 'B001'", timeout=WAIT_MS)
+            "() => document.querySelector('#current .num').textContent === 'B001'", timeout=WAIT_MS)
         assert screen.is_hidden("#offline")
     screen.wait_for_selector("#offline:not([hidden])", timeout=WAIT_MS)
 
     with running_server(tmp_path, port=port) as base:
-        # The clerk's session survives the restart (the server keeps its secret key).
+        # The clerk's session and the screen's device cookie survive the restart (the server
+        # keeps its secret key, the database its staff and devices).
         assert session.post(f"{base}/api/v1/windows/5/no-show").status_code == 409  # recall first
         assert session.post(f"{base}/api/v1/windows/5/recall").ok
         screen.wait_for_selector("#offline", state="hidden", timeout=WAIT_MS)
         screen.wait_for_function(
-            "document.querySelector('#current .recall') !== null", timeout=WAIT_MS)
+            "() => document.querySelector('#current .recall') !== null", timeout=WAIT_MS)
         deadline = time.monotonic() + 10
         while _shown_calls(screen) != ["B001", "B001"] and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -200,8 +200,8 @@ def test_screen_rides_out_a_server_restart(browser, tmp_path):
 
 def test_result_collected_at_kiosk_and_handed_over_at_delivery_window(browser, tmp_path):
     """An approved case: the citizen checks in with the case number, window 14 hands it over."""
-    from hall_ops.cases.delivery import LoggingNotifier, notify_ready
     from hall_ops.cases.intake import get_case, set_item_status
+    from hall_ops.cases.notices import notify_ready
     from hall_ops.config import load_config
     from hall_ops.db import Database
     from tests.conftest import OPEN_NOW
@@ -214,11 +214,10 @@ def test_result_collected_at_kiosk_and_handed_over_at_delivery_window(browser, t
             for item in get_case(s, number).items:
                 set_item_status(s, number, item.item_code, "in_review", "审批员", now=OPEN_NOW)
                 set_item_status(s, number, item.item_code, "approved", "审批员", now=OPEN_NOW)
-        assert notify_ready(db, LoggingNotifier(), OPEN_NOW) == 1
+        notify_ready(db, {}, OPEN_NOW)  # ready; no channel configured, nobody told
         db.dispose()
 
-        kiosk = _page(browser)
-        kiosk.goto(f"{hall}/kiosk")
+        kiosk = device_page(browser, hall.device_link("/kiosk"))
         kiosk.click("#to-collect")
         kiosk.fill("#case-number", number)
         kiosk.fill("#phone-last4", "8000")
@@ -228,15 +227,19 @@ def test_result_collected_at_kiosk_and_handed_over_at_delivery_window(browser, t
 
         clerk = clerk_console(browser, hall, 14, "c14")
         clerk.click("button[data-action=call-next]")
-        clerk.wait_for_function("document.querySelector('#current').textContent === 'E001'")
+        clerk.wait_for_function("() => document.querySelector('#current').textContent === 'E001'")
         clerk.click("button[data-action=start]")
-        clerk.wait_for_function("!document.querySelector('button[data-action=hand-over]').disabled")
-        clerk.click("button[data-action=hand-over]")
         clerk.wait_for_function(
-            "document.querySelector('#current').textContent === 'E001'"
+            "() => !document.querySelector('button[data-action=hand-over]').disabled")
+        with clerk.expect_response(lambda r: r.url.endswith("/hand-over")) as handed:
+            clerk.click("button[data-action=hand-over]")
+        assert handed.value.status == 200
+        clerk.wait_for_function(
+            "() => document.querySelector('#current').textContent === 'E001'"
             " && document.querySelector('#state').className.includes('serving')"
         )
-        token = requests.get(f"{hall}/api/v1/windows/14").json()["ticket"]["token"]
+        token = live_staff(hall.url, "manager").get(f"{hall}/api/v1/windows/14").json()[
+            "ticket"]["token"]
         assert requests.get(f"{hall}/api/v1/tickets/{token}").json()["case"]["handed_over"]
         phone = _page(browser)
         phone.goto(f"{hall}/t/{token}")

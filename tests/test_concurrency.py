@@ -56,7 +56,7 @@ def test_windows_calling_at_once_never_get_the_same_ticket(any_db, hall_config, 
             s.add(WindowService(window_number=n, service_code="enterprise"))
     for n in windows:
         with any_db.write() as s:
-            queue.open_window(s, n, f"c{n:02d}", "1234", clock.now)
+            queue.open_window(s, n, f"c{n:02d}", clock.now)
     for _ in range(200):
         with any_db.write() as s:
             queue.take_ticket(s, hall_config, "enterprise", clock.now)

@@ -8,7 +8,7 @@ import re
 import pytest
 from jsonschema import Draft202012Validator
 
-from hall_web.app import create_app
+from tests.support.web import hall_app, staff_client, window_client
 
 
 @pytest.fixture(scope="module")
@@ -16,8 +16,8 @@ def app(tmp_path_factory, hall_config):
     from tests.conftest import StepClock
 
     path = tmp_path_factory.mktemp("contract") / "hall.db"
-    app = create_app(hall_config, clock=StepClock(), database_url=f"sqlite:///{path}",
-                     secret_key="test", always_open=True)
+    app = hall_app(hall_config, clock=StepClock(), database_url=f"sqlite:///{path}",
+                   always_open=True)
     yield app
     app.extensions["hall"].db.dispose()
 
@@ -107,22 +107,21 @@ def test_pushed_payloads_match_the_published_schemas(app):
         assert not errors, (name, [e.message for e in errors][:3])
 
     socketio = app.extensions["hall"].socketio
+    clerk, boss = window_client(app, 4, "c01"), staff_client(app, "manager")
     hall_screen = socketio.test_client(app)
-    window_screen = socketio.test_client(app)
-    manager = socketio.test_client(app)
+    window_screen = socketio.test_client(app, flask_test_client=clerk)
+    manager = socketio.test_client(app, flask_test_client=boss)
     check("join", {"room": "hall"})
     for client, room in ((hall_screen, "hall"), (window_screen, "window:4"),
                          (manager, "manager")):
         assert client.emit("join", {"room": room}, callback=True)["ok"] is True
 
-    kiosk, clerk = app.test_client(), app.test_client()
+    kiosk = app.test_client()
     assert kiosk.post("/api/v1/tickets", json={"service": "enterprise"}).status_code == 201
-    assert clerk.post("/api/v1/windows/4/login",
-                      json={"clerk": "c01", "pin": "1234"}).status_code == 200
     assert clerk.post("/api/v1/windows/4/call-next").status_code == 200
     assert clerk.post("/api/v1/windows/4/recall", json={"ticket": "B001"}).status_code == 200
     assert manager.emit("join", {"room": "manager"}, callback=True)["ok"] is True
-    auto = kiosk.post("/api/v1/workload/auto", json={"enabled": True})
+    auto = boss.post("/api/v1/workload/auto", json={"enabled": True})
     assert auto.status_code == 200
 
     pushed = {}

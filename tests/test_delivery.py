@@ -10,20 +10,28 @@ from hall_ops import queue
 from hall_ops.cases import delivery
 from hall_ops.cases.catalogue import load_catalogue
 from hall_ops.cases.intake import get_case, set_item_status
+from hall_ops.cases.notices import NoticeError, OutgoingNotice, notify_ready
 from hall_ops.errors import Conflict, InvalidInput, NotFound
 from tests.test_intake import NOW, ROOT, flat_case
 
 
 class Recording:
+    channel = "sms"
+
     def __init__(self, fail: int = 0) -> None:
-        self.sent: list[delivery.Notice] = []
+        self.sent: list[OutgoingNotice] = []
         self.fail = fail
 
-    def send(self, notice: delivery.Notice) -> None:
+    def send(self, notice: OutgoingNotice) -> str:
         if self.fail:
             self.fail -= 1
-            raise OSError("gateway down")
+            raise NoticeError("gateway down")
         self.sent.append(notice)
+        return f"biz-{len(self.sent)}"
+
+
+def sent(db, notifier: Recording, now: dt.datetime = NOW) -> int:
+    return notify_ready(db, {"sms": notifier}, now).sent
 
 
 def decide(db, number: str, status: str = "approved") -> None:
@@ -43,22 +51,24 @@ def case_number(db, hall_config):
 
 def test_ready_only_when_every_item_is_decided_and_notice_sent_once(db, case_number):
     notifier = Recording(fail=1)
-    assert delivery.notify_ready(db, notifier, NOW) == 0  # nothing decided yet
+    assert sent(db, notifier) == 0  # nothing decided yet
     with db.write() as s:
         first = get_case(s, case_number).items[0]
         set_item_status(s, case_number, first.item_code, "in_review", "a", now=NOW)
         set_item_status(s, case_number, first.item_code, "approved", "a", now=NOW)
-    assert delivery.notify_ready(db, notifier, NOW) == 0  # other items still open
+    assert sent(db, notifier) == 0  # other items still open
     decide_rest = [code for code, status in get_case_items(db, case_number) if status != "approved"]
     with db.write() as s:
         for code in decide_rest:
             set_item_status(s, case_number, code, "in_review", "a", now=NOW)
             set_item_status(s, case_number, code, "approved", "a", now=NOW)
-    assert delivery.notify_ready(db, notifier, NOW) == 0  # the gateway failed …
-    assert delivery.notify_ready(db, notifier, NOW) == 1  # … and the notice went on the next run
-    assert delivery.notify_ready(db, notifier, NOW) == 0
+    assert sent(db, notifier) == 0  # the gateway failed …
+    later = NOW + dt.timedelta(minutes=10)  # past the backoff
+    assert sent(db, notifier, later) == 1  # … and the notice went on the next run
+    assert sent(db, notifier, later) == 0
     (notice,) = notifier.sent
-    assert notice.reference == case_number and case_number in notice.text_zh
+    assert notice.case_number == case_number and case_number in notice.text_zh
+    assert notice.recipient == "13800138000"
 
 
 def get_case_items(db, number):
@@ -70,7 +80,7 @@ def test_check_in_and_hand_over_at_the_delivery_window(db, hall_config, case_num
     with pytest.raises(Conflict), db.write() as s:
         delivery.check_in(s, hall_config, case_number, "8000", NOW, ignore_hours=True)
     decide(db, case_number)
-    delivery.notify_ready(db, Recording(), NOW)
+    sent(db, Recording())
     with pytest.raises(NotFound), db.write() as s:
         delivery.check_in(s, hall_config, case_number, "1111", NOW, ignore_hours=True)
     with pytest.raises(InvalidInput), db.write() as s:
@@ -81,7 +91,7 @@ def test_check_in_and_hand_over_at_the_delivery_window(db, hall_config, case_num
         again = delivery.check_in(s, hall_config, case_number, "8000", NOW, ignore_hours=True)
         assert again.id == ticket.id  # one delivery ticket, not a second one
     with db.write() as s:
-        queue.open_window(s, 14, "c14", "1234", NOW)
+        queue.open_window(s, 14, "c14", NOW)
         called, _ = queue.call_next(s, hall_config, 14, "c14", NOW)
         assert called.id == ticket.id
         with pytest.raises(Conflict):
@@ -97,4 +107,4 @@ def test_check_in_and_hand_over_at_the_delivery_window(db, hall_config, case_num
 
 def test_a_rejected_case_is_not_waiting_for_delivery(db, case_number):
     decide(db, case_number, "rejected")
-    assert delivery.notify_ready(db, Recording(), NOW) == 0
+    assert sent(db, Recording()) == 0

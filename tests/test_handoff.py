@@ -40,6 +40,7 @@ from hall_ops.cases.handoff import (
 from hall_ops.cases.models import ConsoleCase, HandoffMessage
 from hall_ops.config import ConfigError
 from hall_ops.errors import Conflict, InvalidInput, NotFound
+from hall_ops.staff import log
 
 T0 = dt.datetime(2026, 11, 25, 2, 0)
 
@@ -200,12 +201,16 @@ def test_dead_letter_after_max_attempts_and_resend(db):
         assert dead.attempts == 3 and "503" in dead.last_error
         with pytest.raises(InvalidInput):
             handoff.list_messages(s, "lost")
-    with pytest.raises(NotFound):
-        handoff.resend(db, dead.id + 1000, t)
-    resent = handoff.resend(db, dead.id, t)
+    with pytest.raises(NotFound), db.write() as s:
+        handoff.resend(s, dead.id + 1000, t, "admin")
+    with db.write() as s:
+        resent = handoff.resend(s, dead.id, t, "admin")
     assert (resent.status, resent.attempts, resent.next_attempt_at) == ("pending", 0, t)
-    with pytest.raises(Conflict):  # pending again, not dead
-        handoff.resend(db, dead.id, t)
+    with pytest.raises(Conflict), db.write() as s:  # pending again, not dead
+        handoff.resend(s, dead.id, t, "admin")
+    with db.read() as s:
+        (logged,) = log.recent_events(s, kinds=["outbox_resent"])
+    assert (logged["actor"], logged["subject"]) == ("admin", f"message:{dead.id}")
     backend.failures = 0
     assert dispatch_due(db, lambda d: backend, t, policy=policy).delivered == [key]
     assert statuses(db) == {"delivered": 1} and backend.accepted == [key]

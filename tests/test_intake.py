@@ -67,7 +67,7 @@ def hall(db):
 def serve(db, hall_config, window: int, clerk: str, service: str, now: dt.datetime = NOW) -> int:
     """A clerk at the window calls and starts serving a fresh ticket; returns its id."""
     with db.write() as s:
-        queue.open_window(s, window, clerk, "1234", now)
+        queue.open_window(s, window, clerk, now)
         queue.take_ticket(s, hall_config, service, now, ignore_hours=True)
         ticket, _ = queue.call_next(s, hall_config, window, clerk, now)
         queue.start_service(s, window, clerk, now)
@@ -534,7 +534,7 @@ def test_windows_accepting_at_once_never_share_a_case_number(any_db, hall_config
             for i in range(5):
                 now = NOW + dt.timedelta(seconds=i)
                 with any_db.write() as s:
-                    queue.open_window(s, window, clerk, "1234", now)
+                    queue.open_window(s, window, clerk, now)
                     queue.take_ticket(s, hall_config, "real_estate", now, ignore_hours=True)
                     ticket, _ = queue.call_next(s, hall_config, window, clerk, now)
                     queue.start_service(s, window, clerk, now)

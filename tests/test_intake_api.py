@@ -17,9 +17,10 @@ from sqlalchemy import func, select
 from hall_ops.cases import handoff
 from hall_ops.cases.approval import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from hall_ops.cases.catalogue import ServiceItem, load_catalogue
-from hall_ops.cases.models import Case
-from hall_web.app import create_app
+from hall_ops.cases.models import Case, SeenCallback
+from hall_ops.staff import accounts, log
 from tests.conftest import ROOT
+from tests.support.web import CHEAP, device_client, hall_app, staff_client
 
 SECRET = "tax-bureau-shared-secret"
 # A new company: registration (市场监督管理局 scj) and the tax package (税务局 swj, a webhook).
@@ -76,19 +77,30 @@ def app(tmp_path, hall_config, clock, tax_bureau):
             {"department": "swj", "url": tax_bureau.url, "secret": SECRET, "timeout_seconds": 5},
         ]},
     })
-    app = create_app(config, clock=clock, database_url=f"sqlite:///{tmp_path / 'hall.db'}",
-                     secret_key="test")
+    app = hall_app(config, clock=clock, database_url=f"sqlite:///{tmp_path / 'hall.db'}")
     with app.extensions["hall"].db.write() as s:
         if not s.scalar(select(func.count()).select_from(ServiceItem)):
             load_catalogue(s, ROOT / "data" / "catalogue")
-    app.testing = True
     yield app
     app.extensions["hall"].db.dispose()
 
 
 @pytest.fixture
 def client(app):
+    """A citizen's browser: no login."""
     return app.test_client()
+
+
+@pytest.fixture
+def approver(app):
+    """The market supervision bureau's (scj) approver, logged in."""
+    return staff_client(app, "appr-scj")
+
+
+def unmasked_reads(app) -> list[tuple[str, str]]:
+    with app.extensions["hall"].db.read() as s:
+        return [(e["actor"], e["subject"])
+                for e in log.recent_events(s, kinds=["personal_data_read"])][::-1]
 
 
 def clerk_serving(app, window: int = 4, clerk: str = "c04", service: str = "enterprise"):
@@ -172,22 +184,24 @@ def test_accept_with_gaps_gives_a_case_and_a_routing_slip(app, client):
     assert [i["status"] for i in case["items"]] == ["submitted", "submitted"]
     assert case["items"][0]["history"][0]["to"] == "submitted"
 
-    slip = client.get(r.json["slip_url"])
+    slip = clerk.get(r.json["slip_url"])
     assert slip.status_code == 200
     html = slip.get_data(as_text=True)
     assert "SQ20261125-0001" in html and "<svg" in html and "流转单" in html
     assert "张*" in html and "张三" not in html and "330106198507201239" not in html
     assert "3****************9" in html and "138****8000" in html
     assert "2026-12-02" in html and "税务局" in html and "市场监督管理局" in html
-    en = client.get(r.json["slip_url"] + "?lang=en").get_data(as_text=True)
+    en = clerk.get(r.json["slip_url"] + "?lang=en").get_data(as_text=True)
     assert "Routing slip" in en and "Articles of association" in en
 
 
 def test_a_new_case_is_pushed_to_the_manager_and_the_window_after_commit(app):
     socketio = app.extensions["hall"].socketio
     rooms = {}
-    for room in ("manager", "window:4", "window:5", "hall"):
-        rooms[room] = socketio.test_client(app)
+    for room, browser in (("manager", staff_client(app, "manager")),
+                          ("window:4", device_client(app)), ("window:5", device_client(app)),
+                          ("hall", app.test_client())):
+        rooms[room] = socketio.test_client(app, flask_test_client=browser)
         assert rooms[room].emit("join", {"room": room}, callback=True)["ok"]
     clerk = clerk_serving(app)
     clerk.post("/api/v1/windows/4/intake", json=intake_body(received=PAPER[1:]))  # refused
@@ -216,7 +230,7 @@ def test_missing_key_material_refuses_and_leaves_no_trace(app):
     assert ("QY-01", "法定代表人身份证明") in refused and ("QY-08", "营业执照") in refused
     with app.extensions["hall"].db.read() as s:
         assert s.scalar(select(func.count()).select_from(Case)) == 0
-    assert clerk.get("/api/v1/outbox").json["messages"] == []
+    assert staff_client(app, "admin").get("/api/v1/outbox").json["messages"] == []
     # The same ticket can then be accepted once the applicant has everything.
     assert accept(clerk) == "SQ20261125-0001"
 
@@ -254,10 +268,10 @@ def test_bad_intake_is_refused_with_a_reason(app, changes, status, code):
 
 def test_intake_needs_the_clerk_of_the_window_serving_a_ticket(app, client):
     r = client.post("/api/v1/windows/4/intake", json=intake_body())
-    assert r.status_code == 401 and r.json["error"] == "not_logged_in"
+    assert r.status_code == 401 and r.json["error"] == "login_required"
     clerk = clerk_serving(app)
     r = clerk.post("/api/v1/windows/5/intake", json=intake_body())  # logged in at 4, not 5
-    assert r.status_code == 401 and r.json["error"] == "not_logged_in"
+    assert r.status_code == 403 and r.json["error"] == "forbidden"
     assert clerk.post("/api/v1/windows/4/finish").status_code == 200
     r = clerk.post("/api/v1/windows/4/intake", json=intake_body())
     assert r.status_code == 409 and r.json["error"] == "no_current_ticket"
@@ -265,22 +279,30 @@ def test_intake_needs_the_clerk_of_the_window_serving_a_ticket(app, client):
     assert r.status_code == 422 and r.json["error"] == "bad_json"
 
 
-def test_identity_is_unmasked_only_to_the_clerk_who_accepted(app, client):
+def test_identity_is_unmasked_only_to_the_clerk_who_accepted_and_the_approvers(
+        app, client, approver):
     clerk = clerk_serving(app)
     number = accept(clerk)
+    whole = {"kind": "person", "name": "张三", "id_number": "330106198507201239",
+             "phone": "13800138000"}
     own = clerk.get(f"/api/v1/cases/{number}").json
-    assert own["masked"] is False
-    assert own["applicant"] == {"kind": "person", "name": "张三",
-                                "id_number": "330106198507201239", "phone": "13800138000"}
-    for viewer in (client, clerk_serving(app, window=5, clerk="c05")):
+    assert own["masked"] is False and own["applicant"] == whole
+    # scj decides QY-01: its approvers see the case whole; each read is logged
+    opened = approver.get(f"/api/v1/cases/{number}").json
+    assert opened["masked"] is False and opened["applicant"] == whole
+    assert unmasked_reads(app) == [("c04", f"case:{number}"), ("appr-scj", f"case:{number}")]
+    for viewer in (clerk_serving(app, window=5, clerk="c05"), staff_client(app, "appr-bdc")):
         other = viewer.get(f"/api/v1/cases/{number}").json
         assert other["masked"] is True
         assert other["applicant"] == {"kind": "person", "name": "张*",
                                       "id_number": "3****************9", "phone": "138****8000"}
+    assert len(unmasked_reads(app)) == 2  # masked views are not personal-data reads
+    assert client.get(f"/api/v1/cases/{number}").status_code == 401
+    assert staff_client(app, "manager").get(f"/api/v1/cases/{number}").status_code == 403
     clerk.post("/api/v1/windows/4/finish")
     clerk.post("/api/v1/windows/4/logout")
-    assert clerk.get(f"/api/v1/cases/{number}").json["masked"] is True
-    r = client.get("/api/v1/cases/SQ20261125-0099")
+    assert clerk.get(f"/api/v1/cases/{number}").status_code == 401  # the session ended
+    r = approver.get("/api/v1/cases/SQ20261125-0099")
     assert r.status_code == 404 and r.json["error"] == "unknown_case"
 
 
@@ -316,72 +338,95 @@ def test_supplement_fills_a_gap_and_a_return_visit_counts_once(app, client):
 # ---------------------------------------------------------------- back office
 
 
-def test_back_office_console_claims_approves_rejects_and_asks_for_supplements(app, client):
+def materials_of(approver) -> list[dict]:
+    return approver.get("/api/v1/backoffice/scj/cases").json["cases"][0]["materials"]
+
+
+def test_back_office_console_claims_approves_rejects_and_asks_for_supplements(
+        app, client, approver, clock):
     number = accept(clerk_serving(app))
-    assert client.get("/api/v1/backoffice/scj/cases").json["cases"] == []  # not delivered yet
+    assert approver.get("/api/v1/backoffice/scj/cases").json["cases"] == []  # not delivered yet
     report = dispatch(app)
     assert f"{number}:scj" in report.delivered
-    cases = client.get("/api/v1/backoffice/scj/cases").json["cases"]
+    cases = approver.get("/api/v1/backoffice/scj/cases").json["cases"]
     assert len(cases) == 1 and cases[0]["case_number"] == number
     assert cases[0]["status"] == "submitted" and [i["code"] for i in cases[0]["items"]] == ["QY-01"]
+    # the list is masked; opening the case shows it whole, and that read is logged
+    assert cases[0]["applicant"] == {"kind": "person", "name": "张*",
+                                     "id_number": "3****************9", "phone": "138****8000"}
+    assert unmasked_reads(app) == []
     console_id = cases[0]["id"]
+    opened = approver.get(f"/api/v1/backoffice/cases/{console_id}").json
+    assert opened["applicant"]["id_number"] == "330106198507201239"
+    assert unmasked_reads(app) == [("appr-scj", f"case:{number}")]
+    with app.extensions["hall"].db.write() as s:  # a second approver of the same department
+        accounts.add_staff(s, "admin", "appr-scj-2", "王审批", clock(), CHEAP, password="hall-demo")
+        accounts.grant_role(s, "admin", "appr-scj-2", "approver", clock(), CHEAP,
+                            department="scj")
+    colleague = staff_client(app, "appr-scj-2")
 
-    def act(action: str, **body: str):
-        return client.post(f"/api/v1/backoffice/cases/{console_id}/{action}", json=body)
+    def act(action: str, who=approver, **body: str):
+        return who.post(f"/api/v1/backoffice/cases/{console_id}/{action}", json=body)
 
-    r = act("approve", approver="李审批")
+    r = act("approve")
     assert r.status_code == 409 and r.json["error"] == "invalid_transition"
+    r = act("claim", approver="mallory")  # the approver is who is logged in, not the body
+    assert r.status_code == 422 and r.json["field"] == "approver"
     r = act("claim")
-    assert r.status_code == 422 and r.json["error"] == "missing_field"
-    r = act("claim", approver="李审批")
     assert r.status_code == 200
-    assert (r.json["status"], r.json["claimed_by"]) == ("claimed", "李审批")
-    r = act("approve", approver="王审批")
+    assert (r.json["status"], r.json["claimed_by"]) == ("claimed", "appr-scj")
+    assert r.json["applicant"]["name"] == "张*"
+    r = act("approve", who=colleague)
     assert r.status_code == 409 and r.json["error"] == "claimed_by_other"
-    r = act("supplement", approver="李审批")
+    r = act("supplement")
     assert r.status_code == 422 and r.json["error"] == "reason_required"
-    r = act("supplement", approver="李审批", reason="住所使用证明须加盖产权单位公章")
+    r = act("supplement", reason="住所使用证明须加盖产权单位公章")
     assert r.status_code == 200 and r.json["status"] == "supplement_requested"
-    lease = next(m for m in client.get("/api/v1/backoffice/scj/cases").json["cases"][0]["materials"]
-                 if m["name_zh"] == "住所使用证明")
+    lease = next(m for m in materials_of(approver) if m["name_zh"] == "住所使用证明")
     assert (lease["status"], lease["due_on"]) == ("missing", "2026-12-02")
     clerk = clerk_serving(app, window=5, clerk="c05")
     assert clerk.post(f"/api/v1/cases/{number}/supplements",
                       json={"material": "住所使用证明", "ticket": "B002"}).status_code == 201
-    lease = next(m for m in client.get("/api/v1/backoffice/scj/cases").json["cases"][0]["materials"]
-                 if m["name_zh"] == "住所使用证明")
+    lease = next(m for m in materials_of(approver) if m["name_zh"] == "住所使用证明")
     assert (lease["status"], lease["source"], lease["due_on"]) == ("received", "paper", None)
-    item = client.get(f"/api/v1/cases/{number}").json["items"][0]
+    item = approver.get(f"/api/v1/cases/{number}").json["items"][0]
     assert item["status"] == "supplement_requested" and item["paused"] is True
     assert item["history"][-1]["reason"] == "住所使用证明须加盖产权单位公章"
-    assert act("claim", approver="李审批").json["status"] == "claimed"
-    assert act("approve", approver="李审批").json["status"] == "approved"
-    statuses = {i["code"]: i["status"] for i in client.get(f"/api/v1/cases/{number}").json["items"]}
+    assert act("claim").json["status"] == "claimed"
+    assert act("approve").json["status"] == "approved"
+    item = approver.get(f"/api/v1/cases/{number}").json["items"][0]
+    assert {h["actor"] for h in item["history"][1:]} == {"appr-scj"}  # never "mallory"
+    statuses = {i["code"]: i["status"]
+                for i in approver.get(f"/api/v1/cases/{number}").json["items"]}
     assert statuses == {"QY-01": "approved", "QY-08": "submitted"}  # the tax item is the bureau's
 
-    r = client.post("/api/v1/backoffice/cases/999/claim", json={"approver": "x"})
+    r = approver.post("/api/v1/backoffice/cases/999/claim", json={})
     assert r.status_code == 404
-    assert client.post(f"/api/v1/backoffice/cases/{console_id}/delete",
-                       json={"approver": "x"}).status_code == 404
-    r = client.get("/api/v1/backoffice/nope/cases")
-    assert r.status_code == 404 and r.json["error"] == "unknown_department"
+    assert approver.post(f"/api/v1/backoffice/cases/{console_id}/delete",
+                         json={}).status_code == 404
+    # another department's approver cannot see or act on scj's console
+    tax = staff_client(app, "appr-swj")
+    assert tax.get("/api/v1/backoffice/scj/cases").status_code == 403
+    assert tax.get(f"/api/v1/backoffice/cases/{console_id}").status_code == 403
+    assert tax.post(f"/api/v1/backoffice/cases/{console_id}/claim", json={}).status_code == 403
+    assert approver.get("/api/v1/backoffice/nope/cases").status_code == 403
+    assert client.get("/api/v1/backoffice/scj/cases").status_code == 401
 
 
-def test_rejection_needs_a_reason(app, client):
+def test_rejection_needs_a_reason(app, approver):
     number = accept(clerk_serving(app))
     dispatch(app)
-    console_id = client.get("/api/v1/backoffice/scj/cases").json["cases"][0]["id"]
-    r = client.post(f"/api/v1/backoffice/cases/{console_id}/reject",
-                    json={"approver": "李审批", "reason": "经营范围不符合规定"})
+    console_id = approver.get("/api/v1/backoffice/scj/cases").json["cases"][0]["id"]
+    r = approver.post(f"/api/v1/backoffice/cases/{console_id}/reject",
+                      json={"reason": "经营范围不符合规定"})
     assert r.status_code == 409 and r.json["error"] == "invalid_transition"  # claim it first
-    assert client.post(f"/api/v1/backoffice/cases/{console_id}/claim",
-                       json={"approver": "李审批"}).status_code == 200
-    r = client.post(f"/api/v1/backoffice/cases/{console_id}/reject", json={"approver": "李审批"})
+    assert approver.post(f"/api/v1/backoffice/cases/{console_id}/claim").status_code == 200
+    r = approver.post(f"/api/v1/backoffice/cases/{console_id}/reject", json={})
     assert r.status_code == 422 and r.json["error"] == "reason_required"
-    r = client.post(f"/api/v1/backoffice/cases/{console_id}/reject",
-                    json={"approver": "李审批", "reason": "经营范围不符合规定"})
+    r = approver.post(f"/api/v1/backoffice/cases/{console_id}/reject",
+                      json={"reason": "经营范围不符合规定"})
     assert r.status_code == 200 and r.json["status"] == "rejected"
-    item = client.get(f"/api/v1/cases/{number}").json["items"][0]
+    item = approver.get(f"/api/v1/cases/{number}").json["items"][0]
     assert (item["status"], item["history"][-1]["reason"]) == ("rejected", "经营范围不符合规定")
 
 
@@ -389,7 +434,8 @@ def test_rejection_needs_a_reason(app, client):
 
 
 def test_callback_with_a_bad_signature_is_401_and_changes_nothing(app, client, clock):
-    number = accept(clerk_serving(app))
+    clerk = clerk_serving(app)
+    number = accept(clerk)
     body = {"department": "swj", "case_number": number, "item": "QY-08", "status": "in_review",
             "actor": "税务审批系统"}
     raw, good = signed(body, clock)
@@ -409,27 +455,34 @@ def test_callback_with_a_bad_signature_is_401_and_changes_nothing(app, client, c
     clock.advance(minutes=10)  # the right signature, replayed too late
     r = client.post("/api/v1/approval/callback", data=raw, headers=good)
     assert r.status_code == 401 and r.json["error"] == "bad_signature"
-    item = client.get(f"/api/v1/cases/{number}").json["items"][1]
+    item = clerk.get(f"/api/v1/cases/{number}").json["items"][1]
     assert item["code"] == "QY-08" and item["status"] == "submitted"
     assert len(item["history"]) == 1
 
 
-def test_signed_callback_moves_the_item_and_a_repeat_is_harmless(app, client, clock):
-    number = accept(clerk_serving(app))
+def history_of(clerk, number: str, index: int = 1) -> tuple[str, list[tuple[str, str]]]:
+    item = clerk.get(f"/api/v1/cases/{number}").json["items"][index]
+    return item["status"], [(h["to"], h["actor"]) for h in item["history"]]
+
+
+def test_signed_callback_moves_the_item_and_a_retry_is_harmless(app, client, clock):
+    clerk = clerk_serving(app)
+    number = accept(clerk)
     body = {"department": "swj", "case_number": number, "item": "QY-08", "status": "in_review",
             "actor": "税务审批系统"}
-    for expected in (False, True):
-        raw, headers = signed(body, clock)
-        r = client.post("/api/v1/approval/callback", data=raw, headers=headers)
-        assert r.status_code == 200, r.json
-        assert r.json == {"case_number": number, "item": "QY-08", "status": "in_review",
-                          "unchanged": expected}
+    raw, headers = signed(body, clock)
+    r = client.post("/api/v1/approval/callback", data=raw, headers=headers)
+    assert r.status_code == 200, r.json
+    assert r.json == {"case_number": number, "item": "QY-08", "status": "in_review",
+                      "unchanged": False}
+    clock.advance(seconds=1)  # a retry signs afresh: harmless, answered "unchanged"
+    raw, headers = signed(body, clock)
+    r = client.post("/api/v1/approval/callback", data=raw, headers=headers)
+    assert r.status_code == 200 and r.json["unchanged"] is True
     raw, headers = signed({**body, "status": "approved"}, clock)
     assert client.post("/api/v1/approval/callback", data=raw, headers=headers).status_code == 200
-    item = client.get(f"/api/v1/cases/{number}").json["items"][1]
-    assert item["status"] == "approved"
-    assert [(h["to"], h["actor"]) for h in item["history"]] == [
-        ("submitted", "c04"), ("in_review", "税务审批系统"), ("approved", "税务审批系统")]
+    assert history_of(clerk, number) == ("approved", [
+        ("submitted", "c04"), ("in_review", "税务审批系统"), ("approved", "税务审批系统")])
     # A department may only move its own items, and only along the life cycle.
     raw, headers = signed({**body, "item": "QY-01"}, clock)
     r = client.post("/api/v1/approval/callback", data=raw, headers=headers)
@@ -442,10 +495,43 @@ def test_signed_callback_moves_the_item_and_a_repeat_is_harmless(app, client, cl
     assert r.status_code == 422 and r.json["error"] == "missing_field"
 
 
+def test_a_replayed_callback_is_refused_and_changes_nothing(app, client, clock):
+    """A captured callback sent again byte for byte, within its 300 s window: 409."""
+    clerk = clerk_serving(app)
+    number = accept(clerk)
+    body = {"department": "swj", "case_number": number, "item": "QY-08", "status": "in_review"}
+    moved, moved_headers = signed(body, clock)
+    assert client.post("/api/v1/approval/callback", data=moved,
+                       headers=moved_headers).status_code == 200
+    clock.advance(seconds=1)
+    raw, headers = signed({**body, "status": "rejected", "reason": "经营范围不符合规定"}, clock)
+    assert client.post("/api/v1/approval/callback", data=raw, headers=headers).status_code == 200
+    assert history_of(clerk, number)[0] == "rejected"
+    # Replayed within the window (the signature and timestamp are still good): refused.
+    clock.advance(seconds=200)
+    r = client.post("/api/v1/approval/callback", data=moved, headers=moved_headers)
+    assert r.status_code == 409 and r.json["error"] == "replayed_callback"
+    r = client.post("/api/v1/approval/callback", data=raw, headers=headers)
+    assert r.status_code == 409 and r.json["error"] == "replayed_callback"
+    assert history_of(clerk, number) == ("rejected", [
+        ("submitted", "c04"), ("in_review", "swj"), ("rejected", "swj")])
+    # After the window the timestamp alone refuses it, and the seen signatures are dropped.
+    clock.advance(seconds=200)
+    r = client.post("/api/v1/approval/callback", data=moved, headers=moved_headers)
+    assert r.status_code == 401 and r.json["error"] == "bad_signature"
+    fresh, fresh_headers = signed({**body, "status": "rejected", "reason": "x"}, clock)
+    r = client.post("/api/v1/approval/callback", data=fresh, headers=fresh_headers)
+    assert r.status_code == 200 and r.json["unchanged"] is True
+    with app.extensions["hall"].db.read() as s:
+        kept = s.scalars(select(SeenCallback.signature)).all()
+    assert moved_headers[SIGNATURE_HEADER] not in kept
+
+
 # ---------------------------------------------------------------- outbox
 
 
-def test_dead_letter_is_resent_by_the_admin_and_then_delivered(app, client, tax_bureau):
+def test_dead_letter_is_resent_by_the_admin_and_then_delivered(app, tax_bureau):
+    client = staff_client(app, "admin")
     number = accept(clerk_serving(app))
     listed = client.get("/api/v1/outbox").json
     assert listed["counts"] == {"pending": 2, "delivered": 0, "dead": 0}
@@ -474,15 +560,22 @@ def test_dead_letter_is_resent_by_the_admin_and_then_delivered(app, client, tax_
     # The bureau got the full case for its item, under the idempotency key, both times.
     assert [m["idempotency_key"] for m in tax_bureau.received] == [f"{number}:swj"] * 2
     assert tax_bureau.received[-1]["applicant"]["id_number"] == "330106198507201239"
+    with app.extensions["hall"].db.read() as s:
+        [resent] = log.recent_events(s, kinds=["outbox_resent"])
+    assert (resent["actor"], resent["subject"]) == ("admin", f"message:{dead[0]['id']}")
 
 
 # ---------------------------------------------------------------- pages
 
 
-@pytest.mark.parametrize("path", ["/intake?window=4", "/backoffice", "/backoffice?department=scj",
-                                  "/admin/outbox", "/cases/{number}/slip"])
-def test_pages_in_chinese_and_english_with_nothing_from_outside(app, client, path):
-    path = path.format(number=accept(clerk_serving(app)))
+@pytest.mark.parametrize("path, who", [
+    ("/intake?window=4", "clerk"), ("/backoffice", "appr-scj"),
+    ("/backoffice?department=scj", "appr-scj"), ("/admin/outbox", "admin"),
+    ("/admin/staff", "admin"), ("/cases/{number}/slip", "clerk")])
+def test_pages_in_chinese_and_english_with_nothing_from_outside(app, path, who):
+    clerk = clerk_serving(app)
+    path = path.format(number=accept(clerk))
+    client = clerk if who == "clerk" else staff_client(app, who)
     zh = client.get(path)
     assert zh.status_code == 200, path
     html = zh.get_data(as_text=True)
@@ -495,17 +588,24 @@ def test_pages_in_chinese_and_english_with_nothing_from_outside(app, client, pat
 
 
 def test_intake_form_knows_who_is_serving(app, client):
-    html = client.get("/intake?window=4").get_data(as_text=True)
-    assert 'id="not-logged-in"' in html and '"clerk": null' in html
+    r = client.get("/intake?window=4")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/clerk?next=")
     clerk = clerk_serving(app)
     html = clerk.get("/intake?window=4").get_data(as_text=True)
-    assert 'id="not-logged-in"' not in html and '"clerk": "c04"' in html
+    assert '"clerk": "c04"' in html
     assert '"gap_due": "2026-12-02"' in html and "企业登记" in html
     # The words of the page's script come from the catalogue, translated for the page.
     assert '"key material": "关键材料"' in html
+    assert clerk.get("/intake?window=5").status_code == 403  # not the clerk of window 5
 
 
-def test_pages_not_found(client):
-    for path in ("/intake", "/intake?window=99", "/intake?window=x", "/cases/SQ1/slip",
-                 "/backoffice?department=nope"):
-        assert client.get(path).status_code == 404, path
+def test_back_office_page_lists_only_the_approvers_departments(app, approver):
+    html = approver.get("/backoffice").get_data(as_text=True)
+    assert 'data-department="scj"' in html and 'data-department="swj"' not in html
+    assert approver.get("/backoffice?department=swj").status_code == 403
+
+
+def test_pages_not_found(app, approver):
+    clerk = clerk_serving(app)
+    assert clerk.get("/cases/SQ1/slip").status_code == 404
+    assert approver.get("/cases/SQ1/slip").status_code == 404

@@ -17,9 +17,9 @@ from hall_ops.cases.intake import IntakeRules
 from hall_ops.clock import hall_day
 from hall_ops.config import load_config
 from hall_ops.db import Database
-from tests.support.browser import clerk_console
-from tests.support.browser import new_page as _page
+from tests.support.browser import clerk_console, staff_page
 from tests.support.server import ROOT, free_port, running_server
+from tests.support.web import live_staff, live_window
 
 pytestmark = pytest.mark.browser
 
@@ -34,8 +34,8 @@ GAPS = ["住所使用证明", "银行开户许可证或开户信息"]
 
 @pytest.fixture
 def hall(tmp_path):
-    with running_server(tmp_path) as base:
-        yield base
+    with running_server(tmp_path) as server:
+        yield server
 
 
 def _material(name: str, box: str) -> str:
@@ -53,15 +53,16 @@ def test_clerk_accepts_two_departments_items_with_gaps_and_prints_the_routing_sl
     # The clerk console: log in at intake window 4, call the ticket, start serving it.
     clerk = clerk_console(browser, hall, 4, "c04", viewport={"width": 1280, "height": 1000})
     clerk.click("button[data-action=call-next]")
-    clerk.wait_for_function("document.querySelector('#current').textContent === 'B001'")
+    clerk.wait_for_function("() => document.querySelector('#current').textContent === 'B001'")
     clerk.click("button[data-action=start]")
-    clerk.wait_for_function("document.querySelector('#state').classList.contains('state-serving')")
+    clerk.wait_for_function(
+        "() => document.querySelector('#state').classList.contains('state-serving')")
 
     # The intake form of the same window, in the same browser session.
     clerk.goto(f"{hall}/intake?window=4")
-    clerk.wait_for_function("document.querySelector('#ticket').textContent === 'B001'",
+    clerk.wait_for_function("() => document.querySelector('#ticket').textContent === 'B001'",
                             timeout=WAIT_MS)
-    assert clerk.is_hidden("#not-logged-in") and clerk.is_hidden("#no-ticket")
+    assert clerk.is_hidden("#no-ticket")
     clerk.wait_for_selector("input[name=item][value='QY-08']", state="attached")
     assert clerk.locator("input[name=item][value='BDC-01']").count() == 0  # not this window's
     clerk.check("input[name=item][value='QY-01']")
@@ -101,7 +102,8 @@ def test_clerk_accepts_two_departments_items_with_gaps_and_prints_the_routing_sl
     clerk.wait_for_selector('.field-error[data-for="id-number"]:not([hidden])')
     assert "身份证号码有误" in clerk.inner_text('.field-error[data-for="id-number"]')
     assert clerk.url.endswith("/intake?window=4")
-    assert requests.get(f"{hall}/api/v1/outbox").json()["messages"] == []
+    admin = live_staff(hall.url, "admin")
+    assert admin.get(f"{hall}/api/v1/outbox").json()["messages"] == []
 
     clerk.fill("#id-number", "330106198507201239")
     clerk.click("#submit")
@@ -122,7 +124,7 @@ def test_clerk_accepts_two_departments_items_with_gaps_and_prints_the_routing_sl
     assert due in clerk.inner_text("#missing")
     assert clerk.locator("#received tr[data-material]").count() == len(PAPER) + len(E_LICENCES)
     # One hand-off per department is waiting in the outbox.
-    outbox = requests.get(f"{hall}/api/v1/outbox").json()
+    outbox = admin.get(f"{hall}/api/v1/outbox").json()
     assert {m["department"] for m in outbox["messages"]} == {"scj", "swj"}
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -134,9 +136,8 @@ def test_approver_works_a_case_in_the_console_and_the_admin_resends_a_dead_lette
     browser, hall, tmp_path
 ):
     # A case accepted over the API by the clerk at window 4.
-    clerk = requests.Session()
     requests.post(f"{hall}/api/v1/tickets", json={"service": "enterprise"})
-    assert clerk.post(f"{hall}/api/v1/windows/4/login", json={"clerk": "c04", "pin": "1234"}).ok
+    clerk = live_window(hall.url, 4, "c04")
     assert clerk.post(f"{hall}/api/v1/windows/4/call-next").json()["ticket"]["number"] == "B001"
     r = clerk.post(f"{hall}/api/v1/windows/4/intake", json={
         "applicant": {"kind": "person", "name": "李四", "id_number": "330106198507201239",
@@ -158,19 +159,25 @@ def test_approver_works_a_case_in_the_console_and_the_admin_resends_a_dead_lette
     db.dispose()
     assert (report.delivered, report.dead) == ([f"{number}:scj"], [f"{number}:swj"])
 
-    page = _page(browser, viewport={"width": 1280, "height": 900})
-    page.goto(f"{hall}/backoffice")
+    page = staff_page(browser, hall, "/backoffice", "appr-scj",
+                      viewport={"width": 1280, "height": 900})
+    assert page.locator("a[data-department]").count() == 1  # only the approver's department
     page.click("a[data-department=scj]")
     card = f'article.case[data-case="{number}"]'
     page.wait_for_selector(card, timeout=WAIT_MS)
     assert page.inner_text("#department-name") == "市场监督管理局"
-    assert "李四" in page.inner_text(card)  # the department decides on the full identity
+    # The list shows the applicant masked; the department decides on the full identity,
+    # shown when the approver opens it (and logged).
+    assert "李*" in page.inner_text(card) and "李四" not in page.inner_text(card)
+    page.click(f"{card} button.reveal")
+    page.wait_for_function(
+        f"() => document.querySelector('{card} .applicant').textContent.includes('李四')")
+    assert "330106198507201239" in page.inner_text(card)
     assert page.is_enabled(f"{card} button[data-action=claim]")
     assert page.is_disabled(f"{card} button[data-action=approve]")
-    page.fill("#approver", "李审批")
     page.click(f"{card} button[data-action=claim]")
     page.wait_for_selector(f'{card}[data-status="claimed"]')
-    assert "李审批" in page.inner_text(card)
+    assert "appr-scj" in page.inner_text(card)  # the logged-in approver
 
     # A supplement request without a reason is refused by the server, in Chinese.
     page.click(f"{card} button[data-action=supplement]")
@@ -188,7 +195,7 @@ def test_approver_works_a_case_in_the_console_and_the_admin_resends_a_dead_lette
                       json={"material": "住所使用证明", "ticket": "B001"}).status_code == 201
     page.click("#refresh")
     page.wait_for_function(
-        f"!document.querySelector('{card}').textContent.includes('住所使用证明 · 待补材料')")
+        f"() => !document.querySelector('{card}').textContent.includes('住所使用证明 · 待补材料')")
     page.click(f"{card} button[data-action=claim]")
     page.wait_for_selector(f'{card}[data-status="claimed"]')
     page.click(f"{card} button[data-action=approve]")
@@ -199,8 +206,8 @@ def test_approver_works_a_case_in_the_console_and_the_admin_resends_a_dead_lette
                                                                "QY-08": "submitted"}
 
     # The admin sees the dead letter and sends it again.
-    outbox = _page(browser, viewport={"width": 1280, "height": 900})
-    outbox.goto(f"{hall}/admin/outbox?status=dead")
+    outbox = staff_page(browser, hall, "/admin/outbox?status=dead", "admin",
+                        viewport={"width": 1280, "height": 900})
     row = '#messages tr[data-status="dead"]'
     outbox.wait_for_selector(row, timeout=WAIT_MS)
     assert number in outbox.inner_text(row) and "税务局" in outbox.inner_text(row)
@@ -209,7 +216,7 @@ def test_approver_works_a_case_in_the_console_and_the_admin_resends_a_dead_lette
     outbox.click(f"{row} button[data-resend]")
     outbox.wait_for_selector("#no-messages:not([hidden])")
     assert outbox.inner_text("#filters a[data-status=pending] .count") == "(1)"
-    messages = requests.get(f"{hall}/api/v1/outbox").json()["messages"]
+    messages = live_staff(hall.url, "admin").get(f"{hall}/api/v1/outbox").json()["messages"]
     assert {m["department"]: m["status"] for m in messages} == {"scj": "delivered",
                                                                 "swj": "pending"}
     ARTIFACTS.mkdir(exist_ok=True)

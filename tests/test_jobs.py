@@ -6,24 +6,25 @@ import time
 import tomllib
 
 from hall_ops.config import parse_config
-from hall_web.app import create_app
 from hall_web.jobs import start_jobs
 from sensors.simulator import CameraSimulator
 from tests.conftest import ROOT
+from tests.support.web import hall_app, staff_client
 from zones.occupancy import waiting_per_zone
 
 
 def test_camera_poll_runs_in_scheduler_and_reaches_the_dashboard(tmp_path, clock):
-    with CameraSimulator("front_intake", user="admin", password="pw", name="cam-t") as sim:
+    with CameraSimulator("front_intake", user="admin", password="pw", name="cam-t",
+                         clock=clock) as sim:
         raw = tomllib.loads((ROOT / "config.toml").read_text())
         raw["cameras"] = [{"name": "cam-t", "zone": "front_intake", "host": "127.0.0.1",
                            "port": sim.port, "user": "admin", "password": "pw"}]
         raw["sensors"] = {"poll_seconds": 1}
         hall = parse_config(raw, ROOT)
-        app = create_app(hall, database_url=f"sqlite:///{tmp_path / 'h.db'}", secret_key="t",
-                         clock=clock)
-        manager = app.extensions["hall"].socketio.test_client(app)
-        manager.emit("join", {"room": "manager"})
+        app = hall_app(hall, database_url=f"sqlite:///{tmp_path / 'h.db'}", clock=clock)
+        manager = app.extensions["hall"].socketio.test_client(
+            app, flask_test_client=staff_client(app, "manager"))
+        assert manager.emit("join", {"room": "manager"}, callback=True)["ok"]
         app.test_client().post("/api/v1/tickets", json={"service": "notary"})
         scheduler = start_jobs(app)
         try:
@@ -60,11 +61,11 @@ def test_dispatcher_and_deadline_jobs_run_in_the_scheduler(tmp_path):
     from tests.test_intake import FLAT_E, FLAT_ITEMS, FLAT_PAPER, PERSON
 
     long_ago = dt.datetime(2026, 11, 2, 2, 0)  # a Monday; limits of 5 working days are past
-    app = create_app(ROOT / "config.toml", database_url=f"sqlite:///{tmp_path / 'h.db'}",
-                     secret_key="t", clock=lambda: long_ago, always_open=True)
+    app = hall_app(ROOT / "config.toml", database_url=f"sqlite:///{tmp_path / 'h.db'}",
+                   clock=lambda: long_ago, always_open=True)
     hall = app.extensions["hall"]
     with hall.db.write() as s:
-        queue.open_window(s, 8, "c08", "1234", long_ago)
+        queue.open_window(s, 8, "c08", long_ago)
         queue.take_ticket(s, hall.config, "real_estate", long_ago, ignore_hours=True)
         ticket, _ = queue.call_next(s, hall.config, 8, "c08", long_ago)
         queue.start_service(s, 8, "c08", long_ago)
@@ -72,8 +73,8 @@ def test_dispatcher_and_deadline_jobs_run_in_the_scheduler(tmp_path):
                       window_number=8, clerk_id="c08", applicant=PERSON, item_codes=FLAT_ITEMS,
                       received=FLAT_PAPER, e_licences=FLAT_E, now=long_ago)
     hall.clock = lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    manager = hall.socketio.test_client(app)
-    manager.emit("join", {"room": "manager"})
+    manager = hall.socketio.test_client(app, flask_test_client=staff_client(app, "manager"))
+    assert manager.emit("join", {"room": "manager"}, callback=True)["ok"]
     scheduler = start_jobs(app)
     try:
         deadline = time.monotonic() + 30

@@ -11,10 +11,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from hall_web.app import create_app
 from hall_web.error_messages import ENGLISH
 from tests.conftest import ROOT, StepClock
 from tests.support.services import service_missing
+from tests.support.web import device_client, hall_app, staff_client
 
 PAGES = ["/", "/kiosk", "/screen", "/screen?zone=front_intake", "/screen?window=7", "/clerk",
          "/manager", "/t/{token}", "/tickets/{token}/print"]
@@ -24,15 +24,15 @@ STATIC = ROOT / "static"
 
 @pytest.fixture
 def app(tmp_path, hall_config, clock):
-    app = create_app(hall_config, clock=clock, database_url=f"sqlite:///{tmp_path / 'h.db'}",
-                     secret_key="test")
+    app = hall_app(hall_config, clock=clock, database_url=f"sqlite:///{tmp_path / 'h.db'}")
     yield app
     app.extensions["hall"].db.dispose()
 
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    """A manager: besides the citizens' pages, they may open kiosk and screen pages."""
+    return staff_client(app, "manager")
 
 
 @pytest.fixture
@@ -92,10 +92,9 @@ def test_index_links_every_page_and_every_zone_screen(client, hall_config):
 
 def test_kiosk_says_when_the_hall_is_closed(tmp_path, hall_config):
     sunday = StepClock(dt.datetime(2026, 11, 29, 2, 0))  # Sunday 10:00 in Shanghai
-    app = create_app(hall_config, clock=sunday, database_url=f"sqlite:///{tmp_path / 'c.db'}",
-                     secret_key="test")
+    app = hall_app(hall_config, clock=sunday, database_url=f"sqlite:///{tmp_path / 'c.db'}")
     try:
-        html = app.test_client().get("/kiosk").get_data(as_text=True)
+        html = device_client(app, "hall", "kiosk").get("/kiosk").get_data(as_text=True)
     finally:
         app.extensions["hall"].db.dispose()
     closed = re.search(r'<div id="closed" class="notice"\s*([^>]*)>', html)
@@ -119,6 +118,29 @@ def test_no_page_loads_anything_from_outside(client, ticket, path):
     assert assets
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
+
+
+STAFF_PAGES = ["/manager/dashboard", "/manager/reports", "/backoffice", "/admin/outbox",
+               "/admin/staff", "/login"]
+
+
+@pytest.mark.parametrize("path", PAGES + STAFF_PAGES)
+def test_no_page_has_inline_script(app, ticket, path):
+    """The Content-Security-Policy allows no inline script: data goes in JSON blocks, handlers
+    in static scripts, and the CSRF token in a meta tag for the pages' api()."""
+    client = staff_client(app, "admin" if path.startswith("/admin") else "manager")
+    if path == "/backoffice":
+        client = staff_client(app, "appr-scj")
+    response = client.get(path.format(token=ticket["token"]))
+    assert response.status_code == 200, path
+    html = response.get_data(as_text=True)
+    for attributes in re.findall(r"<script([^>]*)>", html):
+        assert "src=" in attributes or 'type="application/json"' in attributes, attributes
+    assert not re.search(r"<[^>]+\son[a-z]+\s*=", html), "inline event handler"
+    if path != "/tickets/{token}/print":
+        assert re.search(r'<meta name="csrf-token" content="[^"]+">', html)
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in csp and "unsafe-inline" not in csp.split("script-src")[1][:20]
 
 
 def test_our_scripts_and_styles_reach_for_nothing_outside():
@@ -148,7 +170,7 @@ def test_ticket_status_page(client, ticket):
 def test_print_page_is_an_80mm_slip_in_hall_time(client, ticket):
     printed = client.get(ticket["print_url"]).get_data(as_text=True)
     assert ticket["number"] in printed and "企业登记" in printed
-    assert "print.css" in printed and "window.print()" in printed
+    assert "print.css" in printed and 'data-print="now"' in printed and "js/print.js" in printed
     assert f"/qr/{ticket['token']}.svg" in printed
     assert "2026-11-25 10:00" in printed  # taken 02:00 UTC, printed in Shanghai time
     css = (STATIC / "css" / "print.css").read_text()

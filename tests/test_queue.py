@@ -12,7 +12,7 @@ from hall_ops.errors import Conflict, InvalidInput, NotFound, Unauthorized
 
 def login(db, window: int, clerk: str = "c01", now=None) -> None:
     with db.write() as s:
-        queue.open_window(s, window, clerk, "1234", now or dt.datetime(2026, 11, 25, 2))
+        queue.open_window(s, window, clerk, now or dt.datetime(2026, 11, 25, 2))
 
 
 def take(db, hall, clock, service="enterprise", priority="normal"):
@@ -132,12 +132,12 @@ def test_transfer_to_named_window(db, hall_config, clock):
 
 def test_window_login_rules(db, hall_config, clock):
     with pytest.raises(Unauthorized), db.write() as s:
-        queue.open_window(s, 4, "c01", "0000", clock())
+        queue.open_window(s, 4, "nobody", clock())  # not a clerk of this hall
     login(db, 4, "c01")
     with pytest.raises(Conflict), db.write() as s:
-        queue.open_window(s, 4, "c02", "1234", clock())
+        queue.open_window(s, 4, "c02", clock())
     with pytest.raises(Conflict), db.write() as s:
-        queue.open_window(s, 5, "c01", "1234", clock())
+        queue.open_window(s, 5, "c01", clock())
     with pytest.raises(Unauthorized), db.write() as s:
         queue.call_next(s, hall_config, 4, "c02", clock())
 

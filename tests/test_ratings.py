@@ -13,7 +13,7 @@ from hall_ops.queue import ratings
 
 def test_rate_once_after_service(db, hall_config, clock):
     with db.write() as s:
-        queue.open_window(s, 4, "c01", "1234", clock.now)
+        queue.open_window(s, 4, "c01", clock.now)
         token = queue.take_ticket(s, hall_config, "enterprise", clock.now).status_token
     with pytest.raises(Conflict), db.write() as s:
         ratings.rate(s, token, 5, clock.now)

@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from hall_ops.db import Database
 from hall_ops.queue.models import Ticket
 from tests.support.server import HallServer
+from tests.support.web import live_window
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -117,11 +118,7 @@ def _take(
 
 
 def _clerk(process: HallServer, window: int, clerk: str) -> requests.Session:
-    session = requests.Session()
-    reply = session.post(f"{process.url}/api/v1/windows/{window}/login",
-                         json={"clerk": clerk, "pin": "1234"}, timeout=DEADLINE)
-    assert reply.status_code == 200, reply.text
-    return session
+    return live_window(process.url, window, clerk)
 
 
 def _comparable(snapshot: dict[str, Any]) -> dict[str, Any]:

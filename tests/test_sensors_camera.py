@@ -1,4 +1,4 @@
-"""The onvif-zeep client against the ONVIF camera simulator, over real HTTP on loopback."""
+"""The ONVIF session (onvif-zeep-async) against the ONVIF camera simulator, over real HTTP."""
 
 from __future__ import annotations
 
@@ -7,42 +7,47 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 import requests
+from lxml import etree
 
-from sensors.camera import (
+from sensors.camera import CameraLoop, CameraUnauthorized, CameraUnreachable, read_number
+from sensors.config import CameraConfig
+from sensors.onvif_camera import (
     LINE_COUNT_TOPIC,
     OCCUPANCY_TOPIC,
-    CameraUnauthorized,
-    CameraUnreachable,
     OnvifCounter,
+    parse_notifications,
 )
-from sensors.config import CameraConfig
 from sensors.simulator import CameraSimulator
+from tests.support.cameras import LUNCH, NIGHT, PEAK, ManualClock
 
-# 2026-11-25 is a Wednesday; the hall is in Asia/Shanghai (UTC+8).
-PEAK = dt.datetime(2026, 11, 25, 2, 0)    # 10:00 local
-LUNCH = dt.datetime(2026, 11, 25, 4, 45)  # 12:45 local
-NIGHT = dt.datetime(2026, 11, 24, 23, 0)  # 07:00 local
-
-
-class ManualClock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += dt.timedelta(**kwargs)
+T = TypeVar("T")
 
 
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(PEAK)
+
+
+@pytest.fixture(scope="module")
+def loop() -> Iterator[CameraLoop]:
+    camera_loop = CameraLoop()
+    yield camera_loop
+    camera_loop.close()
+
+
+@pytest.fixture
+def run(loop: CameraLoop) -> Any:
+    """Run a session's coroutine on the camera loop and wait for it."""
+    def call(coro: Coroutine[Any, Any, T]) -> T:
+        return loop.run(coro, timeout=60)
+
+    return call
 
 
 @pytest.fixture
@@ -58,65 +63,45 @@ def door(clock: ManualClock) -> Iterator[CameraSimulator]:
         yield camera
 
 
-def counter(sim: CameraSimulator, *, password: str | None = None, role: str = "occupancy",
-            timeout: float = 3.0, subscription_seconds: int = 300) -> OnvifCounter:
-    config = CameraConfig(f"cam-{sim.zone}", sim.zone, "127.0.0.1", sim.port, sim.user,
-                          password or sim.password, role=role)
-    return OnvifCounter(config, timeout=timeout, subscription_seconds=subscription_seconds)
+@pytest.fixture
+def counter(clock: ManualClock, loop: CameraLoop) -> Iterator[Callable[..., OnvifCounter]]:
+    """Opens sessions with the simulators; each is closed (unsubscribed) after the test."""
+    opened: list[OnvifCounter] = []
+
+    def open_session(sim: CameraSimulator, *, password: str | None = None,
+                     role: str = "occupancy", timeout: float = 3.0,
+                     subscription_seconds: int = 300) -> OnvifCounter:
+        config = CameraConfig(f"cam-{sim.zone}", sim.zone, "127.0.0.1", sim.port, sim.user,
+                              password or sim.password, role=role)
+        session = OnvifCounter(config, timeout=timeout, clock=clock,
+                               subscription_seconds=subscription_seconds)
+        opened.append(session)
+        return session
+
+    yield open_session
+    for session in opened:
+        loop.run(session.close(), timeout=30)
 
 
-def test_device_information_capabilities_and_services(sim: CameraSimulator) -> None:
+def test_connect_learns_services_clock_and_device(sim, clock, counter, run) -> None:
     camera = counter(sim)
-    info = camera.connect()
-    assert info.manufacturer == "hall-ops"
-    assert info.serial == sim.serial
+    info = run(camera.connect())
+    assert (info.manufacturer, info.serial) == ("hall-ops", sim.serial)
+    assert camera.device is not None
     base = f"http://127.0.0.1:{sim.port}"
-    assert camera.capabilities() == {
-        "Device": f"{base}/onvif/device_service",
-        "Events": f"{base}/onvif/events_service",
-        "Media": f"{base}/onvif/media_service",
-    }
-    services = camera.services()
-    assert services["http://www.onvif.org/ver10/events/wsdl"] == f"{base}/onvif/events_service"
-    assert services["http://www.onvif.org/ver10/media/wsdl"] == f"{base}/onvif/media_service"
-    # The camera's clock as ONVIF reports it (UTC and hall-local).
-    assert camera.device is not None
-    clock_reply = camera.device.devicemgmt.GetSystemDateAndTime()
-    assert (clock_reply.UTCDateTime.Time.Hour, clock_reply.LocalDateTime.Time.Hour) == (2, 10)
-    assert clock_reply.TimeZone.TZ == "CST-8"
+    assert camera.device.xaddrs["http://www.onvif.org/ver10/events/wsdl"] == \
+        f"{base}/onvif/events_service"
+    assert camera.clock_offset is not None and abs(camera.clock_offset) < 2
+    # Nothing was subscribed just by connecting.
+    assert sim.subscriptions == {}
 
 
-def test_profiles_snapshot_uri_and_snapshot_bytes(sim: CameraSimulator) -> None:
-    camera = counter(sim)
-    profiles = camera.profiles()
-    assert [(p.token, p.width, p.height) for p in profiles] == [("Profile_1", 1920, 1080)]
-    uri = camera.snapshot_uri("Profile_1")
-    assert uri == f"http://127.0.0.1:{sim.port}/onvif/snapshot/Profile_1.png"
-    # The URI alone is not enough: the camera wants HTTP digest credentials.
-    assert requests.get(uri, timeout=3).status_code == 401
-    content_type, image = camera.snapshot()
-    assert content_type == "image/png"
-    assert image.startswith(b"\x89PNG\r\n\x1a\n") and image == sim.snapshot
-
-
-def test_event_properties_announce_the_counting_topic(sim: CameraSimulator) -> None:
-    camera = counter(sim)
-    camera.connect()
-    assert camera.device is not None
-    properties = camera.device.events.GetEventProperties()
-    topic_set = properties.TopicSet._value_1[0]
-    assert topic_set.tag == "{http://www.onvif.org/ver10/topics}RuleEngine"
-    assert topic_set.find("CountAggregation/OccupancyCounter") is not None
-
-
-def test_pull_point_counts_follow_the_crowd_scenario(
-    sim: CameraSimulator, clock: ManualClock
-) -> None:
+def test_pull_point_counts_follow_the_crowd_scenario(sim, clock, counter, run) -> None:
     camera = counter(sim, subscription_seconds=6 * 3600)  # outlasts the morning
     seen = {}
     for label, moment in (("night", NIGHT), ("peak", PEAK), ("lunch", LUNCH)):
         clock.now = moment
-        counts = camera.read_counts()
+        counts = run(camera.read_counts())
         assert counts.present == sim.scenario.present(moment)
         seen[label] = counts.present
     assert seen["peak"] > 0.8 * sim.scenario.capacity
@@ -126,127 +111,133 @@ def test_pull_point_counts_follow_the_crowd_scenario(
     assert sim.requests.count("CreatePullPointSubscription") == 1
 
 
-def test_pull_messages_carry_profile_m_topics(sim: CameraSimulator, door: CameraSimulator) -> None:
+def test_pull_messages_carry_profile_m_topics(sim, door, counter, run) -> None:
     occupancy = counter(sim)
-    occupancy.subscribe()
-    [event] = occupancy.pull()
-    assert (event.topic, event.rule, event.operation) == (
-        OCCUPANCY_TOPIC, "Occupancy", "Initialized")
+    run(occupancy.subscribe())
+    [event] = run(occupancy.pull())
+    assert (event.topic, event.source, event.rule, event.operation) == (
+        OCCUPANCY_TOPIC, "VideoSource_1", "Occupancy", "Initialized")
     assert event.at == PEAK
 
     entrance = counter(door, role="entrance")
-    entrance.subscribe()
-    events = {e.rule: e for e in entrance.pull()}
+    run(entrance.subscribe())
+    events = {e.rule: e for e in run(entrance.pull())}
     assert {e.topic for e in events.values()} == {LINE_COUNT_TOPIC}
     entered, exited = door.scenario.crossings(PEAK)
     assert (events["In"].count, events["Out"].count) == (entered, exited)
-    # Nothing changed since: the next pull is empty, the counts stay.
-    assert entrance.pull() == []
+    assert run(entrance.pull()) == []  # nothing changed since; the counts stay
     counts = entrance.counts()
     assert (counts.entered, counts.exited, counts.present) == (entered, exited, entered - exited)
-    assert counts.present is not None
-    assert abs(counts.present - door.scenario.expected(PEAK)) <= 2
 
 
-def test_subscription_is_renewed_before_it_expires(
-    sim: CameraSimulator, clock: ManualClock
-) -> None:
+def test_subscription_is_renewed_before_it_expires(sim, clock, counter, run) -> None:
     camera = counter(sim, subscription_seconds=60)
-    camera.read_counts()
+    run(camera.read_counts())
     [subscription] = sim.subscriptions.values()
     assert subscription.expires == PEAK + dt.timedelta(seconds=60)
     renewals = sim.requests.count("Renew")
 
     clock.advance(seconds=20)  # 40 s left: more than half, no renewal
-    camera.read_counts()
+    run(camera.read_counts())
     assert sim.requests.count("Renew") == renewals
 
     clock.advance(seconds=20)  # 20 s left: renew
-    camera.read_counts()
+    run(camera.read_counts())
     assert sim.requests.count("Renew") == renewals + 1
     assert subscription.expires == clock.now + dt.timedelta(seconds=60)
-    assert camera.subscription_left == dt.timedelta(seconds=60)
     assert list(sim.subscriptions) == [subscription.id]
 
 
-def test_a_forgotten_subscription_is_created_again(
-    sim: CameraSimulator, clock: ManualClock
-) -> None:
+def test_a_forgotten_subscription_is_created_again(sim, clock, counter, run) -> None:
     camera = counter(sim, subscription_seconds=60)
-    camera.read_counts()
+    run(camera.read_counts())
     first = camera.subscription_address
     clock.advance(seconds=90)  # expired on the camera
-    assert camera.read_counts().present == sim.scenario.present(clock.now)
+    assert run(camera.read_counts()).present == sim.scenario.present(clock.now)
     assert camera.subscription_address != first
 
     sim.reboot()
-    assert camera.read_counts().present == sim.scenario.present(clock.now)
+    assert run(camera.read_counts()).present == sim.scenario.present(clock.now)
     assert len(sim.subscriptions) == 1
 
 
-def test_close_unsubscribes(sim: CameraSimulator) -> None:
+def test_close_unsubscribes(sim, clock, counter, run) -> None:
     camera = counter(sim)
-    camera.read_counts()
+    run(camera.read_counts())
     assert len(sim.subscriptions) == 1
-    camera.close()
+    run(camera.close())
     assert sim.subscriptions == {}
     assert "Unsubscribe" in sim.requests
 
 
-def test_wrong_password_is_a_clear_error(sim: CameraSimulator) -> None:
+def test_wrong_password_is_a_clear_error(sim, clock, counter, run) -> None:
     camera = counter(sim, password="wrong")
     with pytest.raises(CameraUnauthorized) as excinfo:
-        camera.read_counts()
+        run(camera.read_counts())
     assert str(excinfo.value) == (
         f"camera cam-front_intake (127.0.0.1:{sim.port}) rejected the user name or password"
     )
-    assert excinfo.value.__cause__ is None  # no zeep traceback attached
+    assert excinfo.value.__cause__ is None  # no library traceback attached
     assert sim.subscriptions == {}
 
 
-def test_the_simulator_refuses_calls_without_ws_security(sim: CameraSimulator) -> None:
+def test_http_digest_cameras_refuse_a_wrong_password_with_401(clock, counter, run) -> None:
+    with CameraSimulator("business", password="right", clock=clock, http_digest=True) as sim:
+        assert run(counter(sim).read_counts()).present == sim.scenario.present(PEAK)
+        with pytest.raises(CameraUnauthorized):
+            run(counter(sim, password="wrong").read_counts())
+
+
+def test_the_simulator_refuses_calls_without_ws_security(sim) -> None:
     envelope = (
         '<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope" '
         'xmlns:tds="http://www.onvif.org/ver10/device/wsdl"><env:Body>'
         "<tds:GetDeviceInformation/></env:Body></env:Envelope>"
     )
-    response = requests.post(f"http://127.0.0.1:{sim.port}/onvif/device_service", data=envelope,
-                             headers={"Content-Type": "application/soap+xml"}, timeout=3)
+    url = f"http://127.0.0.1:{sim.port}/onvif/device_service"
+    headers = {"Content-Type": "application/soap+xml"}
+    response = requests.post(url, data=envelope, headers=headers, timeout=3)
     assert response.status_code == 400
     assert "ter:NotAuthorized" in response.text
     # GetSystemDateAndTime is answered without credentials, as ONVIF allows.
     unauthenticated = envelope.replace("GetDeviceInformation", "GetSystemDateAndTime")
-    response = requests.post(f"http://127.0.0.1:{sim.port}/onvif/device_service",
-                             data=unauthenticated, timeout=3,
-                             headers={"Content-Type": "application/soap+xml"})
+    response = requests.post(url, data=unauthenticated, headers=headers, timeout=3)
     assert response.status_code == 200 and "UTCDateTime" in response.text
+    # The snapshot needs HTTP digest (the session itself never fetches images).
+    snapshot = f"http://127.0.0.1:{sim.port}/onvif/snapshot/Profile_1.png"
+    assert requests.get(snapshot, timeout=3).status_code == 401
+    image = requests.get(snapshot, timeout=3, auth=requests.auth.HTTPDigestAuth("admin", "s3cret"))
+    assert image.content == sim.snapshot
 
 
-def test_a_silent_or_slow_camera_is_unreachable_not_a_crash(sim: CameraSimulator) -> None:
-    camera = counter(sim, timeout=2.0)
-    camera.read_counts()
+def test_a_silent_or_slow_camera_is_unreachable_not_a_crash(sim, clock, counter, run) -> None:
+    camera = counter(sim, timeout=1.0)
+    run(camera.read_counts())
     sim.fail = "drop"
     with pytest.raises(CameraUnreachable, match="is unreachable"):
-        camera.read_counts()
+        run(camera.read_counts())
     sim.fail = "slow"
     sim.slow_seconds = 30  # far beyond the timeout; stopping the camera cuts it short
-    with pytest.raises(CameraUnreachable, match="did not answer PullMessages within 2 s"):
-        camera.read_counts()
+    with pytest.raises(CameraUnreachable, match="did not answer PullMessages within 1 s"):
+        run(camera.read_counts())
     sim.fail = None
-    assert camera.read_counts().present == sim.scenario.present(PEAK)
+    assert run(camera.read_counts()).present == sim.scenario.present(PEAK)
+    assert len(sim.subscriptions) == 1  # an unreachable camera keeps its subscription
 
 
-def test_nothing_listening_is_unreachable(clock: ManualClock) -> None:
+def test_nothing_listening_is_unreachable(clock, run) -> None:
     with CameraSimulator("business", clock=clock) as gone:
         port = gone.port
     config = CameraConfig("cam-gone", "business", "127.0.0.1", port, "admin", "admin")
-    with pytest.raises(CameraUnreachable, match="cam-gone"):
-        OnvifCounter(config, timeout=2.0).read_counts()
+    camera = OnvifCounter(config, timeout=2.0, clock=clock)
+    with pytest.raises(CameraUnreachable, match=r"cam-gone .*connection refused"):
+        run(camera.read_counts())
+    run(camera.close())
 
 
-def test_simulator_runs_as_a_command() -> None:
+def test_simulator_runs_as_a_command(run) -> None:
     command = [sys.executable, "-m", "sensors.simulator", "--port", "0", "--zone", "business",
-               "--user", "admin", "--password", "x", "--offset-minutes", "-90"]
+               "--user", "admin", "--password", "x"]
     process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent,
                                stdout=subprocess.PIPE, text=True)
     try:
@@ -256,20 +247,29 @@ def test_simulator_runs_as_a_command() -> None:
         assert match, banner
         config = CameraConfig("cam-cli", "business", "127.0.0.1", int(match[1]), "admin", "x")
         camera = OnvifCounter(config, timeout=3.0)
-        assert camera.connect().model == "Counting camera simulator (occupancy)"
-        present = camera.read_counts().present
+        assert run(camera.connect()).model == "Counting camera simulator (occupancy)"
+        present = run(camera.read_counts()).present
         assert present is not None and 0 <= present <= 2 * 25
-        camera.close()
+        run(camera.close())
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
 
 
-def test_connecting_long_before_subscribing_still_subscribes(
-    sim: CameraSimulator, clock: ManualClock
-) -> None:
-    camera = counter(sim)
-    camera.connect()  # onvif-zeep opened a subscription with the camera's default 60 s
-    clock.advance(minutes=5)
-    assert camera.read_counts().present == sim.scenario.present(clock.now)
-    assert len(sim.subscriptions) == 1
+def test_counts_are_read_the_way_cameras_write_them() -> None:
+    assert [read_number(t) for t in ("17", " 17.0 ", "-3", "1e2", "17.5", "x", "", None,
+                                     "nan", "inf")] == [17, 17, -3, 100, None, None, None, None,
+                                                        None, None]
+    envelope = etree.fromstring(
+        b'<e xmlns:wsnt="http://docs.oasis-open.org/wsn/b-2" '
+        b'xmlns:tt="http://www.onvif.org/ver10/schema" '
+        b'xmlns:ns9="http://www.onvif.org/ver10/topics"><wsnt:NotificationMessage>'
+        b"<wsnt:Topic>ns9:RuleEngine/CountAggregation/OccupancyCounter</wsnt:Topic>"
+        b'<wsnt:Message><tt:Message PropertyOperation="Changed"><tt:Source>'
+        b'<tt:SimpleItem Name="VideoSourceConfigurationToken" Value="VSC_2"/>'
+        b'<tt:SimpleItem Name="RuleName" Value="Lobby"/></tt:Source><tt:Data>'
+        b'<tt:SimpleItem Name="count" Value="8.0"/></tt:Data></tt:Message></wsnt:Message>'
+        b"</wsnt:NotificationMessage></e>")
+    [event] = parse_notifications(envelope).events
+    assert (event.topic, event.source, event.rule, event.count, event.at) == (
+        OCCUPANCY_TOPIC, "VSC_2", "Lobby", 8, None)

@@ -11,7 +11,13 @@ import pytest
 
 import sensors.config
 from hall_ops.config import ConfigError
-from sensors.config import CameraConfig, CameraConfigError, parse_cameras
+from sensors.config import (
+    CameraConfig,
+    CameraConfigError,
+    SensorSettings,
+    parse_cameras,
+    parse_sensors,
+)
 from sensors.scenario import CrowdScenario, crowd_share
 
 ZONES = {"front_intake", "back_approval", "public_affairs", "egov_experience", "business"}
@@ -31,14 +37,25 @@ def documented_example() -> str:
 
 
 def test_the_documented_example_parses() -> None:
-    cameras = parse_cameras(tomllib.loads(documented_example()), ZONES)
+    raw = tomllib.loads(documented_example())
+    cameras = parse_cameras(raw, ZONES)
     assert cameras == (
         CameraConfig("cam-front-1", "front_intake", "127.0.0.1", 8081, "admin", "change-me",
-                     "occupancy"),
+                     "occupancy", occupancy_rules=("Hall",)),
         CameraConfig("cam-public-door", "public_affairs", "127.0.0.1", 8082, "admin", "change-me",
-                     "entrance", "In", "Out"),
+                     "entrance", "In", "Out", video_source="VideoSource_1"),
+        CameraConfig("cam-hik-door", "business", "127.0.0.1", 8083, "admin", "change-me",
+                     "entrance", kind="hikvision", channel=1),
     )
     assert "change-me" not in repr(cameras[0])  # passwords stay out of logs
+    assert parse_sensors(raw) == SensorSettings(10, 5, 120)
+
+
+def test_the_shipped_config_parses() -> None:
+    from tests.conftest import ROOT
+
+    raw = tomllib.loads((ROOT / "config.toml").read_text())
+    assert parse_cameras(raw, ZONES) and parse_sensors(raw).poll_seconds > 0
 
 
 def test_no_cameras_section_means_no_cameras() -> None:
@@ -67,6 +84,16 @@ BASE = {"name": "cam-1", "zone": "business", "host": "h", "port": 80, "user": "u
     ({"pasword": "x"}, "unknown key(s) ['pasword']"),
     ({"in_rule": "A"}, "in_rule/out_rule only apply to role = 'entrance'"),
     ({"role": "entrance", "in_rule": "X", "out_rule": "X"}, "in_rule and out_rule must differ"),
+    ({"kind": "sony"}, "kind must be one of ('onvif', 'hikvision', 'dahua', 'axis')"),
+    ({"kind": "dahua", "occupancy_rules": ["A"]}, "['occupancy_rules'] only apply to kind"),
+    ({"kind": "hikvision"}, "Hikvision people counting reports crossings"),
+    ({"channel": 2}, "'channel' only applies to the vendor HTTP APIs"),
+    ({"kind": "axis", "channel": 0}, "'channel' must be a number from 1 to 256"),
+    ({"occupancy_rules": "Hall"}, "'occupancy_rules' must be a list of rule names"),
+    ({"occupancy_rules": ["A", "A"]}, "'occupancy_rules' names a rule twice"),
+    ({"role": "entrance", "occupancy_rules": ["A"]}, "occupancy_rules only apply to role"),
+    ({"rewrite_addresses": "yes"}, "'rewrite_addresses' must be true or false"),
+    ({"video_source": ""}, "'video_source' must be a non-empty string"),
 ])
 def test_clear_errors(change: dict[str, object], message: str) -> None:
     entry = {k: v for k, v in {**BASE, **change}.items() if v is not None}
@@ -74,6 +101,19 @@ def test_clear_errors(change: dict[str, object], message: str) -> None:
         parse_cameras({"cameras": [entry]}, ZONES)
     assert message in str(excinfo.value)
     assert isinstance(excinfo.value, ConfigError)
+
+
+@pytest.mark.parametrize(("section", "message"), [
+    ({"poll_second": 5}, "sensors: unknown key(s) ['poll_second']"),
+    ({"poll_seconds": 0}, "'poll_seconds' must be a number from 0.1 to 3600"),
+    ({"timeout_seconds": True}, "'timeout_seconds' must be a number"),
+    ({"clock_tolerance_seconds": "2"}, "'clock_tolerance_seconds' must be a number"),
+])
+def test_the_sensors_table_is_strict(section: dict[str, object], message: str) -> None:
+    with pytest.raises(CameraConfigError) as excinfo:
+        parse_sensors({"sensors": section})
+    assert message in str(excinfo.value)
+    assert parse_sensors({}) == SensorSettings()
 
 
 def test_duplicate_names_and_wrong_shape() -> None:

@@ -1,24 +1,25 @@
-"""Screens over Socket.IO (Flask-SocketIO test client): snapshot on join, live calls, reconnect."""
+"""Screens over Socket.IO (Flask-SocketIO test client): snapshot on join, live calls, reconnect,
+and who may join which room."""
 
 from __future__ import annotations
 
 import pytest
 
-from hall_web.app import create_app
+from tests.support.web import device_client, hall_app, staff_client
 
 
 @pytest.fixture
 def app(tmp_path, hall_config, clock):
-    app = create_app(hall_config, clock=clock, database_url=f"sqlite:///{tmp_path / 'h.db'}",
-                     secret_key="test")
-    app.testing = True
+    app = hall_app(hall_config, clock=clock, database_url=f"sqlite:///{tmp_path / 'h.db'}")
     yield app
     app.extensions["hall"].db.dispose()
 
 
-def screen(app, room: str):
+def screen(app, room: str, browser=None):
+    """A screen joined to ``room``: by default the hall's screen device (it covers every room
+    but ``manager``)."""
     socketio = app.extensions["hall"].socketio
-    client = socketio.test_client(app)
+    client = socketio.test_client(app, flask_test_client=browser or device_client(app, "hall"))
     ack = client.emit("join", {"room": room}, callback=True)
     assert ack == {"ok": True, "room": room}
     return client
@@ -93,3 +94,18 @@ def test_bad_room_is_refused(app):
     assert client.emit("join", {"room": "../etc"}, callback=True)["error"] == "invalid_room"
     assert client.emit("join", "hall", callback=True)["error"] == "invalid_room"
     assert client.get_received() == []
+
+
+def test_public_rooms_show_no_staff_login(app):
+    """``hall`` and ``zone:<code>`` are open to anyone: ticket numbers and counts only."""
+    clerk(app, 4, "c01")
+    anyone = screen(app, "hall", app.test_client())
+    manager = screen(app, "manager", staff_client(app, "manager"))
+    [public] = [e["args"][0] for e in anyone.get_received() if e["name"] == "snapshot"]
+    [full] = [e["args"][0] for e in manager.get_received() if e["name"] == "snapshot"]
+    assert "clerk" not in public["queue"]["windows"][3]
+    assert full["queue"]["windows"][3]["clerk"] == "c01"
+    app.test_client().post("/api/v1/tickets", json={"service": "enterprise"})
+    [pushed] = events(anyone, "queue")
+    assert all("clerk" not in w for w in pushed["windows"])
+    assert events(manager, "queue")[0]["windows"][3]["clerk"] == "c01"

@@ -69,7 +69,8 @@ def test_installed_wheel_serves_pages_static_files_and_the_catalogue(
 
     with HallServer(tmp_path, config=site / "config.toml", python=installed,
                     cwd=elsewhere) as server:
-        page = requests.get(f"{server.url}/screen", timeout=10)
+        screen = requests.Session()  # the hall's screen device, by its demo link
+        page = screen.get(server.device_link("/screen"), timeout=10)
         assert page.status_code == 200, server.log()
         assert "/static/vendor/socket.io.min.js" in page.text
         assert "市民中心行政服务大厅" in page.text  # the template, filled from config.toml

@@ -253,7 +253,7 @@ def hall_db(tmp_path: Path) -> Iterator[Database]:
             Service(code="C", letter="C", name_zh="复印邮寄", name_en="Copying", zone_code="y",
                     mean_service_minutes=5.0),
         ])
-        session.add_all([Clerk(id=f"c{n}", name=f"clerk {n}", pin_hash="-") for n in (1, 2, 3, 9)])
+        session.add_all([Clerk(id=f"c{n}", name=f"clerk {n}") for n in (1, 2, 3, 9)])
         session.flush()
         for number, zone, services, clerk in [
             (1, "z", ["A"], "c1"), (2, "z", ["B"], "c2"), (3, "z", ["B"], "c3"),

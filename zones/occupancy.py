@@ -46,6 +46,7 @@ def zone_view(zone: ZoneOccupancy) -> dict[str, Any]:
         "cameras": list(zone.cameras),
         "entered": zone.entered,
         "exited": zone.exited,
+        "clamped": zone.clamped,
     }
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -39,7 +39,7 @@ from hall_ops.cases.handoff import (
     OutgoingMessage,
 )
 from hall_ops.cases.intake import set_item_status
-from hall_ops.cases.models import Case, CaseItem, ConsoleCase
+from hall_ops.cases.models import Case, CaseItem, ConsoleCase, SeenCallback
 from hall_ops.clock import Clock, system_clock
 from hall_ops.config import ConfigError
 from hall_ops.db import Database
@@ -48,7 +48,8 @@ from hall_ops.errors import Conflict, InvalidInput, NotFound
 __all__ = [
     "ApprovalBackend", "Backends", "ConsoleBackend", "DeliveryError", "OutgoingMessage",
     "WebhookBackend", "approve", "backends_from_config", "claim", "console_act",
-    "console_queue", "console_view", "reject", "request_supplement", "sign", "verify_callback",
+    "console_queue", "console_view", "reject", "remember_callback", "request_supplement", "sign",
+    "verify_callback",
 ]
 
 SIGNATURE_HEADER = "X-Hall-Signature"
@@ -92,6 +93,38 @@ def verify_callback(
         return False
     expected = sign(secret, timestamp, body).encode("ascii")
     return hmac.compare_digest(expected, signature_header.strip().encode("utf-8"))
+
+
+def remember_callback(
+    session: Session,
+    department: str,
+    signature_header: str,
+    timestamp_header: str,
+    now: dt.datetime,
+    tolerance_s: float = DEFAULT_TOLERANCE_S,
+) -> None:
+    """Refuse (409 ``replayed_callback``) a verified callback whose signature was seen before.
+
+    Call in the transaction that applies the callback: if that rolls back, the signature is
+    not remembered. The insert is atomic on both databases, so of two identical requests at
+    the same instant exactly one gets through. Signatures older than the tolerance window are
+    dropped: their timestamp alone refuses them now.
+    """
+    signature = signature_header.strip()
+    expires_at = dt.datetime.fromtimestamp(
+        int(timestamp_header.strip()) + tolerance_s, dt.UTC
+    ).replace(tzinfo=None)
+    session.execute(delete(SeenCallback).where(SeenCallback.expires_at < now))
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    added = session.execute(
+        insert(SeenCallback)
+        .values(signature=signature, department=department, seen_at=now, expires_at=expires_at)
+        .on_conflict_do_nothing(index_elements=[SeenCallback.signature])
+        .returning(SeenCallback.signature)
+    ).first()
+    if added is None:
+        raise Conflict("this callback was received before; sign a fresh one to resend",
+                       code="replayed_callback")
 
 
 # ---------------------------------------------------------------- back-ends

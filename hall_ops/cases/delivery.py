@@ -2,9 +2,8 @@
 
 Once every item of a case is decided and at least one is approved, the case's
 result is *ready*: ``find_ready`` records that (one ``deliveries`` row per
-case) and the caller sends each notice through a ``Notifier`` after commit —
-a row whose ``notified_at`` is still empty is sent again on the next run, so a
-notice is delayed by a failing channel, never lost. The citizen checks in at
+case) and ``hall_ops.cases.notices`` tells the citizen; ``notified_at`` stays
+empty until a channel confirmed a notice. The citizen checks in at
 the kiosk with the case number and the last four digits of their phone and
 gets a ticket of the delivery service; the delivery window calls it like any
 ticket and records the hand-over, which marks the approved items delivered.
@@ -14,16 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hall_ops import events
-from hall_ops.cases.identity import mask_phone
 from hall_ops.cases.intake import get_case, set_item_status
-from hall_ops.cases.models import Case, CaseItem, CaseVisit, Delivery
+from hall_ops.cases.models import Case, CaseItem, CaseVisit, CitizenNotice, Delivery
 from hall_ops.config import HallConfig
 from hall_ops.errors import Conflict, InvalidInput, NotFound
 from hall_ops.events import WindowChanged
@@ -34,27 +31,6 @@ log = logging.getLogger(__name__)
 
 DELIVERY_SERVICE = "delivery"
 DECIDED = ("approved", "rejected", "delivered")
-
-
-@dataclass(frozen=True)
-class Notice:
-    phone: str
-    text_zh: str
-    text_en: str
-    reference: str
-    """The case number: lets a channel drop a notice it has already sent."""
-
-
-class Notifier(Protocol):
-    def send(self, notice: Notice) -> None: ...
-
-
-class LoggingNotifier:
-    """Writes each notice to the server log (phone masked); SMS gateways plug in beside it."""
-
-    def send(self, notice: Notice) -> None:
-        log.info("notice to %s about %s: %s", mask_phone(notice.phone), notice.reference,
-                 notice.text_zh)
 
 
 def find_ready(session: Session, now: dt.datetime) -> list[Delivery]:
@@ -70,36 +46,6 @@ def find_ready(session: Session, now: dt.datetime) -> list[Delivery]:
             session.add(Delivery(case_id=case.id, ready_at=now))
     session.flush()
     return list(session.scalars(select(Delivery).where(Delivery.notified_at.is_(None))))
-
-
-def notice_for(session: Session, delivery: Delivery) -> Notice:
-    case = session.get(Case, delivery.case_id)
-    assert case is not None
-    return Notice(
-        phone=case.applicant_phone,
-        text_zh=f"您的办件 {case.number} 已办结，请凭办件号到统一出件窗口领取结果。",
-        text_en=f"Your case {case.number} is decided; collect the result at the delivery window.",
-        reference=case.number,
-    )
-
-
-def notify_ready(db: Any, notifier: Notifier, now: dt.datetime) -> int:
-    """The scheduler job: record ready cases, send their notices, mark each sent on success."""
-    with db.write() as session:
-        pending = [(d.id, notice_for(session, d)) for d in find_ready(session, now)]
-    sent = 0
-    for delivery_id, notice in pending:
-        try:
-            notifier.send(notice)
-        except Exception:
-            log.exception("notice for %s not sent", notice.reference)
-            continue
-        with db.write() as session:
-            row = session.get(Delivery, delivery_id)
-            if row is not None and row.notified_at is None:
-                row.notified_at = now
-                sent += 1
-    return sent
 
 
 def _delivery(session: Session, case: Case) -> Delivery:
@@ -118,9 +64,15 @@ def check_in(
     """The citizen comes for the result: a delivery ticket, once the result is ready."""
     if not (phone_last4.isdigit() and len(phone_last4) == 4):
         raise InvalidInput("enter the last four digits of the phone number", code="invalid_phone")
-    case = get_case(session, case_number.strip().upper())
+    # A wrong case number and wrong phone digits get the same answer: the check-in must not
+    # tell a guesser which case numbers exist.
+    unknown = NotFound("no case with that number and phone", code="unknown_case")
+    try:
+        case = get_case(session, case_number.strip().upper())
+    except NotFound:
+        raise unknown from None
     if not case.applicant_phone.endswith(phone_last4):
-        raise NotFound("no case with that number and phone", code="unknown_case")
+        raise unknown
     delivery = _delivery(session, case)
     if delivery.handed_over_at is not None:
         raise Conflict(f"the result of {case.number} has been handed over",
@@ -182,4 +134,17 @@ def delivery_view(session: Session, ticket_id: int) -> dict[str, Any] | None:
         "items": [{"code": i.item_code, "status": i.status} for i in case.items],
         "result_ready": delivery is not None and delivery.handed_over_at is None,
         "handed_over": delivery is not None and delivery.handed_over_at is not None,
+        "notice": notice_state(session, delivery),
     }
+
+
+def notice_state(session: Session, delivery: Delivery | None) -> str | None:
+    """Was the citizen told the result is ready: ``notified`` (a channel confirmed it),
+    ``sending`` (a notice is still being tried) or ``not_notified``; None before ready."""
+    if delivery is None:
+        return None
+    if delivery.notified_at is not None:
+        return "notified"
+    trying = session.scalars(select(CitizenNotice.id).where(
+        CitizenNotice.delivery_id == delivery.id, CitizenNotice.status == "pending")).first()
+    return "sending" if trying is not None else "not_notified"

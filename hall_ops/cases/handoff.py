@@ -42,6 +42,7 @@ from hall_ops.clock import Clock, system_clock
 from hall_ops.config import ConfigError
 from hall_ops.db import Database
 from hall_ops.errors import Conflict, InvalidInput, NotFound
+from hall_ops.staff import log as security_log
 
 log = logging.getLogger(__name__)
 
@@ -334,21 +335,24 @@ def dispatch_due(
 # ---------------------------------------------------------------- admin
 
 
-def resend(db: Database, message_id: int, now: dt.datetime) -> HandoffMessage:
-    """An admin sends a dead-lettered message again, due now, with a fresh count of tries."""
-    with db.write() as session:
-        row = session.get(HandoffMessage, message_id, with_for_update=True)
-        if row is None:
-            raise NotFound(f"no hand-off message {message_id}", code="unknown_message")
-        if row.status != "dead":
-            raise Conflict(
-                f"message {message_id} is {row.status}; only a dead letter can be resent",
-                code="not_dead",
-            )
-        row.status = "pending"
-        row.attempts = 0
-        row.next_attempt_at = now
-        return row
+def resend(session: Session, message_id: int, now: dt.datetime, actor: str) -> HandoffMessage:
+    """An admin sends a dead-lettered message again, due now, with a fresh count of tries;
+    the security log records who (in the caller's transaction)."""
+    row = session.get(HandoffMessage, message_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"no hand-off message {message_id}", code="unknown_message")
+    if row.status != "dead":
+        raise Conflict(
+            f"message {message_id} is {row.status}; only a dead letter can be resent",
+            code="not_dead",
+        )
+    row.status = "pending"
+    row.attempts = 0
+    row.next_attempt_at = now
+    security_log.record(session, "outbox_resent", now, actor=actor,
+                        subject=f"message:{message_id}", case=row.case_number,
+                        department=row.department)
+    return row
 
 
 def list_messages(

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from hall_ops.errors import InvalidInput
 
@@ -139,3 +141,17 @@ def mask_phone(phone: str) -> str:
         return mask_id(phone, keep_start=3, keep_end=4)
     area = 3 if phone[:2] in {"01", "02"} else 4
     return mask_id(phone, keep_start=area, keep_end=4)
+
+
+def masked_applicant(applicant: Mapping[str, Any]) -> dict[str, Any]:
+    """An applicant ``{kind, name, id_number, phone}`` as screens, lists and paper show it.
+
+    A person's name and ID number are masked; an organisation's name and credit code are
+    public registration data and stay. The phone is masked either way.
+    """
+    masked = dict(applicant)
+    if applicant.get("kind") == "person":
+        masked["name"] = mask_name(str(applicant.get("name", "")))
+        masked["id_number"] = mask_id(str(applicant.get("id_number", "")))
+    masked["phone"] = mask_phone(str(applicant.get("phone", "")))
+    return masked

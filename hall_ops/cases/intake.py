@@ -21,6 +21,7 @@ Functions run inside the caller's write transaction.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,7 @@ from hall_ops.cases.identity import (
     validate_resident_id,
 )
 from hall_ops.cases.models import (
+    ID_NUMBER_CONTEXT,
     Case,
     CaseCounter,
     CaseItem,
@@ -55,6 +57,7 @@ from hall_ops.clock import hall_day, iso_utc
 from hall_ops.config import HallConfig
 from hall_ops.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from hall_ops.events import CaseAccepted
+from hall_ops.privacy import blind_index
 from hall_ops.queue import ACTIVE
 from hall_ops.queue.models import Ticket, Window
 
@@ -105,6 +108,11 @@ class Applicant:
     name: str
     id_number: str
     phone: str
+    email: str | None = None
+    """Optional: the result-ready notice also goes there when the hall sends e-mail."""
+
+
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 
 
 class IntakeRefused(InvalidInput):
@@ -139,7 +147,10 @@ def validate_applicant(applicant: Applicant, today: dt.date) -> Applicant:
         id_number = validate_resident_id(applicant.id_number, today=today)
     else:
         id_number = validate_credit_code(applicant.id_number)
-    return Applicant(applicant.kind, name, id_number, validate_phone(applicant.phone))
+    email = (applicant.email or "").strip() or None
+    if email is not None and (len(email) > 254 or not EMAIL.fullmatch(email)):
+        raise InvalidInput("invalid e-mail address", code="invalid_email")
+    return Applicant(applicant.kind, name, id_number, validate_phone(applicant.phone), email)
 
 
 def create_intake(
@@ -232,6 +243,7 @@ def create_intake(
         applicant_name=applicant.name,
         applicant_id_number=applicant.id_number,
         applicant_phone=applicant.phone,
+        applicant_email=applicant.email,
         windows_visited=1,
         materials_handed_in=len(paper),
     )
@@ -393,6 +405,18 @@ def get_case(session: Session, case_number: str) -> Case:
     if case is None:
         raise NotFound(f"no case {case_number}", code="unknown_case")
     return case
+
+
+def cases_of_applicant(session: Session, id_number: str) -> list[Case]:
+    """An applicant's cases, newest first, found by ID number through its keyed hash (the
+    number itself is stored encrypted and cannot be compared in SQL)."""
+    return list(
+        session.scalars(
+            select(Case)
+            .where(Case.applicant_id_hash == blind_index(id_number, ID_NUMBER_CONTEXT))
+            .order_by(Case.id.desc())
+        )
+    )
 
 
 def record_supplement(

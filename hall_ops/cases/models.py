@@ -15,7 +15,6 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     Column,
     Date,
@@ -28,10 +27,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from hall_ops.cases.catalogue import ItemMaterial, ServiceItem
 from hall_ops.db import Base, make_append_only
+from hall_ops.privacy import EncryptedJSON, EncryptedString, blind_index
 
 __all__ = [
     "Case",
@@ -40,7 +40,9 @@ __all__ = [
     "CaseItemEvent",
     "CaseMaterial",
     "CaseVisit",
+    "ID_NUMBER_CONTEXT",
     "ItemMaterial",
+    "SeenCallback",
     "ServiceItem",
     "case_item_materials",
 ]
@@ -64,8 +66,16 @@ case_item_materials = Table(
 """Which stored material each item of a case uses."""
 
 
+ID_NUMBER_CONTEXT = "cases.applicant_id_number"
+"""Binds the encrypted ID numbers and their keyed hashes to this column (``hall_ops.privacy``)."""
+
+
 class Case(Base):
-    """An intake record (受理单), e.g. SQ20261125-0001."""
+    """An intake record (受理单), e.g. SQ20261125-0001.
+
+    The applicant's ID number is stored encrypted (PIPL: sensitive personal
+    information) and found through ``applicant_id_hash``, its keyed hash.
+    """
 
     __tablename__ = "cases"
 
@@ -80,8 +90,11 @@ class Case(Base):
     applicant_kind: Mapped[str] = mapped_column(String(16))
     """``person`` (resident ID) or ``organisation`` (unified social credit code)."""
     applicant_name: Mapped[str] = mapped_column(String(128))
-    applicant_id_number: Mapped[str] = mapped_column(String(18))
+    applicant_id_number: Mapped[str] = mapped_column(EncryptedString(ID_NUMBER_CONTEXT))
+    applicant_id_hash: Mapped[str] = mapped_column(String(64), index=True)
     applicant_phone: Mapped[str] = mapped_column(String(16))
+    applicant_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    """Optional: where an e-mail notice goes when the hall sends e-mail (``[notices.email]``)."""
     windows_visited: Mapped[int] = mapped_column(Integer, default=1)
     """Window visits the applicant made for this case: the "trips" managers are judged on."""
     materials_handed_in: Mapped[int] = mapped_column(Integer, default=0)
@@ -93,6 +106,11 @@ class Case(Base):
     materials: Mapped[list[CaseMaterial]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="CaseMaterial.id"
     )
+
+    @validates("applicant_id_number")
+    def _index_id_number(self, _key: str, value: str) -> str:
+        self.applicant_id_hash = blind_index(value, ID_NUMBER_CONTEXT)
+        return value
 
 
 class CaseItem(Base):
@@ -219,7 +237,8 @@ class HandoffMessage(Base):
     """Sent with every try: the back-end counts a message once however often it arrives."""
     case_number: Mapped[str] = mapped_column(String(32), index=True)
     department: Mapped[str] = mapped_column(String(32), index=True)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("handoff_messages.payload"))
+    """The applicant's whole identity is in it: encrypted at rest like ``cases``."""
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime)
@@ -246,7 +265,7 @@ class ConsoleCase(Base):
     handoff_key: Mapped[str] = mapped_column(String(200), unique=True)
     department: Mapped[str] = mapped_column(String(32))
     case_number: Mapped[str] = mapped_column(String(32), index=True)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("console_cases.payload"))
     status: Mapped[str] = mapped_column(String(24), default="submitted")
     claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
@@ -257,10 +276,29 @@ class ConsoleCase(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+class SeenCallback(Base):
+    """Signatures of approval callbacks already accepted, kept while they could be replayed.
+
+    A signed callback is valid for its timestamp's tolerance window; within it, a
+    byte-identical copy carries the same signature and is refused. After
+    ``expires_at`` the timestamp check refuses it anyway, and the row may go.
+    """
+
+    __tablename__ = "seen_callbacks"
+
+    signature: Mapped[str] = mapped_column(String(80), primary_key=True)
+    department: Mapped[str] = mapped_column(String(32))
+    seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
 # ---------------------------------------------------------------- delivery
 
 
 class Delivery(Base):
+    """A ready result. ``notified_at``: when the first channel confirmed a notice
+    (``notices``); empty means the citizen has not been told, whatever was tried."""
+
     __tablename__ = "deliveries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -271,3 +309,35 @@ class Delivery(Base):
     handed_over_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     window_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
     clerk_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+NOTICE_STATUSES = ("pending", "sent", "failed")
+
+
+class CitizenNotice(Base):
+    """One "your result is ready" notice of a delivery through one channel (sms, email).
+
+    ``sent`` only once the gateway or SMTP server accepted it (``provider_id`` is its
+    message id); a failure is retried with backoff, and after the last allowed try the
+    notice is ``failed`` and waits on the manager's dashboard. While a run sends it,
+    ``lease_token`` names that run and ``next_attempt_at`` is the end of its lease.
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        UniqueConstraint("delivery_id", "channel", name="uq_notice_channel"),
+        Index("ix_notices_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    lease_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    provider_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

@@ -8,11 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hall_ops.cases.identity import (
-    mask_id,
-    mask_name,
-    mask_phone,
-)
+from hall_ops.cases.identity import masked_applicant
 from hall_ops.cases.intake import IntakeRules, get_case
 from hall_ops.cases.time_limits import item_time_limit
 from hall_ops.cases.views import clock_view, material_view
@@ -33,11 +29,6 @@ def routing_slip(
             {"code": item.department_code, "name_zh": item.department_name_zh, "items": []},
         )
         entry["items"].append(item.item_code)
-    if case.applicant_kind == "person":
-        name, id_number = mask_name(case.applicant_name), mask_id(case.applicant_id_number)
-    else:
-        # A credit code and an organisation's name are public registration data.
-        name, id_number = case.applicant_name, case.applicant_id_number
     required_per_item = sum(len(i.materials) for i in case.items)
     return {
         "case_number": case.number,
@@ -45,12 +36,12 @@ def routing_slip(
         "accepted_on": case.day.isoformat(),
         "window": case.window_number,
         "clerk": case.clerk_id,
-        "applicant": {
+        "applicant": masked_applicant({
             "kind": case.applicant_kind,
-            "name": name,
-            "id_number": id_number,
-            "phone": mask_phone(case.applicant_phone),
-        },
+            "name": case.applicant_name,
+            "id_number": case.applicant_id_number,
+            "phone": case.applicant_phone,
+        }),
         "items": [
             {
                 "code": item.item_code,

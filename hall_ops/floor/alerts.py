@@ -36,9 +36,10 @@ def build_alerts(
             alerts.append({"kind": "queue", "severity": "warning", "service": s["code"],
                            "waiting": s["waiting"], "threshold": queue_alert})
     for c in cameras:
-        if c["status"] in ("offline", "unauthorized"):
+        if c["status"] not in ("online", "unknown"):  # sensors.camera.STATUSES
             alerts.append({"kind": "camera", "severity": "warning", "camera": c["camera"],
                            "zone": c["zone"], "status": c["status"],
+                           "clock_offset_s": c.get("clock_offset_s"),
                            "last_seen_at": c["last_seen_at"]})
     late = sum(1 for item in overdue or () if item["overdue"])
     if late:

@@ -253,12 +253,14 @@ def workload_tick(
 def change_auto_settings(
     session: Session,
     now: dt.datetime,
+    actor: str,
     *,
     enabled: bool | None = None,
     min_windows_per_service: int | None = None,
     min_interval_minutes: float | None = None,
 ) -> dict[str, Any]:
-    """Change auto-mode settings in the caller's transaction; a real change is audited."""
+    """Change auto-mode settings in the caller's transaction; a real change is audited
+    with ``actor``, the manager's login."""
     row = auto_row_for_update(session)
     before = AutoSettings.of(row)
     if enabled is not None:
@@ -270,9 +272,9 @@ def change_auto_settings(
     after = AutoSettings.of(row)
     if after != before:
         session.add(WorkloadChange(
-            at=now, actor="manager", origin=session.info.get("origin"), kind="auto_mode",
+            at=now, actor=actor, origin=session.info.get("origin"), kind="auto_mode",
             window_number=None,
-            record={"at": iso_utc(now), "actor": "manager",
+            record={"at": iso_utc(now), "actor": actor,
                     "before": auto_view(before, None), "after": auto_view(after, None)},
         ))
     view = auto_view(after, last_change_at(session))

@@ -5,7 +5,7 @@
 * ``windows``  — what a clerk does at a window; *Call next* is ``windows.call_next``;
 * ``views``    — snapshots for screens, the citizen's phone and the manager;
 * ``records``  — the append-only ticket history every transition writes;
-* ``ratings``, ``pins``, ``models`` — ratings after service, clerk PINs, the tables.
+* ``ratings``, ``models`` — ratings after service, the tables.
 
 The public functions are re-exported here, so callers write ``queue.call_next(...)``.
 """
@@ -25,6 +25,7 @@ from hall_ops.queue.views import (
     hall_layout,
     mean_service_minutes,
     open_windows_by_service,
+    public_snapshot,
     queue_snapshot,
     recent_calls,
     ticket_status,
@@ -48,7 +49,8 @@ __all__ = [
     "ACTIVE", "call_next", "call_view", "cancel_ticket", "check_in", "close_window",
     "create_appointment", "estimate_wait_minutes", "expire_stale_tickets", "finish",
     "hall_layout", "mark_no_show", "mean_service_minutes", "open_window",
-    "open_windows_by_service", "pause_window", "queue_snapshot", "recall", "recent_calls",
+    "open_windows_by_service", "pause_window", "public_snapshot", "queue_snapshot", "recall",
+    "recent_calls",
     "start_service", "take_ticket", "ticket_by_token", "ticket_status", "ticket_view",
     "window_view",
     "transfer", "waiting_by_service",

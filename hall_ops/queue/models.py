@@ -40,11 +40,14 @@ class Service(Base):
 
 
 class Clerk(Base):
+    """Who may staff a window, as the queue knows them: one row per staff member with the
+    ``clerk`` role (kept by ``hall_ops.staff.accounts``), plus the demo roster of config.toml.
+    Windows, tickets and cases point here; the PIN is checked against the staff table."""
+
     __tablename__ = "clerks"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
-    pin_hash: Mapped[str] = mapped_column(String(200))
 
 
 class Window(Base):

@@ -226,6 +226,14 @@ def queue_snapshot(session: Session, hall: HallConfig, now: dt.datetime) -> dict
     ]
     return {"services": services, "windows": windows, "at": iso_utc(now)}
 
+
+def public_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The queue snapshot as anyone may see it (screens, ``/api/v1/queue``): without who
+    staffs each window, since a staff login is half of what a window login needs."""
+    return {**snapshot, "windows": [
+        {key: value for key, value in w.items() if key != "clerk"} for w in snapshot["windows"]
+    ]}
+
 def hall_layout(session: Session) -> dict[str, Any]:
     zones = session.scalars(select(Zone).order_by(Zone.position)).all()
     services = session.scalars(select(Service).order_by(Service.position)).all()

@@ -20,7 +20,6 @@ from hall_ops.queue.models import (
     TicketEvent,
     Window,
 )
-from hall_ops.queue.pins import verify_pin
 from hall_ops.queue.records import ACTIVE, get_service, get_window, record_event
 
 
@@ -52,13 +51,13 @@ def _release(window: Window) -> None:
     window.current_ticket_id = None
     window.state = "idle"
 
-def open_window(
-    session: Session, number: int, clerk_id: str, pin: str, now: dt.datetime
-) -> Window:
-    """A clerk logs in at a window; one clerk per window, one window per clerk."""
-    clerk = session.get(Clerk, clerk_id)
-    if clerk is None or not verify_pin(pin, clerk.pin_hash):
-        raise Unauthorized("unknown clerk or wrong PIN", code="bad_credentials")
+def open_window(session: Session, number: int, clerk_id: str, now: dt.datetime) -> Window:
+    """A clerk takes a window; one clerk per window, one window per clerk.
+
+    Who the clerk is was settled before (``hall_ops.staff.accounts.authenticate_pin``).
+    """
+    if session.get(Clerk, clerk_id) is None:
+        raise Unauthorized(f"{clerk_id!r} is not a clerk of this hall", code="not_clerk")
     window = get_window(session, number, lock=True)
     if window.clerk_id not in (None, clerk_id):
         raise Conflict(f"window {number} is staffed by another clerk", code="window_taken")

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hall_ops.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from hall_ops.queue.models import Window
+from hall_ops.queue.models import Clerk, Window
 from hall_ops.staff import log
 from hall_ops.staff.models import ROLES, RoleGrant, StaffMember, StaffWindow
 from hall_ops.staff.policy import StaffPolicy
@@ -306,6 +306,11 @@ def _grant(
     grant = RoleGrant(role=role, hall=hall, department=department, granted_at=now, granted_by=actor)
     staff.grants.append(grant)
     staff.session_version += 1
+    if role == "clerk":
+        # windows, tickets and cases name their clerk through the queue's ``clerks`` table
+        clerk = session.get(Clerk, staff.id) or Clerk(id=staff.id)
+        clerk.name = staff.name
+        session.add(clerk)
     session.flush()
     return grant
 

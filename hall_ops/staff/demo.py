@@ -34,12 +34,26 @@ class DemoLogin:
     """The password, the PIN, or for a device the path to open on it (token included)."""
 
 
+class _Hashes:
+    """One argon2 hash per demo secret, shared by every demo account that has it: a hash
+    costs a noticeable fraction of a second, and the demo has dozens of accounts."""
+
+    def __init__(self, policy: StaffPolicy) -> None:
+        self.policy = policy
+        self.made: dict[str, str] = {}
+
+    def __call__(self, secret: str) -> str:
+        if secret not in self.made:
+            self.made[secret] = self.policy.hash(secret)
+        return self.made[secret]
+
+
 def _account(
     session: Session,
     login: str,
     name: str,
     now: dt.datetime,
-    policy: StaffPolicy,
+    hashes: _Hashes,
     *,
     password: str | None = None,
     pin: str | None = None,
@@ -47,7 +61,9 @@ def _account(
     """False if the account already exists (and is left alone)."""
     if session.get(StaffMember, login) is not None:
         return False
-    accounts.add_staff(session, "demo", login, name, now, policy, password=password, pin=pin)
+    staff = accounts.add_staff(session, "demo", login, name, now, hashes.policy)
+    staff.password_hash = hashes(password) if password is not None else None
+    staff.pin_hash = hashes(pin) if pin is not None else None
     return True
 
 
@@ -64,9 +80,10 @@ def create_demo_staff(
     """Clerks of config.toml (PIN, every window), one approver per department of the
     catalogue, a manager, an admin, and a screen for the hall and each zone plus a kiosk."""
     logins: list[DemoLogin] = []
+    hashes = _Hashes(policy)
     windows = [w.number for w in hall.windows]
     for clerk in hall.clerks:
-        if _account(session, clerk.id, clerk.name, now, policy, pin=pin):
+        if _account(session, clerk.id, clerk.name, now, hashes, pin=pin):
             accounts.grant_role(session, "demo", clerk.id, "clerk", now, policy)
             accounts.set_windows(session, "demo", clerk.id, windows, now, policy)
         logins.append(DemoLogin("clerk", clerk.id, clerk.name, pin))
@@ -78,25 +95,22 @@ def create_demo_staff(
     ).all()
     for code, name_zh in departments:
         login = f"appr-{code.lower()}"[:32]
-        if _account(session, login, f"{name_zh}审批员", now, policy, password=password):
+        if _account(session, login, f"{name_zh}审批员", now, hashes, password=password):
             accounts.grant_role(session, "demo", login, "approver", now, policy, department=code)
         logins.append(DemoLogin(f"approver {code}", login, f"{name_zh}审批员", password))
 
     for role, login, name in (("manager", "manager", "大厅主任"), ("admin", "admin", "系统管理员")):
-        if _account(session, login, name, now, policy, password=password):
+        if _account(session, login, name, now, hashes, password=password):
             accounts.grant_role(session, "demo", login, role, now, policy)
         logins.append(DemoLogin(role, login, name, password))
 
     key = device_secret.encode() if isinstance(device_secret, str) else device_secret
     screens = (
-        [("screen", "大厅总屏", "hall", "/screen")]
-        + [
-            ("screen", f"{z.name_zh}屏", f"zone:{z.code}", f"/screen?zone={z.code}")
-            for z in hall.zones
-        ]
-        + [("kiosk", "取号机", "hall", "/kiosk")]
+        [("screen", "大厅总屏", "hall")]
+        + [("screen", f"{z.name_zh}屏", f"zone:{z.code}") for z in hall.zones]
+        + [("kiosk", "取号机", "hall")]
     )
-    for kind, name, scope, path in screens:
+    for kind, name, scope in screens:
         token = hmac.new(key, f"demo-device:{kind}:{scope}".encode(), hashlib.sha256).hexdigest()
         known = session.scalars(
             select(Device).where(Device.token_hash == devices.token_hash(token))
@@ -104,8 +118,9 @@ def create_demo_staff(
         if known is None:
             devices.issue_device(session, "demo", kind, name, scope, now, policy, token=token)
         if known is None or known.revoked_at is None:
-            joiner = "&" if "?" in path else "?"
-            logins.append(DemoLogin(f"device {kind}", scope, name, f"{path}{joiner}device={token}"))
+            logins.append(
+                DemoLogin(f"device {kind}", scope, name, devices.device_link(kind, scope, token))
+            )
     return logins
 
 

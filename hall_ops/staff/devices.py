@@ -40,6 +40,18 @@ class DeviceIdentity:
         return self.scope in ("hall", scope)
 
 
+def device_path(kind: str, scope: str) -> str:
+    """The page a device of this kind shows for its scope (its link adds ``device=<token>``)."""
+    page = {"screen": "/screen", "kiosk": "/kiosk", "pad": "/pad"}[kind]
+    what, _, key = scope.partition(":")
+    return f"{page}?{what}={key}" if key else page
+
+
+def device_link(kind: str, scope: str, token: str) -> str:
+    path = device_path(kind, scope)
+    return f"{path}{'&' if '?' in path else '?'}device={token}"
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

@@ -1,5 +1,8 @@
 """The security log: written in the same transaction as the change it records.
 
+Logins and lockouts, staff and device changes, unmasked reads of a citizen's data, and
+the admin's hand-off resends: what an admin (or an auditor) looks back on.
+
 The origin (address, device) comes from the write session, where the web
 edge put it (``Database.write(origin=...)``), like every other audit trail.
 """
@@ -32,6 +35,7 @@ KINDS = (
     "device_issued",
     "device_revoked",
     "personal_data_read",
+    "outbox_resent",
 )
 
 

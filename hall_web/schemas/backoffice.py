@@ -13,7 +13,8 @@ Reason = Annotated[LongText, Field(max_length=500)]
 
 
 class ConsoleAction(Request):
-    approver: Annotated[Text, Field(max_length=64)]
+    """The approver is the one logged in, never a body field."""
+
     reason: Reason | None = None
 
 
@@ -35,8 +36,9 @@ class ConsoleMaterial(Open):
     due_on: str | None = None
 
 
-class ConsoleCase(Answer):
-    """What an approver sees: the full applicant identity (the department decides on it)."""
+class ConsoleCaseView(Answer):
+    """A console case; its applicant masked in lists and answers to actions, unmasked (and
+    logged) when one approver opens it (``GET /api/v1/backoffice/cases/<id>``)."""
 
     id: int
     case_number: str
@@ -54,7 +56,7 @@ class ConsoleCase(Answer):
 
 class ConsoleQueue(Answer):
     department: str
-    cases: list[ConsoleCase]
+    cases: list[ConsoleCaseView]
 
 
 class CallbackAnswer(Answer):

@@ -44,6 +44,8 @@ class Applicant(Request):
     name: Annotated[Text, Field(max_length=100)]
     id_number: Annotated[Text, Field(max_length=32)]
     phone: Phone
+    email: Annotated[Text, Field(max_length=254)] | None = None
+    """For the result notice (checked by the domain, ``hall_ops.cases.intake``)."""
 
 
 class Intake(Request):

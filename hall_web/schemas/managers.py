@@ -201,3 +201,31 @@ class CaseReport(Answer):
     first_day: str
     last_day: str
     rows: list[CaseRow]
+
+
+class NoticeTry(Answer):
+    id: int
+    channel: Literal["sms", "email"]
+    status: Literal["pending", "sent", "failed"]
+    attempts: int
+    last_error: str | None
+    next_attempt_at: Moment | None
+
+
+class UnsentResult(Answer):
+    """A ready result whose citizen has not been told (the phone masked)."""
+
+    case_number: str
+    phone: str
+    ready_at: Moment
+    notices: list[NoticeTry]
+
+
+class UnsentNotices(Answer):
+    channels: list[Literal["sms", "email"]]
+    unsent: list[UnsentResult]
+
+
+class NoticeRetried(Answer):
+    id: int
+    status: Literal["pending", "sent", "failed"]

@@ -43,6 +43,8 @@ class CaseDelivery(Answer):
     items: list[CaseItemState]
     result_ready: bool
     handed_over: bool
+    notice: Literal["notified", "sending", "not_notified"] | None
+    """Whether the citizen was told the result is ready (null before it is)."""
 
 
 class TicketStatus(Ticket):
@@ -84,7 +86,8 @@ class WindowRow(Answer):
     zone: str
     kind: str
     state: WindowState
-    clerk: str | None
+    clerk: str | None = None
+    """Only in the manager room's copy: screens and citizens do not see who sits where."""
     services: list[str]
     ticket: str | None
     served_today: int

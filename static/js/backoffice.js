@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   const { t, pt, nt, api, showError, el } = window.Hall;
-  const department = window.BACKOFFICE.department;
+  const department = window.Hall.data().department;
   const ACTIONS = [["claim", t("Claim"), ""], ["approve", t("Approve"), "primary"],
     ["supplement", t("Request supplement"), ""], ["reject", t("Reject"), "warn"]];
   const STATUS = { submitted: pt("back office", "waiting"), claimed: t("in review"),
@@ -15,9 +15,6 @@
     supplement_requested: ["claim"],
     claimed: ["approve", "supplement", "reject"],
   };
-  const approver = document.getElementById("approver");
-  approver.value = localStorage.getItem("hall.approver") || "";
-  approver.addEventListener("change", () => localStorage.setItem("hall.approver", approver.value.trim()));
 
   function itemLine(item) {
     const limit = item.time_limit_days
@@ -37,8 +34,25 @@
     return line;
   }
 
+  function applicantLine(a) {
+    return [a.name, a.id_number, a.phone].filter(Boolean).join(" · ");
+  }
+
+  /* The list shows applicants masked; opening one shows it whole (and the server logs it). */
+  async function reveal(c, line, button) {
+    button.disabled = true;
+    try {
+      line.textContent = applicantLine((await api("GET", "/backoffice/cases/" + c.id)).applicant || {});
+      button.hidden = true;
+      showError(null);
+    } catch (error) { showError(error); button.disabled = false; }
+  }
+
   function render(c) {
     const a = c.applicant || {};
+    const line = el("div", { className: "applicant" }, applicantLine(a));
+    const open = el("button", { type: "button", className: "ghost reveal" }, t("Show identity"));
+    open.addEventListener("click", () => reveal(c, line, open));
     const reason = el("textarea", { className: "reason", maxLength: 500, placeholder: t("Reason") });
     const buttons = ACTIONS.map(([action, label, style]) => {
       const button = el("button", { type: "button", className: style, disabled: !(ALLOWED[c.status] || []).includes(action) },
@@ -54,8 +68,7 @@
         el("span", { className: "muted" }, c.claimed_by ? t("Claimed by: %(name)s", { name: c.claimed_by }) : t("unclaimed"))),
       el("div", { className: "cols" },
         el("div", {}, el("strong", {}, t("Items")), el("ul", {}, ...(c.items || []).map(itemLine))),
-        el("div", {}, el("strong", {}, t("Applicant")),
-          el("div", {}, [a.name, a.id_number, a.phone].filter(Boolean).join(" · ")),
+        el("div", {}, el("strong", {}, t("Applicant")), " ", open, line,
           el("strong", {}, t("Materials checklist")), el("ul", {}, ...(c.materials || []).map(materialLine)))),
       c.reason ? el("p", { className: "muted" }, t("Reason: %(reason)s", { reason: c.reason })) : "",
       el("div", { className: "act" }, reason, ...buttons));
@@ -72,16 +85,9 @@
   }
 
   async function act(c, action, reason, button) {
-    const who = approver.value.trim();
-    if (!who) {
-      showError({ code: "actor_required", message: t("Enter the approver's name or staff number") });
-      approver.focus();
-      return;
-    }
-    localStorage.setItem("hall.approver", who);
     button.disabled = true;
     try {
-      const body = { approver: who };
+      const body = {};
       if (reason.trim()) body.reason = reason.trim();
       await api("POST", "/backoffice/cases/" + c.id + "/" + action, body);
       showError(null);

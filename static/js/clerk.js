@@ -1,9 +1,10 @@
-/* Clerk console: log in at a window, then call, recall, skip, start, finish, transfer.
+/* Clerk console: log in at a window with one's login and PIN, then call, recall, skip, start,
+   finish, transfer.
    The server decides what is allowed; the buttons only mirror the window's state. */
 (function () {
   "use strict";
   const { t, api, joinRoom, showError, name, el, windowState, ticketStatus } = window.Hall;
-  const services = Object.fromEntries((window.HALL_SERVICES || []).map((s) => [s.code, s]));
+  const services = Object.fromEntries((window.Hall.data().services || []).map((s) => [s.code, s]));
   /* Which buttons make sense in which window state (the API still checks every press). */
   const ALLOWED = {
     idle: ["call-next", "pause", "logout"],
@@ -15,12 +16,6 @@
   let number = null;
   let view = null;
   let socket = null;
-
-  async function loadClerks() {
-    const { clerks } = await api("GET", "/clerks");
-    const select = document.getElementById("clerk");
-    for (const c of clerks) select.append(el("option", { value: c.id }, c.id + " " + c.name));
-  }
 
   function serviceLabel(code) {
     const s = services[code];
@@ -85,7 +80,7 @@
     const windowNumber = document.getElementById("window").value;
     try {
       enter(await api("POST", "/windows/" + windowNumber + "/login", {
-        clerk: document.getElementById("clerk").value,
+        clerk: document.getElementById("clerk").value.trim(),
         pin: document.getElementById("pin").value,
       }));
       document.getElementById("pin").value = "";
@@ -149,5 +144,5 @@
     } catch (error) { sessionStorage.removeItem("hall.window"); }
   }
 
-  loadClerks().then(resume).catch(showError);
+  resume();
 })();

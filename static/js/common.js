@@ -1,10 +1,20 @@
 /* Shared by every page: words, the JSON API, and a Socket.IO room that resyncs on reconnect. */
 (function () {
   "use strict";
+  /* Data the server put in the page as JSON (<script type="application/json" id=…>): the
+     Content-Security-Policy allows no inline script. */
+  function data(id) {
+    const block = document.getElementById(id || "page-data");
+    return block ? JSON.parse(block.textContent) : {};
+  }
+  const PAGE = data("hall-page");
+  window.HALL_LANG = PAGE.lang || "zh";
+  window.HALL_TZ = PAGE.tz;
+
   /* The page's words, translated by the server from the one gettext catalogue
      (hall_web/translations): msgid -> text, "context\u0004msgid" -> text, and a plural
      msgid -> [form for 1, form for other numbers]. A msgid missing here reads as itself. */
-  const T = window.HALL_T || {};
+  const T = PAGE.words || {};
 
   /* Python's %-format, as the catalogue writes it: %(name)s / %(name)d, and %% for %. */
   function format(text, values) {
@@ -34,17 +44,24 @@
     return names[status] || status;
   }
 
+  /* The CSRF token of this browser's session, sent with every change (X-CSRFToken). A login
+     or logout starts a new session: its answer carries the new token, kept here. */
+  const csrf = document.querySelector('meta[name="csrf-token"]');
+
   /* Calls /api/v1; a failed call throws an Error carrying the API's message (in the page's
      language), its code, and the whole body (a refused intake lists the missing materials). */
   async function api(method, path, body) {
     /* Accept-Language: the API answers errors in the page's language, not the browser's. */
-    const headers = { Accept: "application/json", "Accept-Language": window.HALL_LANG || "zh" };
+    const headers = { Accept: "application/json", "Accept-Language": window.HALL_LANG };
+    if (method !== "GET" && csrf) headers["X-CSRFToken"] = csrf.content;
     const options = { method, headers, credentials: "same-origin" };
     if (body !== undefined) {
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);
     }
     const response = await fetch("/api/v1" + path, options);
+    const fresh = response.headers.get("X-CSRFToken");
+    if (fresh && csrf) csrf.content = fresh;
     const data = await response.json().catch(() => ({}));
     if (!response.ok) {
       const error = new Error(data.message || response.statusText);
@@ -104,5 +121,5 @@
     return node;
   }
 
-  window.Hall = { t, pt, nt, windowState, ticketStatus, api, joinRoom, showError, minutes, name, throttle, el };
+  window.Hall = { data, t, pt, nt, windowState, ticketStatus, api, joinRoom, showError, minutes, name, throttle, el };
 })();

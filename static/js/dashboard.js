@@ -4,11 +4,12 @@
 (function () {
   "use strict";
   const { t, pt, nt, api, joinRoom, showError, minutes, name, throttle, el, windowState } = window.Hall;
-  const CONFIG = window.HALL_DASHBOARD;
+  const PAGE = window.Hall.data();
+  const CONFIG = PAGE.dashboard;
   const LOCALE = window.HALL_LANG === "en" ? "en-GB" : "zh-CN";
-  const zoneNames = Object.fromEntries((window.HALL_ZONES || []).map((z) => [z.code, name(z)]));
-  const services = Object.fromEntries((window.HALL_SERVICES || []).map((s) => [s.code, s]));
-  const clerks = Object.fromEntries((window.HALL_CLERKS || []).map((c) => [c.id, c.name]));
+  const zoneNames = Object.fromEntries((PAGE.zones || []).map((z) => [z.code, name(z)]));
+  const services = Object.fromEntries((PAGE.services || []).map((s) => [s.code, s]));
+  const clerks = Object.fromEntries((PAGE.clerks || []).map((c) => [c.id, c.name]));
   const COLORS = ["#0b4f9c", "#c8102e", "#1b7f3b", "#b35c00", "#6a3d9a", "#0f7c8c", "#5b6470"];
 
   const state = { queue: null, zones: {}, cameras: [], overdue: null, serverAlerts: [] };
@@ -26,11 +27,17 @@
     if (withSeconds) options.second = "2-digit";
     return date.toLocaleTimeString(LOCALE, options);
   }
-  const CAMERA_STATUS = { online: t("online"), offline: t("offline"),
-    unauthorized: t("credentials refused"), unknown: t("not polled yet") };
+  /* What a manager can act on; the words never come from the camera or a library. */
+  const CAMERA_STATUS = { online: t("online"), no_analytics: t("no counting analytics"),
+    unauthorized: t("wrong credentials"), unreachable: t("unreachable"),
+    garbled: t("answers garbled"), unknown: t("not polled yet") };
+  function cameraStatus(c) {
+    if (c.status === "clock") return t("clock off by %(n)s s", { n: c.clock_offset_s ?? "?" });
+    return CAMERA_STATUS[c.status] || c.status;
+  }
   const CHANGE_KIND = { assign: t("reassign"), open: t("open window"), move: t("move clerk"),
     auto_mode: t("auto mode settings") };
-  const ACTOR = { manager: t("manager"), auto: t("auto") };
+  const ACTOR = { auto: t("auto") };  /* otherwise the manager's login */
   function serviceLabel(code) {
     const s = services[code];
     return s ? s.letter + " " + name(s) : code;
@@ -57,7 +64,7 @@
       case "queue": return t("%(s)s: %(n)s waiting (alert at %(t)s)", { s: serviceLabel(a.service), n: a.waiting, t: a.threshold });
       case "unstaffed": return t("%(s)s: %(n)s waiting, no window open", { s: serviceLabel(a.service), n: a.waiting });
       case "camera": return t("Camera %(c)s (%(z)s) %(st)s",
-        { c: a.camera, z: zoneNames[a.zone] || a.zone, st: CAMERA_STATUS[a.status] || a.status })
+        { c: a.camera, z: zoneNames[a.zone] || a.zone, st: cameraStatus(a) })
         + " · " + t("Last seen") + " " + clock(a.last_seen_at);
       case "overdue": return nt("%(num)d item past its time limit", "%(num)d items past their time limit", a.count);
       default: return a.kind;
@@ -114,6 +121,7 @@
         el("span", { className: "count" }, z.count === null ? "—" : String(z.count)), " " + nt("person", "people", z.count ?? 0));
       if (z.estimate) card.append(el("span", { className: "flag estimate", title: t("No camera count: estimated from waiting tickets") }, t("estimate")));
       if (z.stale) card.append(el("span", { className: "flag stale", title: t("Camera offline or its count too old") }, t("stale")));
+      if (z.clamped) card.append(el("span", { className: "flag clamped", title: t("A camera reported fewer than nobody; counted as 0") }, t("corrected")));
       card.dataset.zone = z.zone;
       return card;
     }));
@@ -122,7 +130,7 @@
     const tbody = document.querySelector("#cameras tbody");
     tbody.replaceChildren(...(state.cameras.length ? state.cameras.map((c) => {
       const tr = el("tr", {}, el("td", {}, c.camera), el("td", {}, zoneNames[c.zone] || c.zone),
-        el("td", { className: "cam-" + c.status, title: c.error || "" }, CAMERA_STATUS[c.status] || c.status),
+        el("td", { className: "cam-" + c.status }, cameraStatus(c)),
         el("td", {}, c.last_seen_at ? clock(c.last_seen_at, true) : t("never")));
       tr.dataset.camera = c.camera;
       return tr;
@@ -268,6 +276,42 @@
     }
   });
 
+  /* ---- citizens not yet told their result is ready (GET /notices/unsent) */
+  const CHANNEL = { sms: t("SMS"), email: t("e-mail") };
+  const NOTICE_STATUS = { pending: t("retrying"), failed: t("gave up") };
+  function noticeText(n) {
+    return (CHANNEL[n.channel] || n.channel) + " · " + (NOTICE_STATUS[n.status] || n.status) + " · "
+      + nt("%(num)d try", "%(num)d tries", n.attempts);
+  }
+  function renderUnsent(data) {
+    const table = document.getElementById("unsent");
+    if (!table) return;
+    document.getElementById("no-channel").hidden = data.channels.length > 0;
+    table.tBodies[0].replaceChildren(...data.unsent.slice(0, 50).map((u) => {
+      const failed = u.notices.find((n) => n.status === "failed");
+      const retry = failed ? el("button", { type: "button", className: "retry-notice" }, t("Send again")) : "";
+      if (failed) retry.dataset.id = String(failed.id);
+      return el("tr", {}, el("td", {}, u.case_number), el("td", {}, u.phone), el("td", {}, clock(u.ready_at)),
+        el("td", {}, u.notices.length ? u.notices.map(noticeText).join("; ") : t("not notified")),
+        el("td", { className: "small" }, u.notices.map((n) => n.last_error || "").filter(Boolean).join("; ")),
+        el("td", {}, retry));
+    }));
+    document.getElementById("no-unsent").hidden = data.unsent.length > 0;
+  }
+  async function loadUnsent() {
+    if (document.getElementById("unsent")) renderUnsent(await api("GET", "/notices/unsent"));
+  }
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest("button.retry-notice");
+    if (!button) return;
+    try {
+      await api("POST", "/notices/" + button.dataset.id + "/retry");
+      await loadUnsent();
+    } catch (error) {
+      showError(error);
+    }
+  });
+
   /* ---- the whole dashboard, at start and every minute (overdue cases, cameras without a poller) */
   async function loadAll() {
     const data = await api("GET", "/dashboard");
@@ -280,6 +324,7 @@
     renderOverdue(data.overdue);
     renderAuto(data.auto);
     renderChanges(data.changes);
+    await loadUnsent();
   }
 
   async function start() {

@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   const { t, nt, name, el, showError, api: call } = window.Hall;
-  const PAGE = window.INTAKE;
+  const PAGE = window.Hall.data();
   const guides = {};  // item code → service guide, fetched once
   let ticket = null;
 
@@ -204,7 +204,7 @@
   /* Server errors about one field are shown beside it; a refusal lists what is missing. */
   const FIELD_OF = {
     invalid_name: "applicant-name", invalid_resident_id: "id-number",
-    invalid_credit_code: "id-number", invalid_phone: "phone",
+    invalid_credit_code: "id-number", invalid_phone: "phone", invalid_email: "email",
   };
 
   function serverRefused(error) {
@@ -236,6 +236,7 @@
           name: document.getElementById("applicant-name").value.trim(),
           id_number: document.getElementById("id-number").value.trim(),
           phone: document.getElementById("phone").value.trim(),
+          email: document.getElementById("email").value.trim() || undefined,
         },
         items: chosenItems(),
         ticket: ticket ? ticket.number : undefined,

@@ -3,8 +3,9 @@
 (function () {
   "use strict";
   const { t, api, joinRoom, minutes, name, throttle, el, windowState } = window.Hall;
-  const zones = Object.fromEntries((window.HALL_ZONES || []).map((z) => [z.code, name(z)]));
-  const letters = Object.fromEntries((window.HALL_SERVICES || []).map((s) => [s.code, s.letter]));
+  const PAGE = window.Hall.data();
+  const zones = Object.fromEntries((PAGE.zones || []).map((z) => [z.code, name(z)]));
+  const letters = Object.fromEntries((PAGE.services || []).map((s) => [s.code, s.letter]));
   let calls = [];
   let chart = null;
 

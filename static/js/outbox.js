@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   const { t, pt, api, showError, el } = window.Hall;
-  const departments = Object.fromEntries(window.OUTBOX.departments.map((d) => [d.code, d.name_zh]));
+  const departments = Object.fromEntries(window.Hall.data().departments.map((d) => [d.code, d.name_zh]));
   const MESSAGE_STATUS = { pending: t("pending"), delivered: pt("hand-off message", "delivered"),
     dead: t("dead letter") };
   const status = new URLSearchParams(window.location.search).get("status") || "";

@@ -3,8 +3,9 @@
 (function () {
   "use strict";
   const { t, api, showError, name, el } = window.Hall;
-  const services = Object.fromEntries((window.HALL_SERVICES || []).map((s) => [s.code, s]));
-  const clerks = Object.fromEntries((window.HALL_CLERKS || []).map((c) => [c.id, c.name]));
+  const PAGE = window.Hall.data();
+  const services = Object.fromEntries((PAGE.services || []).map((s) => [s.code, s]));
+  const clerks = Object.fromEntries((PAGE.clerks || []).map((c) => [c.id, c.name]));
   const charts = {};
 
   function label(group, key) {

@@ -6,7 +6,7 @@
   const root = document.getElementById("screen");
   const room = root.dataset.room;
   const [kind, key] = room.split(":");
-  const windows = window.HALL_WINDOWS || [];
+  const windows = window.Hall.data().windows || [];
   const seen = new Set();
   const KEEP = 12;
   let calls = [];

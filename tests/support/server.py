@@ -2,14 +2,16 @@
 
 The one way tests and benchmarks run a server: browser and async-mode tests, the
 scale-out test (two processes), the installed-wheel test (another interpreter, cwd
-outside the repository) and ``bench/`` all use :class:`HallServer`. It always passes
+outside the repository) and ``bench/`` all use :class:`HallServer`. By default it passes
 ``--demo --no-jobs``: tickets at any hour, and no scheduler or camera simulators, so
-several servers can run side by side.
+several servers can run side by side; ``demo=False`` starts a real installation's config,
+``jobs=True`` runs the scheduler (leader election decides which process runs the jobs).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -47,14 +49,17 @@ class HallServer:
         port: int | None = None,
         name: str = "server",
         timeout: float = 60,
+        demo: bool = True,
+        jobs: bool = False,
     ) -> None:
         self.database_url = database_url or f"sqlite:///{workdir / 'hall.db'}"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"{name}-{self.port}.log"
         self.command = [
-            str(python), "-m", "hall_web", "serve", "--config", str(config), "--demo",
-            "--no-jobs", "--host", "127.0.0.1", "--port", str(self.port),
+            str(python), "-m", "hall_web", "serve", "--config", str(config),
+            *(["--demo"] if demo else []), *([] if jobs else ["--no-jobs"]),
+            "--host", "127.0.0.1", "--port", str(self.port),
             "--database-url", self.database_url, *args,
         ]
         self.cwd = cwd
@@ -91,6 +96,20 @@ class HallServer:
                 self.process.kill()
                 self.process.wait()
 
+    def __str__(self) -> str:
+        """The base URL, so ``f"{server}/kiosk"`` is the kiosk's address."""
+        return self.url
+
+    def device_link(self, path: str = "/screen") -> str:
+        """The link of the demo device showing ``path`` (``/screen?zone=front_intake``,
+        ``/kiosk``), as the server printed it at start (``--demo``)."""
+        text = self.log_path.read_text(errors="replace")
+        joiner = "&" if "?" in path else "?"
+        found = re.search(re.escape(f"{self.url}{path}{joiner}device=") + r"\S+", text)
+        if found is None:
+            raise LookupError(f"no demo device for {path} in the server's output:\n{self.log()}")
+        return found.group(0)
+
     def log(self) -> str:
         """The end of the server's output, for failure messages."""
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
@@ -110,7 +129,7 @@ class HallServer:
 @contextmanager
 def running_server(
     workdir: Path, *args: str, port: int | None = None, timeout: float = 60
-) -> Iterator[str]:
-    """Yield the base URL of a :class:`HallServer` on the demo config."""
+) -> Iterator[HallServer]:
+    """A :class:`HallServer` on the demo config (``str(server)`` is its base URL)."""
     with HallServer(workdir, *args, port=port, timeout=timeout) as server:
-        yield server.url
+        yield server
