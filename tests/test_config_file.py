@@ -35,6 +35,14 @@ def raw() -> dict:
         ("hall", {"name_zh": "大厅", "timezone": 8}, "[hall] timezone"),
         ("database", {"uri": "sqlite://"}, "[database] uri: unknown key"),
         ("reports", {}, "[reports]: unknown key"),
+        ("database", {"upgrade": "yes"}, "[database] upgrade"),
+        ("jobs", {"lock_seconds": 0}, "[jobs] lock_seconds"),
+        ("notices", {"email": {"host": "127.0.0.1"}}, "[notices] email.sender"),
+        ("notices", {"sms": {"endpoint": "x"}, "interval_seconds": 30},
+         "[notices] sms.access_key_id"),
+        ("notices", {"email": {"host": "h", "sender": "s", "tls": True}},
+         "[notices] email.tls: unknown key"),
+        ("clerks", [{"id": "c01", "name": "王芳", "pin_hash": "x"}], "clerks[0] pin_hash"),
     ],
 )
 def test_a_wrong_key_or_type_names_it(raw, section, value, named):
@@ -70,3 +78,23 @@ def test_sections_are_typed_once(raw):
     assert config.sections.server.message_queue_channel == "hall-ops"
     assert config.intake_rules is config.intake_rules
     assert config.intake_rules.supplement_working_days == 5
+
+
+def test_every_key_main_reads_is_taken(raw):
+    """Keys of the sections other modules read again (leader election, notices, cameras)."""
+    camera = {"name": "Dahua", "zone": raw["cameras"][0]["zone"], "kind": "dahua",
+              "host": "127.0.0.1", "user": "u", "password": "p", "channel": 2}
+    config = parse_config({
+        **raw,
+        "hall": {**raw["hall"], "demo": False},
+        "database": {"upgrade": False},
+        "jobs": {"check_seconds": 1, "lock_seconds": 5, "heartbeat_seconds": 5},
+        "notices": {"interval_seconds": 10, "max_attempts": 3,
+                    "email": {"host": "127.0.0.1", "sender": "hall@example.org",
+                              "port": 2525, "security": "none"}},
+        "sensors": {"poll_seconds": 5, "timeout_seconds": 2, "clock_tolerance_seconds": 60},
+        "cameras": [*raw["cameras"], camera],
+    }, ROOT)
+    assert (config.demo, config.schema_upgrade, config.jobs.lock_seconds) == (False, False, 5.0)
+    assert config.sections.notices.email is not None
+    assert config.sections.cameras[-1].channel == 2
