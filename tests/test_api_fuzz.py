@@ -51,9 +51,10 @@ CHECKS = [
     negative_data_rejection,
 ]
 CLERK_WINDOW, CLERK = 4, "c01"
-STAFF_ADDRESS = "10.0.0.9"
+STAFF_ADDRESS, STAFF_AGENT = "10.0.0.9", "hall-fuzz"
 """The fixtures log in from here, so the fuzzer's failed logins (limited per address) never
-lock them out."""
+lock them out; the fuzzer's calls name the same address and agent, which the session
+(Flask-Login's strong protection) is bound to."""
 
 fuzz_settings = settings(
     max_examples=EXAMPLES_PER_OPERATION,
@@ -113,7 +114,8 @@ class Sessions:
             client = self.clients[who] = self._log_in(who)
             me = client.get("/api/v1/session").get_json()
         cookie = client.get_cookie("session")
-        return {"Cookie": f"session={cookie.value}", "X-CSRFToken": me["csrf_token"]}
+        return {"Cookie": f"session={cookie.value}", "X-CSRFToken": me["csrf_token"],
+                "X-Forwarded-For": STAFF_ADDRESS, "User-Agent": STAFF_AGENT}
 
     def _holds(self, who: str, staff: dict[str, Any] | None) -> bool:
         if staff is None or staff["login"] != who:
@@ -126,7 +128,7 @@ class Sessions:
 
     def _log_in(self, who: str) -> Any:
         client = self.app.test_client()
-        client.environ_base["REMOTE_ADDR"] = STAFF_ADDRESS
+        client.environ_base.update(REMOTE_ADDR=STAFF_ADDRESS, HTTP_USER_AGENT=STAFF_AGENT)
         if who == CLERK:
             answer = client.post(f"/api/v1/windows/{CLERK_WINDOW}/login",
                                  json={"clerk": CLERK, "pin": DEMO_PIN})
@@ -168,6 +170,17 @@ def fuzz(operation: Any, mode: GenerationMode, headers: Callable[[], dict[str, s
     except (Exception, BaseExceptionGroup) as exc:  # collected, then reported together
         return f"{operation.label} ({mode.value}): {exc}"
     return None
+
+
+def test_the_fuzzer_calls_as_staff(app, sessions):
+    """The headers it sends log it in: otherwise every staff route would only answer 401."""
+    client = app.test_client(use_cookies=False)
+    for who, path in (("manager", "/api/v1/dashboard"), ("admin", "/api/v1/staff"),
+                      (CLERK, f"/api/v1/windows/{CLERK_WINDOW}"),
+                      (sessions.approver, "/api/v1/session")):
+        answer = client.get(path, headers=sessions.headers(who))
+        assert answer.status_code == 200, (who, path, answer.get_json())
+    assert client.get("/api/v1/staff").status_code == 401
 
 
 def test_every_operation(api_schema, sessions):
