@@ -34,7 +34,7 @@ from hall_ops.events import (
     WorkloadChanged,
 )
 
-ROOM = re.compile(r"^(hall|manager|zone:[a-z_]{1,32}|window:\d{1,4})$")
+ROOM = re.compile(r"^(hall|manager|zone:[a-z_]{1,32}|window:[0-9]{1,4})$")
 
 
 class Publisher:

@@ -1,7 +1,9 @@
 """The hall as configured in config.toml: zones, services, windows, clerks, rules.
 
 Loading validates everything up front and names the offending entry, so a
-mistyped window never surfaces as a 500 on the hall floor.
+mistyped window never surfaces as a 500 on the hall floor: first every key's type and
+bounds (``hall_ops.config_file``, the typed file kept as ``HallConfig.sections``), then
+what spans keys (zones of windows, opening hours, letters).
 """
 
 from __future__ import annotations
@@ -10,11 +12,16 @@ import datetime as dt
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hall_ops.config_file import ConfigFile, JobsSection, read
 from zones import rules_for
+
+if TYPE_CHECKING:
+    from hall_ops.cases.intake import IntakeRules
 
 ASYNC_MODES = ("threading", "gevent", "eventlet")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -79,28 +86,6 @@ class DashboardConfig:
     chart_hours: float = 3.0
     workload_seconds: int = 60
 
-    @classmethod
-    def from_section(cls, section: Any) -> DashboardConfig:
-        if not isinstance(section, dict):
-            raise ConfigError("[dashboard] must be a table")
-        unknown = sorted(set(section) - {"queue_alert", "chart_hours", "workload_seconds"})
-        if unknown:
-            raise ConfigError(f"[dashboard]: unknown key(s) {unknown}")
-
-        def number(key: str, default: float, low: float, high: float, whole: bool) -> Any:
-            value = section.get(key, default)
-            kinds = (int,) if whole else (int, float)
-            if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
-                kind = "a whole number" if whole else "a number"
-                raise ConfigError(f"[dashboard] {key}: must be {kind} from {low:g} to {high:g}")
-            return value
-
-        return cls(
-            queue_alert=number("queue_alert", cls.queue_alert, 1, 10_000, True),
-            chart_hours=float(number("chart_hours", cls.chart_hours, 0.5, 24, False)),
-            workload_seconds=number("workload_seconds", cls.workload_seconds, 10, 3600, True),
-        )
-
 
 LOG_FORMATS = ("text", "json")
 
@@ -150,14 +135,9 @@ class JobsConfig:
     """How often the leader records that it runs (``scheduler_terms``)."""
 
     @classmethod
-    def from_section(cls, section: Any) -> JobsConfig:
-        _known_keys(section, "[jobs]", {"check_seconds", "lock_seconds", "heartbeat_seconds"})
-        values = {}
-        for key in ("check_seconds", "lock_seconds", "heartbeat_seconds"):
-            value = section.get(key, getattr(cls, key))
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise ConfigError(f"[jobs] {key}: must be a positive number, got {value!r}")
-            values[key] = float(value)
+    def from_section(cls, section: JobsSection) -> JobsConfig:
+        values = {key: float(getattr(cls, key) if value is None else value)
+                  for key, value in section.model_dump().items()}
         if values["lock_seconds"] < 2 * values["check_seconds"]:
             raise ConfigError("[jobs] lock_seconds: must be at least twice check_seconds, "
                               "or a live leader's lock could lapse between renewals")
@@ -193,38 +173,28 @@ class HallConfig:
     jobs: JobsConfig = field(default_factory=JobsConfig)
     server: ServerOptions = ServerOptions()
 
+    @cached_property
+    def sections(self) -> ConfigFile:
+        """Every section, typed: read these, not ``raw`` (checked once by ``parse_config``;
+        a copy made with ``dataclasses.replace(raw=…)`` is checked on first use)."""
+        file, problem = read(self.raw)
+        if file is None:
+            raise ConfigError(str(problem))
+        return file
+
+    @cached_property
+    def intake_rules(self) -> IntakeRules:
+        """``[intake]`` and ``[calendar]`` as the rules of cases, built once."""
+        from hall_ops.cases.intake import IntakeRules
+
+        return IntakeRules.from_config(self)
+
     def is_open(self, utc_now: dt.datetime) -> bool:
         from hall_ops.clock import to_local
 
         local = to_local(utc_now, self.timezone)
         hours = self.opening_hours.get(WEEKDAYS[local.weekday()])
         return hours is not None and hours[0] <= local.time() < hours[1]
-
-
-def _require(table: dict[str, Any], key: str, where: str, kind: type | tuple[type, ...]) -> Any:
-    if key not in table:
-        raise ConfigError(f"{where}: missing '{key}'")
-    value = table[key]
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise ConfigError(f"{where}: '{key}' has the wrong type ({type(value).__name__})")
-    return value
-
-
-def _known_keys(table: Any, where: str, known: set[str]) -> None:
-    """A section of fixed keys: a mistyped key stops the start, named."""
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where} must be a table")
-    unknown = sorted(set(table) - known)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {sorted(known)}")
-
-
-def _typed(table: dict[str, Any], key: str, where: str, kind: type, default: Any) -> Any:
-    """``table[key]`` of type ``kind`` (bool is not an int here), or ``default`` if absent."""
-    value = table.get(key, default)
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise ConfigError(f"{where} {key}: must be {kind.__name__}, got {value!r}")
-    return value
 
 
 def _parse_hours(text: str, where: str) -> tuple[dt.time, dt.time] | None:
@@ -242,52 +212,41 @@ def _parse_hours(text: str, where: str) -> tuple[dt.time, dt.time] | None:
 
 
 def parse_config(data: dict[str, Any], base_dir: Path) -> HallConfig:
-    hall = data.get("hall", {})
+    file, problem = read(data)
+    if file is None:
+        raise ConfigError(str(problem))
+    hall = file.hall
     try:
-        tz = ZoneInfo(hall.get("timezone", "Asia/Shanghai"))
-    except ZoneInfoNotFoundError as exc:
-        raise ConfigError(f"[hall]: unknown timezone {hall.get('timezone')!r}") from exc
-    hours_table = hall.get("opening_hours", {})
-    unknown_days = set(hours_table) - set(WEEKDAYS)
-    if unknown_days:
-        raise ConfigError(f"[hall.opening_hours]: unknown day(s) {sorted(unknown_days)}")
+        tz = ZoneInfo(hall.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"[hall] timezone: unknown time zone {hall.timezone!r}") from exc
+    hours = {str(day): text for day, text in hall.opening_hours.items()}
     opening_hours = {
-        day: _parse_hours(hours_table.get(day, ""), f"[hall.opening_hours] {day}")
+        day: _parse_hours(hours.get(day, ""), f"[hall.opening_hours] {day}")
         for day in WEEKDAYS
     }
 
     zones = tuple(
         ZoneConfig(
-            code=_require(z, "code", f"zones[{i}]", str),
-            name_zh=z.get("name_zh") or rules_for(z["code"]).name_zh,
-            name_en=z.get("name_en") or rules_for(z["code"]).name_en,
+            code=z.code,
+            name_zh=z.name_zh or rules_for(z.code).name_zh,
+            name_en=z.name_en or rules_for(z.code).name_en,
         )
-        for i, z in enumerate(data.get("zones", []))
+        for z in file.zones
     )
     zone_codes = {z.code for z in zones}
     if len(zone_codes) != len(zones):
         raise ConfigError("zones: duplicate zone code")
 
     services: list[ServiceConfig] = []
-    for i, s in enumerate(data.get("services", [])):
-        where = f"services[{i}] ({s.get('code', '?')})"
-        letter = _require(s, "letter", where, str)
-        if not re.fullmatch(r"[A-Z]", letter):
-            raise ConfigError(f"{where}: letter must be one capital letter, got {letter!r}")
-        zone = _require(s, "zone", where, str)
-        if zone not in zone_codes:
-            raise ConfigError(f"{where}: unknown zone {zone!r}")
-        services.append(
-            ServiceConfig(
-                code=_require(s, "code", where, str),
-                letter=letter,
-                name_zh=_require(s, "name_zh", where, str),
-                name_en=_require(s, "name_en", where, str),
-                zone=zone,
-                board=s.get("board"),
-                mean_service_minutes=float(s.get("mean_service_minutes", 10)),
-            )
-        )
+    for i, s in enumerate(file.services):
+        where = f"services[{i}] ({s.code})"
+        if not re.fullmatch(r"[A-Z]", s.letter):
+            raise ConfigError(f"{where}: letter must be one capital letter, got {s.letter!r}")
+        if s.zone not in zone_codes:
+            raise ConfigError(f"{where}: unknown zone {s.zone!r}")
+        services.append(ServiceConfig(s.code, s.letter, s.name_zh, s.name_en, s.zone, s.board,
+                                      s.mean_service_minutes))
     for attr in ("code", "letter"):
         values = [getattr(s, attr) for s in services]
         dupes = {v for v in values if values.count(v) > 1}
@@ -296,66 +255,44 @@ def parse_config(data: dict[str, Any], base_dir: Path) -> HallConfig:
     service_codes = {s.code for s in services}
 
     windows: list[WindowConfig] = []
-    for i, w in enumerate(data.get("windows", [])):
-        where = f"windows[{i}] (number {w.get('number', '?')})"
-        number = _require(w, "number", where, int)
-        zone = _require(w, "zone", where, str)
-        if zone not in zone_codes:
-            raise ConfigError(f"{where}: unknown zone {zone!r}")
-        kind = w.get("kind", "general")
-        if kind not in rules_for(zone).window_kinds:
-            raise ConfigError(f"{where}: a {kind!r} window cannot stand in zone {zone!r}")
-        served = tuple(w.get("services", []))
-        unknown = [c for c in served if c not in service_codes]
+    for i, w in enumerate(file.windows):
+        where = f"windows[{i}] (number {w.number})"
+        if w.zone not in zone_codes:
+            raise ConfigError(f"{where}: unknown zone {w.zone!r}")
+        if w.kind not in rules_for(w.zone).window_kinds:
+            raise ConfigError(f"{where}: a {w.kind!r} window cannot stand in zone {w.zone!r}")
+        unknown = [c for c in w.services if c not in service_codes]
         if unknown:
             raise ConfigError(f"{where}: unknown service(s) {unknown}")
-        windows.append(WindowConfig(number, zone, kind, served))
+        windows.append(WindowConfig(w.number, w.zone, w.kind, tuple(w.services)))
     numbers = [w.number for w in windows]
     if len(set(numbers)) != len(numbers):
         raise ConfigError("windows: duplicate window number")
 
-    clerks = tuple(
-        ClerkConfig(
-            id=_require(c, "id", f"clerks[{i}]", str),
-            name=_require(c, "name", f"clerks[{i}]", str),
-        )
-        for i, c in enumerate(data.get("clerks", []))
-    )
+    clerks = tuple(ClerkConfig(c.id, c.name) for c in file.clerks)
 
-    q = data.get("queue", {})
-    defaults = QueueRules()
-    head_start = {**defaults.priority_head_start_minutes,
-                  **q.get("priority_head_start_minutes", {})}
-    unknown = sorted(set(head_start) - set(PRIORITIES))
-    if unknown:
-        raise ConfigError(f"[queue]: unknown priorities {unknown}")
+    q = file.queue
+    head_start = {str(p): minutes for p, minutes in q.priority_head_start_minutes.items()}
     queue = QueueRules(
-        no_show_after_recalls=int(q.get("no_show_after_recalls", defaults.no_show_after_recalls)),
-        priority_head_start_minutes=head_start,
-        recent_calls_shown=int(q.get("recent_calls_shown", defaults.recent_calls_shown)),
-        service_time_sample=int(q.get("service_time_sample", defaults.service_time_sample)),
-        appointment_early_minutes=int(
-            q.get("appointment_early_minutes", defaults.appointment_early_minutes)
-        ),
-        appointment_late_minutes=int(
-            q.get("appointment_late_minutes", defaults.appointment_late_minutes)
-        ),
+        no_show_after_recalls=q.no_show_after_recalls,
+        priority_head_start_minutes={
+            **QueueRules().priority_head_start_minutes, **head_start
+        },
+        recent_calls_shown=q.recent_calls_shown,
+        service_time_sample=q.service_time_sample,
+        appointment_early_minutes=q.appointment_early_minutes,
+        appointment_late_minutes=q.appointment_late_minutes,
     )
 
-    database = data.get("database", {})
-    _known_keys(database, "[database]", {"url", "upgrade"})
-    url = _typed(database, "url", "[database]", str, "sqlite:///instance/hall.db")
-    schema_upgrade = _typed(database, "upgrade", "[database]", bool, True)
+    url = file.database.url
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and ":memory:" not in url:
         url = "sqlite:///" + str((base_dir / url.removeprefix("sqlite:///")).resolve())
-    server = data.get("server", {})
-    async_mode = server.get("async_mode", "threading")
-    if async_mode not in ASYNC_MODES:
-        raise ConfigError(f"[server]: async_mode must be one of {ASYNC_MODES}, got {async_mode!r}")
+    server = file.server
+    dashboard = file.dashboard
 
-    return HallConfig(
-        name_zh=hall.get("name_zh", "政务服务大厅"),
-        name_en=hall.get("name_en", "Administrative Service Hall"),
+    config = HallConfig(
+        name_zh=hall.name_zh,
+        name_en=hall.name_en,
         timezone=tz,
         opening_hours=opening_hours,
         zones=zones,
@@ -363,19 +300,25 @@ def parse_config(data: dict[str, Any], base_dir: Path) -> HallConfig:
         windows=tuple(windows),
         clerks=clerks,
         queue=queue,
-        dashboard=DashboardConfig.from_section(data.get("dashboard", {})),
+        dashboard=DashboardConfig(dashboard.queue_alert, dashboard.chart_hours,
+                                  dashboard.workload_seconds),
         database_url=url,
-        async_mode=async_mode,
-        message_queue=server.get("message_queue") or None,
-        host=server.get("host", "127.0.0.1"),
-        port=int(server.get("port", 5000)),
+        async_mode=server.async_mode,
+        message_queue=server.message_queue or None,
+        host=server.host,
+        port=server.port,
         raw=data,
         base_dir=base_dir.resolve(),
-        schema_upgrade=schema_upgrade,
-        demo=_typed(hall, "demo", "[hall]", bool, False),
-        jobs=JobsConfig.from_section(data.get("jobs", {})),
-        server=ServerOptions.from_section(server),
+        schema_upgrade=file.database.upgrade,
+        demo=hall.demo,
+        jobs=JobsConfig.from_section(file.jobs),
+        server=ServerOptions(
+            connections=server.connections, graceful_timeout=server.graceful_timeout,
+            trusted_proxies=server.trusted_proxies, log_format=server.log_format,
+        ),
     )
+    config.intake_rules  # noqa: B018 - its cross-key checks (calendar) stop the start too
+    return config
 
 
 def load_config(path: str | Path) -> HallConfig:
@@ -386,4 +329,7 @@ def load_config(path: str | Path) -> HallConfig:
         raise ConfigError(f"{path}: no such config file") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    return parse_config(data, path.parent)
+    try:
+        return parse_config(data, path.parent)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc

@@ -136,11 +136,8 @@ code = "business"
 #   services = ["enterprise"]
 
 # ---- staff: no clerk and no PIN ships with an installation -------------------------
-# Each clerk chooses a PIN; `python -m hall_ops.pins` turns it into the hash kept here:
-#   [[clerks]]
-#   id = "c01"
-#   name = "…"
-#   pin_hash = "pbkdf2_sha256$…"
+# Staff, their roles, windows and PINs are added in the admin page (/admin/staff); a
+# [[clerks]] entry (id, name) only names a clerk of the demo roster.
 
 # Service items and their materials (CSV, see data/catalogue/README.md in the source):
 # [catalogue]

@@ -125,7 +125,9 @@ def _arg(name: str, view_args: Mapping[str, Any]) -> Any:
 def _window(value: Any) -> int | None:
     if isinstance(value, int):
         return value
-    return int(value) if isinstance(value, str) and value.isdigit() else None
+    # ASCII only: "²".isdigit() is true and int("²") fails; nine digits never overflow.
+    ok = isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9
+    return int(value) if ok else None
 
 
 def _scope_arg(rule: AccessRule, scope: str) -> str:

@@ -28,10 +28,29 @@ from hall_ops.errors import InvalidInput
 from hall_ops.staff import accounts, devices
 from hall_ops.staff import log as security_log
 from hall_web.access import access
+from hall_web.api import answers, api
 from hall_web.auth import auth_context
 from hall_web.backoffice import departments
 from hall_web.context import current_hall
-from hall_web.request_helpers import actor, body, field, layout, write
+from hall_web.request_helpers import actor, layout, write
+from hall_web.schemas.admin import (
+    DeviceIssued,
+    DeviceRevoked,
+    Devices,
+    NewDevice,
+    NewPassword,
+    NewPin,
+    NewStaff,
+    Outbox,
+    OutboxMessage,
+    OutboxQuery,
+    RoleChange,
+    SecurityLog,
+    SecurityLogQuery,
+    StaffEntry,
+    StaffList,
+    StaffWindows,
+)
 
 bp = Blueprint("admin", __name__)
 
@@ -65,8 +84,9 @@ def _message_view(m: HandoffMessage) -> dict[str, Any]:
 
 @bp.get("/api/v1/outbox")
 @access("admin")
-def outbox() -> Any:
-    status = request.args.get("status") or None
+@api.validate(resp=answers(HTTP_200=Outbox))
+def outbox(query: OutboxQuery) -> Any:
+    status = query.status
     with current_hall().db.read() as s:
         messages = handoff.list_messages(s, status)
         counts = dict(
@@ -83,6 +103,8 @@ def outbox() -> Any:
 
 @bp.post("/api/v1/outbox/<int:message_id>/resend")
 @access("admin")
+@api.validate(resp=answers(HTTP_200=OutboxMessage, errors=(404, 409)))
+@api.validate(resp=answers(HTTP_200=OutboxMessage, errors=(404, 409)))
 def outbox_resend(message_id: int) -> Any:
     """A dead letter goes back to pending with a fresh count of tries; the dispatcher sends it."""
     with write() as s:
@@ -110,6 +132,7 @@ def _staff_answer(login: str) -> Any:
 
 @bp.get("/api/v1/staff")
 @access("admin")
+@api.validate(resp=answers(HTTP_200=StaffList))
 def staff_list() -> Any:
     with current_hall().db.read() as s:
         return jsonify(staff=accounts.list_staff(s))
@@ -117,15 +140,14 @@ def staff_list() -> Any:
 
 @bp.post("/api/v1/staff")
 @access("admin")
-def staff_add() -> Any:
-    """``{login, name, password?, pin?}``: a person with no role yet (grant them one next)."""
-    data = body()
+@api.validate(resp=answers(HTTP_201=StaffEntry, errors=(409,)))
+def staff_add(json: NewStaff) -> Any:
+    """A person with no role yet (grant them one next)."""
     state = auth_context()
     with write() as s:
         added = accounts.add_staff(
-            s, actor(), field(data, "login", str), field(data, "name", str), state.clock(),
-            state.policy, password=field(data, "password", str, required=False),
-            pin=field(data, "pin", str, required=False),
+            s, actor(), json.login, json.name, state.clock(), state.policy,
+            password=json.password, pin=json.pin,
         )
         login = added.id
     return _staff_answer(login), 201
@@ -133,6 +155,7 @@ def staff_add() -> Any:
 
 @bp.post("/api/v1/staff/<login>/<any(enable, disable):change>")
 @access("admin")
+@api.validate(resp=answers(HTTP_200=StaffEntry, errors=(404, 409)))
 def staff_enable(login: str, change: str) -> Any:
     """Disabling ends the person's sessions at once; the hall's last admin stays enabled."""
     state = auth_context()
@@ -143,53 +166,47 @@ def staff_enable(login: str, change: str) -> Any:
 
 @bp.post("/api/v1/staff/<login>/password")
 @access("admin")
-def staff_password(login: str) -> Any:
+@api.validate(resp=answers(HTTP_200=StaffEntry, errors=(404, 409)))
+def staff_password(login: str, json: NewPassword) -> Any:
     """A new password (given to the person in person); lifts a lockout, ends their sessions."""
     state = auth_context()
-    password = field(body(), "password", str)
     with write() as s:
-        accounts.reset_password(s, actor(), login, password, state.clock(), state.policy)
+        accounts.reset_password(s, actor(), login, json.password, state.clock(), state.policy)
     return _staff_answer(login)
 
 
 @bp.post("/api/v1/staff/<login>/pin")
 @access("admin")
-def staff_pin(login: str) -> Any:
+@api.validate(resp=answers(HTTP_200=StaffEntry, errors=(404, 409)))
+def staff_pin(login: str, json: NewPin) -> Any:
     """A new window PIN (``null`` removes it); lifts the PIN lockout, ends their sessions."""
     state = auth_context()
-    pin = field(body(), "pin", str, required=False)
     with write() as s:
-        accounts.reset_pin(s, actor(), login, pin, state.clock(), state.policy)
+        accounts.reset_pin(s, actor(), login, json.pin, state.clock(), state.policy)
     return _staff_answer(login)
 
 
 @bp.post("/api/v1/staff/<login>/roles/<any(grant, revoke):change>")
 @access("admin")
-def staff_role(login: str, change: str) -> Any:
-    """``{role, department?}``: approvers are granted per department."""
+@api.validate(resp=answers(HTTP_200=StaffEntry, errors=(404, 409)))
+def staff_role(login: str, change: str, json: RoleChange) -> Any:
+    """Approvers are granted per department."""
     state = auth_context()
-    data = body()
-    role = field(data, "role", str)
-    department = field(data, "department", str, required=False)
     change_role = accounts.grant_role if change == "grant" else accounts.revoke_role
     with write() as s:
-        change_role(s, actor(), login, role, state.clock(), state.policy, department=department)
+        change_role(s, actor(), login, json.role, state.clock(), state.policy,
+                    department=json.department)
     return _staff_answer(login)
 
 
 @bp.put("/api/v1/staff/<login>/windows")
 @access("admin")
-def staff_windows(login: str) -> Any:
-    """``{windows: [n, …]}``: the windows a clerk may log in at (replaces the list)."""
+@api.validate(resp=answers(HTTP_200=StaffEntry, errors=(404, 409)))
+def staff_windows(login: str, json: StaffWindows) -> Any:
+    """The windows a clerk may log in at (replaces the list)."""
     state = auth_context()
-    windows = body().get("windows")
-    if not isinstance(windows, list) or not all(
-        isinstance(n, int) and not isinstance(n, bool) for n in windows
-    ):
-        raise InvalidInput("'windows' must be a list of window numbers", code="invalid_field",
-                           field="windows")
     with write() as s:
-        accounts.set_windows(s, actor(), login, windows, state.clock(), state.policy)
+        accounts.set_windows(s, actor(), login, json.windows, state.clock(), state.policy)
     return _staff_answer(login)
 
 
@@ -204,6 +221,7 @@ def _qr_data_url(text: str) -> str:
 
 @bp.get("/api/v1/devices")
 @access("admin")
+@api.validate(resp=answers(HTTP_200=Devices))
 def device_list() -> Any:
     with current_hall().db.read() as s:
         return jsonify(devices=devices.list_devices(s, auth_context().policy.hall))
@@ -211,15 +229,14 @@ def device_list() -> Any:
 
 @bp.post("/api/v1/devices")
 @access("admin")
-def device_issue() -> Any:
-    """``{kind, name, scope}``: a new device token, answered once as a link and its QR code
-    (only its hash is kept); open the link on the device itself."""
+@api.validate(resp=answers(HTTP_201=DeviceIssued, errors=(409,)))
+def device_issue(json: NewDevice) -> Any:
+    """A new device token, answered once as a link and its QR code (only its hash is
+    kept); open the link on the device itself."""
     state = auth_context()
-    data = body()
     with write() as s:
         device, token = devices.issue_device(
-            s, actor(), field(data, "kind", str), field(data, "name", str),
-            field(data, "scope", str), state.clock(), state.policy,
+            s, actor(), json.kind, json.name, json.scope, state.clock(), state.policy,
         )
         issued = {"id": device.id, "kind": device.kind, "name": device.name,
                   "scope": device.scope}
@@ -229,6 +246,7 @@ def device_issue() -> Any:
 
 @bp.post("/api/v1/devices/<int:device_id>/revoke")
 @access("admin")
+@api.validate(resp=answers(HTTP_200=DeviceRevoked, errors=(404, 409)))
 def device_revoke(device_id: int) -> Any:
     """The device loses its access at its next request."""
     with write() as s:
@@ -242,13 +260,14 @@ def device_revoke(device_id: int) -> Any:
 
 @bp.get("/api/v1/security-log")
 @access("admin")
-def security_log_api() -> Any:
+@api.validate(resp=answers(HTTP_200=SecurityLog))
+def security_log_api(query: SecurityLogQuery) -> Any:
     """Newest first; ``kind`` (comma-separated, e.g. ``login_failed,locked_out``) and
     ``subject`` (a login, ``case:<number>``, ``device:<id>``) narrow it."""
-    kinds = [k for k in request.args.get("kind", "").split(",") if k] or None
+    kinds = [k for k in (query.kind or "").split(",") if k] or None
     unknown = sorted(set(kinds or ()) - set(security_log.KINDS))
     if unknown:
         raise InvalidInput(f"unknown kind(s) {unknown}", code="invalid_field", field="kind")
     with current_hall().db.read() as s:
         return jsonify(events=security_log.recent_events(
-            s, kinds=kinds, subject=request.args.get("subject") or None))
+            s, kinds=kinds, subject=query.subject or None))

@@ -30,7 +30,8 @@ from hall_ops.floor.auto_mode import ensure_auto_row
 from hall_ops.hall import load_hall
 from hall_ops.privacy import PersonalDataCipher, install
 from hall_ops.staff.policy import StaffPolicy
-from hall_web import admin, auth, backoffice, citizens, clerks, managers
+from hall_web import admin, auth, backoffice, citizens, clerks, managers, openapi
+from hall_web.api import init_api, register_api
 from hall_web.context import HallContext
 from hall_web.error_messages import translated
 from hall_web.i18n import init_i18n
@@ -62,7 +63,7 @@ def create_app(
     """``staff_policy``: how passwords are hashed and accounts lock (default: ``[security]``
     of the config, argon2id at its standard cost)."""
     hall = config if isinstance(config, HallConfig) else load_config(config)
-    notices = settings_from_config(hall.raw.get("notices", {}))
+    notices = settings_from_config(hall.sections.notices.model_dump(exclude_none=True))
     async_mode = async_mode or hall.async_mode
     if async_mode not in ASYNC_MODES:
         raise ConfigError(f"async_mode must be one of {ASYNC_MODES}, got {async_mode!r}")
@@ -76,7 +77,7 @@ def create_app(
         JSON_AS_ASCII=False,
         SESSION_COOKIE_SAMESITE="Lax",
     )
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    init_api(app)
     # Resident ID numbers are encrypted under a key kept outside the database.
     install(PersonalDataCipher.from_instance(app.instance_path))
     proxies = hall.server.trusted_proxies
@@ -90,7 +91,7 @@ def create_app(
     with db.write() as session:
         db.serialise_setup(session)
         load_hall(session, hall)
-        catalogue = hall.raw.get("catalogue", {}).get("path")
+        catalogue = hall.sections.catalogue.path
         if catalogue:
             load_catalogue(session, hall.base_dir / catalogue)
 
@@ -99,20 +100,23 @@ def create_app(
         app,
         async_mode=async_mode,
         message_queue=message_queue,
-        channel=hall.raw.get("server", {}).get("message_queue_channel", "hall-ops"),
+        channel=hall.sections.server.message_queue_channel,
     )
     db.subscribe(Publisher(socketio, db, hall, clock).publish)
     ensure_auto_row(db)
-    backends = backends_from_config(hall.raw.get("approval", {}), db, clock=clock)
+    backends = backends_from_config(
+        hall.sections.approval.model_dump(exclude_none=True), db, clock=clock
+    )
     app.extensions["hall"] = HallContext(hall, db, clock, socketio, backends, always_open,
                                          message_queue, notices)
     register_handlers(socketio, db, hall, clock, auth.may_join_room)
 
     init_i18n(app)
-    for blueprint in (citizens.bp, clerks.bp, backoffice.bp, managers.bp, admin.bp):
+    for blueprint in (citizens.bp, clerks.bp, backoffice.bp, managers.bp, admin.bp, openapi.bp):
         app.register_blueprint(blueprint)
     auth.init_app(app, db, hall, clock, staff_policy)
     init_operations(app)
+    register_api(app)
     _register_error_handlers(app)
     return app
 
@@ -127,7 +131,7 @@ def _register_error_handlers(app: Flask) -> None:
         if not request.path.startswith("/api/"):
             return exc
         name = (exc.name or "error").lower().replace(" ", "_")
-        return jsonify({"error": name, "message": exc.description}), exc.code
+        return jsonify(translated({"error": name, "message": exc.description})), exc.code
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:

@@ -46,6 +46,8 @@ from hall_ops.staff.accounts import StaffIdentity
 from hall_ops.staff.policy import StaffPolicy
 from hall_web import security
 from hall_web.access import access, current_device, current_staff, mark_public, may_join
+from hall_web.api import answers, api
+from hall_web.schemas.auth import LoggedIn, LoggedOut, PasswordLogin, WhoAmI
 from hall_web.security import DEVICE_COOKIE, csrf_always, login_limits
 
 bp = Blueprint("auth", __name__)
@@ -375,6 +377,7 @@ def logout() -> Any:
 
 @bp.get("/api/v1/session")
 @access("public")
+@api.validate(resp=answers(HTTP_200=WhoAmI))
 def whoami() -> Any:
     """Who this browser is (staff, device, both or neither) and its CSRF token."""
     user, device = current_staff(), current_device()
@@ -391,16 +394,15 @@ def whoami() -> Any:
 @access("public")
 @csrf_always
 @login_limits
-def api_login() -> Any:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise InvalidInput("the body must be a JSON object", code="bad_json")
-    user = _password_login(data.get("login"), data.get("password"))
+@api.validate(resp=answers(HTTP_200=LoggedIn, errors=(401,)))
+def api_login(json: PasswordLogin) -> Any:
+    user = _password_login(json.login, json.password)
     return jsonify(staff=user.to_dict(), csrf_token=generate_csrf())
 
 
 @bp.delete("/api/v1/session")
 @access("public")
+@api.validate(resp=answers(HTTP_200=LoggedOut))
 def api_logout() -> Any:
     end_session()
     return jsonify(staff=None)

@@ -10,12 +10,12 @@ never seen before, is the proof.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import (
     Blueprint,
     abort,
+    current_app,
     jsonify,
     render_template,
     request,
@@ -39,11 +39,19 @@ from hall_ops.cases.intake import (
     set_item_status,
 )
 from hall_ops.cases.models import Case, CaseMaterial, ConsoleCase
-from hall_ops.errors import InvalidInput, NotFound, Unauthorized
+from hall_ops.errors import NotFound, Unauthorized
 from hall_web.access import access, current_staff, require_department
+from hall_web.api import answers, api, parse
 from hall_web.auth import record_unmasked_read
 from hall_web.context import current_hall
-from hall_web.request_helpers import actor, body, field, write
+from hall_web.request_helpers import actor, write
+from hall_web.schemas.backoffice import (
+    Callback,
+    CallbackAnswer,
+    ConsoleAction,
+    ConsoleCaseView,
+    ConsoleQueue,
+)
 
 bp = Blueprint("backoffice", __name__)
 
@@ -85,6 +93,7 @@ def _department(s: Session, code: str) -> str:
 
 @bp.get("/api/v1/backoffice/<department>/cases")
 @access("approver", department_arg="department")
+@api.validate(resp=answers(HTTP_200=ConsoleQueue, errors=(404,)))
 def backoffice_cases(department: str) -> Any:
     """The department's console queue: hand-offs delivered to the built-in console.
 
@@ -125,6 +134,7 @@ def _console_case(s: Session, case_id: int) -> ConsoleCase:
 
 @bp.get("/api/v1/backoffice/cases/<int:case_id>")
 @access("approver")
+@api.validate(resp=answers(HTTP_200=ConsoleCaseView, errors=(404,)))
 def backoffice_case(case_id: int) -> Any:
     """One console case opened by an approver of its department: the applicant unmasked,
     and the read in the security log (who, when, which case)."""
@@ -136,23 +146,22 @@ def backoffice_case(case_id: int) -> Any:
 
 @bp.post("/api/v1/backoffice/cases/<int:case_id>/<any(claim, approve, reject, supplement):action>")
 @access("approver")
-def backoffice_act(case_id: int, action: str) -> Any:
+@api.validate(resp=answers(HTTP_200=ConsoleCaseView, errors=(401, 403, 404, 409)))
+def backoffice_act(case_id: int, action: str, json: ConsoleAction) -> Any:
     """Claim, approve, reject or ask for a supplement; the department's case items follow.
     A rejection or a supplement request needs a ``reason`` (the applicant is told why).
     The approver is the one logged in."""
-    data = body()
-    reason = data.get("reason")
-    if reason is not None and not isinstance(reason, str):
-        raise InvalidInput("'reason' must be str", code="invalid_field", field="reason")
     with write() as s:
         _console_case(s, case_id)
-        row = console_act(s, case_id, action, actor(), current_hall().clock(), reason)
+        row = console_act(s, case_id, action, actor(), current_hall().clock(), json.reason)
         view = console_view(row)
     return jsonify({**view, "applicant": masked_applicant(view["applicant"])})
 
 
 @bp.post("/api/v1/approval/callback")
 @access("public")
+@api.validate(json=Callback, skip_validation=True,
+              resp=answers(HTTP_200=CallbackAnswer, errors=(401, 404, 409)))
 def approval_callback() -> Any:
     """A department's own system reports an item's new status.
 
@@ -168,7 +177,7 @@ def approval_callback() -> Any:
     hall = current_hall()
     raw = request.get_data(cache=True)
     try:
-        data = json.loads(raw)
+        data = current_app.json.loads(raw)
     except ValueError:
         data = None
     department = data.get("department") if isinstance(data, dict) else None
@@ -182,13 +191,9 @@ def approval_callback() -> Any:
         hall.clock(),
     ):
         raise Unauthorized("callback signature missing, stale or wrong", code="bad_signature")
-    case_number = field(data, "case_number", str)
-    item_code = field(data, "item", str)
-    status = field(data, "status", str)
-    actor = field(data, "actor", str, required=False) or department
-    reason = data.get("reason")
-    if reason is not None and not isinstance(reason, str):
-        raise InvalidInput("'reason' must be str", code="invalid_field", field="reason")
+    body: Callback = parse(Callback, data)
+    case_number, item_code, status = body.case_number, body.item, body.status
+    actor, reason = body.actor or department, body.reason
     with write() as s:
         remember_callback(s, str(department), request.headers[SIGNATURE_HEADER],
                           request.headers[TIMESTAMP_HEADER], hall.clock())

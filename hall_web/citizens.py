@@ -37,13 +37,30 @@ from hall_ops.cases import delivery
 from hall_ops.cases.catalogue import items_for_service, service_guide
 from hall_ops.clock import from_local, hall_day, to_local
 from hall_ops.config import WEEKDAYS
-from hall_ops.errors import InvalidInput, NotFound
+from hall_ops.errors import NotFound
 from hall_ops.queue import ratings
 from hall_ops.queue.models import Service, Ticket, Window
 from hall_web.access import access
+from hall_web.api import answers, api
 from hall_web.context import current_hall
 from hall_web.i18n import current_language
-from hall_web.request_helpers import body, field, layout, write
+from hall_web.request_helpers import layout, page_number, write
+from hall_web.schemas.citizens import (
+    Appointment,
+    BookAppointment,
+    Calls,
+    CallsQuery,
+    DeliveryCheckIn,
+    HallLayout,
+    ItemGuide,
+    RateService,
+    Rating,
+    RatingPad,
+    ServiceInfo,
+    ServiceItems,
+    TakeTicket,
+)
+from hall_web.schemas.queue import QueueSnapshot, TicketStatus
 from hall_web.security import framed_by_self, lookup_limits
 
 bp = Blueprint("citizens", __name__)
@@ -88,9 +105,10 @@ def screen() -> str:
     window = request.args.get("window")
     lang = current_language()
     if window is not None:
-        if not window.isdigit() or int(window) not in {w["number"] for w in floor["windows"]}:
+        number = page_number(window)
+        if number not in {w["number"] for w in floor["windows"]}:
             abort(404)
-        room, scope = f"window:{int(window)}", gettext("Window %(n)s", n=int(window))
+        room, scope = f"window:{number}", gettext("Window %(n)s", n=number)
     elif zone:
         match = [z for z in floor["zones"] if z["code"] == zone]
         if not match:
@@ -115,10 +133,10 @@ def _ticket_or_404(token: str) -> dict[str, Any]:
 @access("device", kinds=("pad",), scope_args=("window",), also=("manager", "admin"))
 def rating_pad() -> str:
     """The rating pad beside a window (窗口评价器): rate the service just finished there."""
-    window = request.args.get("window", "")
-    if not window.isdigit():
+    window = page_number(request.args.get("window"))
+    if window is None:
         abort(404)
-    return render_template("pad.html", window=int(window))
+    return render_template("pad.html", window=window)
 
 
 @bp.get("/guide/<service_code>")
@@ -178,6 +196,7 @@ def ticket_qr(token: str) -> Response:
 
 @bp.get("/api/v1/hall")
 @access("public")
+@api.validate(resp=answers(HTTP_200=HallLayout))
 def hall_layout() -> Any:
     hall = current_hall()
     with hall.db.read() as s:
@@ -192,14 +211,13 @@ def hall_layout() -> Any:
 
 @bp.post("/api/v1/tickets")
 @access("public")
-def take_ticket() -> Any:
+@api.validate(resp=answers(HTTP_201=TicketStatus, errors=(404, 409)))
+def take_ticket(json: TakeTicket) -> Any:
     hall = current_hall()
-    data = body()
-    service = field(data, "service", str)
-    priority = field(data, "priority", str, required=False) or "normal"
     with write() as s:
         ticket = queue.take_ticket(
-            s, hall.config, service, hall.clock(), priority=priority, ignore_hours=hall.always_open
+            s, hall.config, json.service, hall.clock(), priority=json.priority or "normal",
+            ignore_hours=hall.always_open,
         )
         view = ticket_status_view(s, ticket)
     return jsonify(view), 201
@@ -208,6 +226,7 @@ def take_ticket() -> Any:
 @bp.get("/api/v1/tickets/<token>")
 @access("public")
 @lookup_limits
+@api.validate(resp=answers(HTTP_200=TicketStatus, errors=(404,)))
 def ticket_status(token: str) -> Any:
     hall = current_hall()
     with hall.db.read() as s:
@@ -217,6 +236,7 @@ def ticket_status(token: str) -> Any:
 @bp.post("/api/v1/tickets/<token>/cancel")
 @access("public")
 @lookup_limits
+@api.validate(resp=answers(HTTP_200=TicketStatus, errors=(404, 409)))
 def cancel_ticket(token: str) -> Any:
     hall = current_hall()
     with write() as s:
@@ -227,18 +247,18 @@ def cancel_ticket(token: str) -> Any:
 @bp.post("/api/v1/tickets/<token>/rating")
 @access("public")
 @lookup_limits
-def rate(token: str) -> Any:
+@api.validate(resp=answers(HTTP_201=Rating, errors=(404, 409)))
+def rate(token: str, json: RateService) -> Any:
     hall = current_hall()
-    data = body()
     with write() as s:
         rating = ratings.rate(
             s,
             token,
-            field(data, "score", int),
+            json.score,
             hall.clock(),
-            comment=field(data, "comment", str, required=False),
-            complaint=bool(field(data, "complaint", bool, required=False)),
-            source=field(data, "source", str, required=False) or "ticket_page",
+            comment=json.comment,
+            complaint=bool(json.complaint),
+            source=json.source or "ticket_page",
         )
         return jsonify(score=rating.score, complaint=rating.complaint,
                        window=rating.window_number), 201
@@ -247,13 +267,13 @@ def rate(token: str) -> Any:
 @bp.post("/api/v1/deliveries/check-in")
 @access("public")
 @lookup_limits
-def delivery_check_in() -> Any:
+@api.validate(resp=answers(HTTP_201=TicketStatus, errors=(404, 409)))
+def delivery_check_in(json: DeliveryCheckIn) -> Any:
     """The citizen collects a result: case number + last four digits of the phone → a ticket."""
     hall = current_hall()
-    data = body()
     with write() as s:
         ticket = delivery.check_in(
-            s, hall.config, field(data, "case_number", str), field(data, "phone_last4", str),
+            s, hall.config, json.case_number, json.phone_last4,
             hall.clock(), ignore_hours=hall.always_open,
         )
         view = ticket_status_view(s, ticket)
@@ -263,6 +283,7 @@ def delivery_check_in() -> Any:
 @bp.get("/api/v1/windows/<int:number>/rating-pad")
 @access("device", kinds=("pad",), scope_args=("window",), window_arg="number",
         also=("manager", "admin"))
+@api.validate(resp=answers(HTTP_200=RatingPad, errors=(404,)))
 def rating_pad_api(number: int) -> Any:
     """What the pad beside window ``number`` offers to rate: the service just finished there."""
     hall = current_hall()
@@ -276,23 +297,13 @@ def rating_pad_api(number: int) -> Any:
 
 @bp.post("/api/v1/appointments")
 @access("public")
-def create_appointment() -> Any:
+@api.validate(resp=answers(HTTP_201=Appointment, errors=(404,)))
+def create_appointment(json: BookAppointment) -> Any:
     hall = current_hall()
-    data = body()
-    service = field(data, "service", str)
-    start_text = field(data, "slot_start", str)
-    minutes = field(data, "slot_minutes", int, required=False) or 30
-    name = field(data, "name", str)
-    phone = field(data, "phone", str, required=False)
-    try:
-        local_start = dt.datetime.fromisoformat(start_text)
-    except ValueError as exc:
-        raise InvalidInput("slot_start must look like 2026-11-25T10:00", code="invalid_field",
-                           field="slot_start") from exc
     with write() as s:
         appointment = queue.create_appointment(
-            s, service, from_local(local_start, hall.config.timezone), minutes, name, phone,
-            hall.clock(),
+            s, json.service, from_local(json.slot_start, hall.config.timezone),
+            json.slot_minutes, json.name, json.phone, hall.clock(),
         )
         tz = hall.config.timezone
         return jsonify(
@@ -306,6 +317,7 @@ def create_appointment() -> Any:
 @bp.post("/api/v1/appointments/<code>/check-in")
 @access("public")
 @lookup_limits
+@api.validate(resp=answers(HTTP_201=TicketStatus, errors=(404, 409)))
 def check_in(code: str) -> Any:
     hall = current_hall()
     with write() as s:
@@ -316,6 +328,7 @@ def check_in(code: str) -> Any:
 
 @bp.get("/api/v1/queue")
 @access("public")
+@api.validate(resp=answers(HTTP_200=QueueSnapshot))
 def queue_snapshot() -> Any:
     hall = current_hall()
     with hall.db.read() as s:
@@ -324,25 +337,20 @@ def queue_snapshot() -> Any:
 
 @bp.get("/api/v1/calls")
 @access("public")
-def recent_calls() -> Any:
+@api.validate(resp=answers(HTTP_200=Calls))
+def recent_calls(query: CallsQuery) -> Any:
     hall = current_hall()
-    zone = request.args.get("zone")
-    window = request.args.get("window")
-    limit = request.args.get("limit", str(hall.config.queue.recent_calls_shown))
-    if window is not None and not window.isdigit():
-        raise InvalidInput("window must be a number", code="invalid_field", field="window")
-    if not limit.isdigit() or not 1 <= int(limit) <= 100:
-        raise InvalidInput("limit must be 1–100", code="invalid_field", field="limit")
     with hall.db.read() as s:
         calls = queue.recent_calls(
-            s, int(limit), zone=zone, window=int(window) if window else None,
-            day=hall_day(hall.clock(), hall.config.timezone),
+            s, query.limit or hall.config.queue.recent_calls_shown, zone=query.zone,
+            window=query.window, day=hall_day(hall.clock(), hall.config.timezone),
         )
     return jsonify(calls=calls)
 
 
 @bp.get("/api/v1/services/<code>")
 @access("public")
+@api.validate(resp=answers(HTTP_200=ServiceInfo, errors=(404,)))
 def service(code: str) -> Any:
     with current_hall().db.read() as s:
         found = s.get(Service, code)
@@ -354,6 +362,7 @@ def service(code: str) -> Any:
 
 @bp.get("/api/v1/services/<code>/items")
 @access("public")
+@api.validate(resp=answers(HTTP_200=ServiceItems, errors=(404,)))
 def service_items(code: str) -> Any:
     with current_hall().db.read() as s:
         return jsonify(service=code, items=items_for_service(s, code))
@@ -361,6 +370,7 @@ def service_items(code: str) -> Any:
 
 @bp.get("/api/v1/items/<code>/guide")
 @access("public")
+@api.validate(resp=answers(HTTP_200=ItemGuide, errors=(404,)))
 def item_guide(code: str) -> Any:
     with current_hall().db.read() as s:
         return jsonify(service_guide(s, code))

@@ -40,19 +40,31 @@ from hall_ops.cases.intake import (
 )
 from hall_ops.cases.slip import routing_slip
 from hall_ops.clock import hall_day, to_local
-from hall_ops.errors import InvalidInput, NotFound, Unauthorized
+from hall_ops.errors import NotFound, Unauthorized
 from hall_ops.queue.models import Clerk, Service, Ticket, Window
 from hall_ops.queue.records import get_window
 from hall_web.access import access, current_staff
+from hall_web.api import answers, api
 from hall_web.auth import check_window_pin, end_session, record_unmasked_read, start_window_session
 from hall_web.context import current_hall
-from hall_web.request_helpers import body, clerk_at, field, layout, write
+from hall_web.request_helpers import clerk_at, layout, write
+from hall_web.schemas.clerks import (
+    CallNext,
+    CaseView,
+    Clerks,
+    HandOver,
+    Intake,
+    IntakeAccepted,
+    Pause,
+    Supplement,
+    TicketGuard,
+    Transfer,
+    WindowLogin,
+)
+from hall_web.schemas.queue import WindowView
 from hall_web.security import login_limits
 
 bp = Blueprint("clerks", __name__)
-
-MAX_LIST = 100
-"""Items or materials in one request: a catalogue item has a handful, a case a few items."""
 
 
 def window_answer(number: int) -> dict[str, Any]:
@@ -68,7 +80,7 @@ def clerk() -> str:
     return render_template("clerk.html", layout=layout())
 
 def _rules() -> IntakeRules:
-    return IntakeRules.from_config(current_hall().config)
+    return current_hall().config.intake_rules
 
 @bp.get("/intake")
 @access("clerk_at_window", window_arg="window")
@@ -127,6 +139,7 @@ def slip(number: str) -> str:
 
 @bp.get("/api/v1/clerks")
 @access("manager", also=("admin",))
+@api.validate(resp=answers(HTTP_200=Clerks))
 def clerks() -> Any:
     with current_hall().db.read() as s:
         rows = s.scalars(select(Clerk).order_by(Clerk.id)).all()
@@ -135,6 +148,7 @@ def clerks() -> Any:
 
 @bp.get("/api/v1/windows/<int:number>")
 @access("clerk_at_window", also=("manager",))
+@api.validate(resp=answers(HTTP_200=WindowView, errors=(404,)))
 def window_view(number: int) -> Any:
     with current_hall().db.read() as s:
         return jsonify(queue.window_view(s, current_hall().config, number, current_hall().clock()))
@@ -143,13 +157,11 @@ def window_view(number: int) -> Any:
 @bp.post("/api/v1/windows/<int:number>/login")
 @access("public")
 @login_limits
-def window_login(number: int) -> Any:
+@api.validate(resp=answers(HTTP_200=WindowView, errors=(401, 404, 409)))
+def window_login(number: int, json: WindowLogin) -> Any:
     """The clerk's PIN, checked against the staff table (lockout, limits), then the window."""
     hall = current_hall()
-    data = body()
-    clerk = field(data, "clerk", str)
-    pin = field(data, "pin", str)
-    found = check_window_pin(number, clerk, pin)
+    found = check_window_pin(number, json.clerk, json.pin)
     with write() as s:
         queue.open_window(s, number, found.login, hall.clock())
     start_window_session(found, number)
@@ -158,6 +170,7 @@ def window_login(number: int) -> Any:
 
 @bp.post("/api/v1/windows/<int:number>/logout")
 @access("clerk_at_window")
+@api.validate(resp=answers(HTTP_200=WindowView, errors=(401, 404, 409)))
 def window_logout(number: int) -> Any:
     clerk = clerk_at(number)
     with write() as s:
@@ -168,16 +181,17 @@ def window_logout(number: int) -> Any:
 
 @bp.post("/api/v1/windows/<int:number>/pause")
 @access("clerk_at_window")
-def window_pause(number: int) -> Any:
+@api.validate(resp=answers(HTTP_200=WindowView, errors=(401, 404, 409)))
+def window_pause(number: int, json: Pause) -> Any:
     clerk = clerk_at(number)
-    paused = field(body(), "paused", bool)
     with write() as s:
-        queue.pause_window(s, number, clerk, paused)
+        queue.pause_window(s, number, clerk, json.paused)
     return jsonify(window_answer(number))
 
 
 @bp.post("/api/v1/windows/<int:number>/call-next")
 @access("clerk_at_window")
+@api.validate(resp=answers(HTTP_200=CallNext, errors=(401, 404, 409)))
 def call_next(number: int) -> Any:
     hall = current_hall()
     clerk = clerk_at(number)
@@ -197,45 +211,54 @@ def call_next(number: int) -> Any:
         message=None if call else "no one is waiting for this window's services",
     )
 
-def _ticket_action(number: int, action: Callable[..., Any], **kwargs: Any) -> Any:
+def _ticket_action(
+    number: int, expected: str | None, action: Callable[..., Any], **kwargs: Any
+) -> Any:
     hall = current_hall()
     clerk = clerk_at(number)
-    expected = field(body(), "ticket", str, required=False)
     with write() as s:
         action(s, number, clerk, hall.clock(), expected=expected, **kwargs)
     return jsonify(window_answer(number))
 
 
+WINDOW_ACTION = answers(HTTP_200=WindowView, errors=(401, 404, 409))
+
+
 @bp.post("/api/v1/windows/<int:number>/recall")
 @access("clerk_at_window")
-def recall(number: int) -> Any:
-    return _ticket_action(number, queue.recall)
+@api.validate(resp=WINDOW_ACTION)
+def recall(number: int, json: TicketGuard) -> Any:
+    return _ticket_action(number, json.ticket, queue.recall)
 
 
 @bp.post("/api/v1/windows/<int:number>/no-show")
 @access("clerk_at_window")
-def no_show(number: int) -> Any:
+@api.validate(resp=WINDOW_ACTION)
+def no_show(number: int, json: TicketGuard) -> Any:
     hall = current_hall()
     return _ticket_action(
-        number,
+        number, json.ticket,
         lambda s, n, c, now, expected: queue.mark_no_show(s, hall.config, n, c, now, expected),
     )
 
 
 @bp.post("/api/v1/windows/<int:number>/start")
 @access("clerk_at_window")
-def start(number: int) -> Any:
-    return _ticket_action(number, queue.start_service)
+@api.validate(resp=WINDOW_ACTION)
+def start(number: int, json: TicketGuard) -> Any:
+    return _ticket_action(number, json.ticket, queue.start_service)
 
 
 @bp.post("/api/v1/windows/<int:number>/finish")
 @access("clerk_at_window")
-def finish(number: int) -> Any:
-    return _ticket_action(number, queue.finish)
+@api.validate(resp=WINDOW_ACTION)
+def finish(number: int, json: TicketGuard) -> Any:
+    return _ticket_action(number, json.ticket, queue.finish)
 
 
 @bp.post("/api/v1/windows/<int:number>/hand-over")
 @access("clerk_at_window")
+@api.validate(resp=answers(HTTP_200=HandOver, errors=(401, 404, 409)))
 def hand_over(number: int) -> Any:
     """At the delivery window: the result of the case behind the ticket in hand is handed over."""
     hall = current_hall()
@@ -248,52 +271,17 @@ def hand_over(number: int) -> Any:
 
 @bp.post("/api/v1/windows/<int:number>/transfer")
 @access("clerk_at_window")
-def transfer(number: int) -> Any:
-    data = body()
+@api.validate(resp=WINDOW_ACTION)
+def transfer(number: int, json: Transfer) -> Any:
     return _ticket_action(
-        number,
-        queue.transfer,
-        to_service=field(data, "service", str, required=False),
-        to_window=field(data, "window", int, required=False),
-    )
-
-def _names(data: dict[str, Any], name: str, *, required: bool = False) -> list[str]:
-    """A list of short strings (item codes, material names); absent = empty unless required."""
-    value = data.get(name)
-    if value is None:
-        if required:
-            raise InvalidInput(f"'{name}' is required", code="missing_field", field=name)
-        return []
-    if (
-        not isinstance(value, list)
-        or len(value) > MAX_LIST
-        or not all(isinstance(v, str) and 0 < len(v) <= 200 for v in value)
-    ):
-        raise InvalidInput(
-            f"'{name}' must be a list of names", code="invalid_field", field=name
-        )
-    return value
-
-def _applicant(data: dict[str, Any]) -> Applicant:
-    raw = data.get("applicant")
-    if not isinstance(raw, dict):
-        raise InvalidInput(
-            "'applicant' must be an object {kind, name, id_number, phone, email?}",
-            code="missing_field" if raw is None else "invalid_field",
-            field="applicant",
-        )
-    return Applicant(
-        kind=field(raw, "kind", str),
-        name=field(raw, "name", str),
-        id_number=field(raw, "id_number", str),
-        phone=field(raw, "phone", str),
-        email=field(raw, "email", str, required=False),
+        number, json.ticket, queue.transfer, to_service=json.service, to_window=json.window
     )
 
 
 @bp.post("/api/v1/windows/<int:number>/intake")
 @access("clerk_at_window")
-def intake_api(number: int) -> Any:
+@api.validate(resp=answers(HTTP_201=IntakeAccepted, errors=(401, 404, 409)))
+def intake_api(number: int, json: Intake) -> Any:
     """Accept items for the ticket being served at window ``number`` by this session's clerk.
 
     ``ticket`` (optional): the ticket number the clerk's page shows; if the
@@ -302,18 +290,13 @@ def intake_api(number: int) -> Any:
     """
     hall = current_hall()
     clerk = clerk_at(number)
-    data = body()
-    applicant = _applicant(data)
-    items = _names(data, "items", required=True)
-    received = _names(data, "received")
-    e_licences = _names(data, "e_licences")
-    expected = field(data, "ticket", str, required=False)
+    applicant = Applicant(**json.applicant.model_dump())
     with write() as s:
-        ticket = ticket_at_window(s, number, expected)
+        ticket = ticket_at_window(s, number, json.ticket)
         case = create_intake(
             s, _rules(), ticket_id=ticket.id, window_number=number, clerk_id=clerk,
-            applicant=applicant, item_codes=items, received=received, e_licences=e_licences,
-            now=hall.clock(),
+            applicant=applicant, item_codes=json.items, received=json.received,
+            e_licences=json.e_licences, now=hall.clock(),
         )
         case_number = case.number
     return jsonify(
@@ -368,6 +351,7 @@ def _case_view(s: Session, number: str) -> dict[str, Any]:
 
 @bp.get("/api/v1/cases/<number>")
 @access("clerk", also=("approver",))
+@api.validate(resp=answers(HTTP_200=CaseView, errors=(404,)))
 def case_view(number: str) -> Any:
     with current_hall().db.read() as s:
         view = _case_view(s, number)
@@ -378,7 +362,8 @@ def case_view(number: str) -> Any:
 
 @bp.post("/api/v1/cases/<number>/supplements")
 @access("clerk")
-def supplement(number: str) -> Any:
+@api.validate(resp=answers(HTTP_201=CaseView, errors=(401, 404, 409)))
+def supplement(number: str, json: Supplement) -> Any:
     """A missing material arrived. A clerk logged in at a window records it; with ``ticket``
     (the number being served at that window) it counts as the applicant's window visit,
     without it (post, online) it does not."""
@@ -388,16 +373,13 @@ def supplement(number: str) -> Any:
     if window_number is None:
         raise Unauthorized("log in at a window first", code="not_logged_in")
     clerk = clerk_at(window_number)
-    data = body()
-    material = field(data, "material", str)
-    e_licence = bool(field(data, "e_licence", bool, required=False))
-    expected = field(data, "ticket", str, required=False)
     with write() as s:
         ticket_id = None
-        if expected is not None:
-            ticket_id = ticket_at_window(s, window_number, expected, clerk).id
+        if json.ticket is not None:
+            ticket_id = ticket_at_window(s, window_number, json.ticket, clerk).id
         record_supplement(
-            s, number, material, hall.clock(), ticket_id=ticket_id, e_licence=e_licence
+            s, number, json.material, hall.clock(), ticket_id=ticket_id,
+            e_licence=bool(json.e_licence),
         )
         view = _case_view(s, number)
     if not view["masked"]:

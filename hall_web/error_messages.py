@@ -90,6 +90,9 @@ ENGLISH: dict[str, str] = dict([
     error_msgid("actor_required", "Enter the approver"),
     error_msgid("missing_field", "Fill in the required fields"),
     error_msgid("invalid_field", "A field is not in the right format"),
+    # the edge (hall_web.api)
+    error_msgid("bad_json", "The request body is not a JSON object"),
+    error_msgid("body_too_large", "The request is too large"),
 ])
 
 

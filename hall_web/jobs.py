@@ -106,10 +106,11 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
     )
     register_dispatcher(
         scheduler, hall.db, hall.approval_backends, interval_seconds=5,
-        policy=policy_from_config(hall.config.raw.get("approval", {})), clock=hall.clock,
+        policy=policy_from_config(hall.config.sections.approval.model_dump(exclude_none=True)),
+        clock=hall.clock,
     )
     scheduler.add_job(
-        push_deadlines, "interval", minutes=5, args=[hall, IntakeRules.from_config(hall.config)],
+        push_deadlines, "interval", minutes=5, args=[hall, hall.config.intake_rules],
         id="push_deadlines", max_instances=1, coalesce=True,
         next_run_time=datetime.now(hall.config.timezone),
     )

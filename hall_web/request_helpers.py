@@ -1,5 +1,6 @@
-"""What every blueprint needs from a request: its JSON body and fields, a write
-transaction that records where the change came from, who acts (from the session)."""
+"""What every blueprint needs from a request: a write transaction that records where the
+change came from, who acts (from the session), a number from a page's query string. API
+bodies and query strings are read by the views' models (``hall_web.api``)."""
 
 from __future__ import annotations
 
@@ -8,34 +9,9 @@ from typing import Any
 from flask import request
 
 from hall_ops import queue
-from hall_ops.errors import InvalidInput, Unauthorized
+from hall_ops.errors import Unauthorized
 from hall_web.access import current_device, current_staff
 from hall_web.context import current_hall
-
-MAX_TEXT = 200
-
-
-def body() -> dict[str, Any]:
-    if not request.data:
-        return {}
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise InvalidInput("the body must be a JSON object", code="bad_json")
-    return data
-
-def field(data: dict[str, Any], name: str, kind: type, *, required: bool = True) -> Any:
-    value = data.get(name)
-    if value is None:
-        if required:
-            raise InvalidInput(f"'{name}' is required", code="missing_field", field=name)
-        return None
-    if kind is int and isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise InvalidInput(f"'{name}' must be {kind.__name__}", code="invalid_field", field=name)
-    if isinstance(value, str) and len(value) > MAX_TEXT:
-        raise InvalidInput(f"'{name}' is too long", code="invalid_field", field=name)
-    return value
 
 
 def write():
@@ -65,3 +41,11 @@ def layout() -> dict[str, Any]:
     """Zones, services and windows, for the pages that draw the hall."""
     with current_hall().db.read() as s:
         return queue.hall_layout(s)
+
+
+def page_number(text: str | None, high: int = 9999) -> int | None:
+    """A number from a page's query string (``?window=7``), or None if it is not one."""
+    if text is None or not text.isascii() or not text.isdigit() or len(text) > 9:
+        return None
+    value = int(text)
+    return value if value <= high else None

@@ -60,7 +60,7 @@ class SecuritySettings:
 
     @classmethod
     def from_config(cls, config: HallConfig) -> SecuritySettings:
-        section = config.raw.get("security", {})
+        section = config.sections.security.model_dump(exclude_none=True)
         values: dict[str, Any] = {}
         for key in ("idle_minutes", "window_idle_minutes"):
             if key in section:
@@ -122,6 +122,7 @@ def login_limits(view: F) -> F:
     both: F = limiter.shared_limit(
         lambda: settings().login_rate, "login-address", deduct_when=_failed, methods=["POST"]
     )(limited)
+    both.rate_limited = True  # type: ignore[attr-defined]  # the document says 429
     return both
 
 
@@ -131,6 +132,7 @@ def lookup_limits(view: F) -> F:
     limited: Any = limiter.shared_limit(
         lambda: settings().lookup_rate, "lookup", deduct_when=_failed
     )(view)
+    limited.rate_limited = True  # the document says 429
     return limited
 
 

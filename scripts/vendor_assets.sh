@@ -5,11 +5,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SOCKET_IO=socket.io-client@4.8.4
 CHART_JS=chart.js@4.6.1
+SWAGGER_UI=swagger-ui-dist@5.35.0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$work" && npm pack --silent "$SOCKET_IO" "$CHART_JS" >/dev/null && for f in *.tgz; do mkdir "${f%.tgz}" && tar xzf "$f" -C "${f%.tgz}"; done)
+(cd "$work" && npm pack --silent "$SOCKET_IO" "$CHART_JS" "$SWAGGER_UI" >/dev/null && for f in *.tgz; do mkdir "${f%.tgz}" && tar xzf "$f" -C "${f%.tgz}"; done)
 cp "$work"/socket.io-client-*/package/dist/socket.io.min.js static/vendor/socket.io.min.js
 cp "$work"/socket.io-client-*/package/LICENSE static/vendor/socket.io.LICENSE
 cp "$work"/chart.js-*/package/dist/chart.umd.min.js static/vendor/chart.umd.min.js
 cp "$work"/chart.js-*/package/LICENSE.md static/vendor/chart.js.LICENSE.md
-echo "vendored $SOCKET_IO and $CHART_JS into static/vendor/"
+mkdir -p static/vendor/swagger-ui
+for f in swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt swagger-ui.css LICENSE NOTICE; do
+  cp "$work"/swagger-ui-dist-*/package/$f static/vendor/swagger-ui/$f
+done
+# The bundle's last line names its source map, which is not vendored.
+sed -i '/^\/\/# sourceMappingURL=/d' static/vendor/swagger-ui/swagger-ui-bundle.js
+echo "vendored $SOCKET_IO, $CHART_JS and $SWAGGER_UI into static/vendor/"

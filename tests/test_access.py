@@ -92,6 +92,10 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("POST", "/login"): ("/login", EVERYONE),
     ("POST", "/logout"): ("/logout", EVERYONE),
     ("GET", "/api/v1/session"): ("/api/v1/session", EVERYONE),
+    # the API's document
+    ("GET", "/api/v1/openapi.json"): ("/api/v1/openapi.json", EVERYONE),
+    ("GET", "/api/v1/socketio-schemas.json"): ("/api/v1/socketio-schemas.json", EVERYONE),
+    ("GET", "/api/docs"): ("/api/docs", EVERYONE),
     ("POST", "/api/v1/session"): ("/api/v1/session", EVERYONE),
     ("DELETE", "/api/v1/session"): ("/api/v1/session", EVERYONE),
     ("GET", "/clerk"): ("/clerk", EVERYONE),

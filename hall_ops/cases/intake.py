@@ -54,7 +54,7 @@ from hall_ops.cases.models import (
 )
 from hall_ops.cases.views import date_text, material_view
 from hall_ops.clock import hall_day, iso_utc
-from hall_ops.config import ConfigError, HallConfig
+from hall_ops.config import HallConfig
 from hall_ops.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from hall_ops.events import CaseAccepted
 from hall_ops.privacy import blind_index
@@ -91,22 +91,12 @@ class IntakeRules:
     @classmethod
     def from_config(cls, hall: HallConfig) -> IntakeRules:
         """From ``[calendar]`` and ``[intake] supplement_working_days / warning_fraction``."""
-        section = hall.raw.get("intake", {})
-        unknown = set(section) - {"supplement_working_days", "warning_fraction"}
-        if unknown:
-            raise ConfigError(f"[intake]: unknown key(s) {sorted(unknown)}")
-        days = section.get("supplement_working_days", DEFAULT_SUPPLEMENT_WORKING_DAYS)
-        if not isinstance(days, int) or isinstance(days, bool) or days < 1:
-            raise ConfigError("[intake] supplement_working_days: must be a whole number ≥ 1")
-        warn_at = section.get("warning_fraction", DEFAULT_WARNING_FRACTION)
-        numeric = isinstance(warn_at, int | float) and not isinstance(warn_at, bool)
-        if not numeric or not 0 < warn_at <= 1:
-            raise ConfigError("[intake] warning_fraction: must be a number in (0, 1]")
+        intake, calendar = hall.sections.intake, hall.sections.calendar
         return cls(
-            calendar=WorkCalendar.from_config(hall.raw.get("calendar", {})),
+            calendar=WorkCalendar.from_config(calendar.model_dump()),
             timezone=hall.timezone,
-            supplement_working_days=days,
-            warn_at=float(warn_at),
+            supplement_working_days=intake.supplement_working_days,
+            warn_at=intake.warning_fraction,
         )
 
 

@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hall_ops import queue
-from hall_ops.cases.intake import IntakeRules
 from hall_ops.cases.time_limits import deadline_watch
 from hall_ops.config import HallConfig
 from hall_ops.db import Database
@@ -16,9 +15,8 @@ from sensors.status import camera_statuses
 
 def overdue_cases(hall: HallConfig, db: Database, now: dt.datetime) -> list[dict[str, Any]]:
     """Undecided intake items past or near their legal limit."""
-    rules = IntakeRules.from_config(hall)
     with db.read() as session:
-        return deadline_watch(session, rules, now)
+        return deadline_watch(session, hall.intake_rules, now)
 
 
 def build_alerts(

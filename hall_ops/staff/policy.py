@@ -21,7 +21,7 @@ DEFAULT_HALL = "main"
 
 def hall_code(config: HallConfig) -> str:
     """The hall's code (``[hall] code``): the scope of its grants, windows and devices."""
-    return str(config.raw.get("hall", {}).get("code", DEFAULT_HALL))
+    return config.sections.hall.code
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class StaffPolicy:
 
     @classmethod
     def from_config(cls, config: HallConfig, **overrides: Any) -> StaffPolicy:
-        section: Mapping[str, Any] = config.raw.get("security", {})
+        section = config.sections.security.model_dump(exclude_none=True)
         values: dict[str, Any] = {"hall": hall_code(config)}
         for key in ("max_failures", "min_password_length"):
             if key in section:

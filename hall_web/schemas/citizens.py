@@ -1,0 +1,144 @@
+"""Citizens: the kiosk, screens, the ticket page, ratings, appointments, service guides."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from hall_web.fields import Code, LocalDateTime, LongText, Phone, QueryInt, Text, coded
+from hall_web.schemas.base import Answer, Query, Request
+from hall_web.schemas.queue import Call, Priority
+
+MAX_CALLS = 100
+
+
+class TakeTicket(Request):
+    service: Code
+    priority: Annotated[Priority, coded("invalid_priority", "unknown priority")] | None = None
+
+
+class RateService(Request):
+    score: Annotated[int, Field(strict=True), coded("invalid_score", "a score from 1 to 5"),
+                     Field(ge=1, le=5)]
+    comment: Annotated[LongText, Field(max_length=500)] | None = None
+    complaint: Annotated[bool, Field(strict=True)] | None = None
+    source: Literal["ticket_page", "window_pad"] | None = None
+
+
+class DeliveryCheckIn(Request):
+    case_number: Annotated[Text, Field(max_length=32)]
+    phone_last4: Annotated[str, Field(pattern=r"^[0-9]{4}$"),
+                           coded("invalid_phone", "the last four digits of the phone")]
+
+
+class BookAppointment(Request):
+    service: Code
+    slot_start: LocalDateTime
+    slot_minutes: Annotated[int, Field(strict=True, ge=5, le=240)] = 30
+    name: Annotated[Text, Field(max_length=64)]
+    phone: Phone | None = None
+
+
+class CallsQuery(Query):
+    zone: Code | None = None
+    window: Annotated[QueryInt, Field(ge=1, le=9999)] | None = None
+    limit: Annotated[QueryInt, Field(ge=1, le=MAX_CALLS)] | None = None
+
+
+class ZoneInfo(Answer):
+    code: str
+    name_zh: str
+    name_en: str
+    citizen_facing: bool
+
+
+class ServiceInfo(Answer):
+    code: str
+    letter: str
+    name_zh: str
+    name_en: str
+    zone: str
+    board: str | None
+
+
+class WindowInfo(Answer):
+    number: int
+    zone: str
+    kind: str
+    services: list[str]
+
+
+class HallLayout(Answer):
+    name_zh: str
+    name_en: str
+    open: bool
+    zones: list[ZoneInfo]
+    services: list[ServiceInfo]
+    windows: list[WindowInfo]
+
+
+class Rating(Answer):
+    score: int
+    complaint: bool
+    window: int | None
+
+
+class PadTicket(Answer):
+    number: str
+    token: str
+
+
+class RatingPad(Answer):
+    """The service just finished at the pad's window, or None: nothing to rate."""
+
+    ticket: PadTicket | None
+
+
+class Appointment(Answer):
+    code: str
+    service: str
+    slot_start: str
+    slot_end: str
+    """Hall-local times, ``2026-11-25T10:00:00+08:00``."""
+
+
+class Calls(Answer):
+    calls: list[Call]
+
+
+class Department(Answer):
+    code: str
+    name_zh: str
+
+
+class ItemSummary(Answer):
+    code: str
+    name_zh: str
+    name_en: str
+    board: str
+    department: Department
+    time_limit_days: int
+    fee_yuan: str
+    service: str
+
+
+class ServiceItems(Answer):
+    service: str
+    items: list[ItemSummary]
+
+
+class GuideMaterial(Answer):
+    name_zh: str
+    name_en: str
+    key: bool
+    copies: int
+    e_licence: bool
+
+
+class ItemGuide(ItemSummary):
+    board_name_zh: str
+    free: bool
+    materials: list[GuideMaterial]
+    paper_materials: int
+

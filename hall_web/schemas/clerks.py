@@ -1,0 +1,167 @@
+"""Clerks: the window console, intake, cases and supplements."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from hall_web.fields import Code, Phone, Text, WindowNumber, coded
+from hall_web.schemas.base import Answer, Moment, Request
+from hall_web.schemas.citizens import Department
+from hall_web.schemas.queue import Call, Ticket, WindowView
+
+MAX_LIST = 100
+"""Items or materials in one request: a catalogue item has a handful, a case a few items."""
+
+Guard = Annotated[Text, Field(max_length=16)]
+"""The ticket number the clerk's page shows (``B001``): refused if the window moved on."""
+Name = Annotated[Text, Field(max_length=200)]
+
+
+class WindowLogin(Request):
+    clerk: Annotated[Text, Field(max_length=64)]
+    pin: Annotated[Text, Field(max_length=64)]
+
+
+class Pause(Request):
+    paused: Annotated[bool, Field(strict=True)]
+
+
+class TicketGuard(Request):
+    ticket: Guard | None = None
+
+
+class Transfer(Request):
+    service: Code | None = None
+    window: WindowNumber | None = None
+    ticket: Guard | None = None
+
+
+class Applicant(Request):
+    kind: Annotated[Literal["person", "organisation"],
+                    coded("invalid_applicant", "person or organisation")]
+    name: Annotated[Text, Field(max_length=100)]
+    id_number: Annotated[Text, Field(max_length=32)]
+    phone: Phone
+    email: Annotated[Text, Field(max_length=254)] | None = None
+    """For the result notice (checked by the domain, ``hall_ops.cases.intake``)."""
+
+
+class Intake(Request):
+    applicant: Applicant
+    items: Annotated[list[Code], Field(max_length=MAX_LIST)]
+    received: Annotated[list[Name], Field(max_length=MAX_LIST)] = []
+    e_licences: Annotated[list[Name], Field(max_length=MAX_LIST)] = []
+    ticket: Guard | None = None
+
+
+class Supplement(Request):
+    material: Name
+    e_licence: Annotated[bool, Field(strict=True)] | None = None
+    ticket: Guard | None = None
+
+
+class ClerkInfo(Answer):
+    id: str
+    name: str
+
+
+class Clerks(Answer):
+    clerks: list[ClerkInfo]
+
+
+class CallNext(Answer):
+    ticket: Ticket | None
+    call: Call | None
+    window: WindowView
+    message: str | None
+
+
+class HandOver(Answer):
+    case_number: str
+    window: WindowView
+
+
+class IntakeAccepted(Answer):
+    case_number: str
+    slip_url: str
+    case_url: str
+
+
+class ApplicantView(Answer):
+    kind: str
+    name: str
+    id_number: str
+    phone: str
+
+
+class ItemEvent(Answer):
+    at: Moment
+    from_: Annotated[str | None, Field(alias="from")]
+    to: str
+    actor: str | None
+    reason: str | None
+
+
+class CaseItem(Answer):
+    code: str
+    name_zh: str
+    name_en: str
+    department: Department
+    status: str
+    materials: list[str]
+    time_limit_days: int
+    used_days: int
+    deadline: str | None
+    fraction_used: float
+    paused: bool
+    warning: bool
+    overdue: bool
+    history: list[ItemEvent] = []
+
+
+class DepartmentItems(Answer):
+    code: str
+    name_zh: str
+    items: list[str]
+
+
+class Material(Answer):
+    id: int
+    name_zh: str
+    name_en: str
+    key: bool
+    copies: int
+    status: Literal["missing", "received"]
+    source: str | None
+    due_on: str | None
+    items: list[str]
+
+
+class MissingMaterial(Material):
+    overdue: bool
+
+
+class RoutingSlip(Answer):
+    case_number: str
+    accepted_at: Moment
+    accepted_on: str
+    window: int
+    clerk: str
+    applicant: ApplicantView
+    items: list[CaseItem]
+    departments: list[DepartmentItems]
+    materials_received: list[Material]
+    materials_missing: list[MissingMaterial]
+    windows_visited: int
+    materials_handed_in: int
+    materials_saved_by_sharing: int
+
+
+class CaseView(RoutingSlip):
+    """The slip plus history; the identity unmasked for the clerk who accepted it only."""
+
+    ticket: str | None
+    masked: bool
+    slip_url: str
