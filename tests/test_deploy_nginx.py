@@ -29,6 +29,7 @@ from hall_ops.db import Database
 from hall_ops.queue.models import Ticket, TicketEvent
 from tests.support.server import ROOT, HallServer, free_port, site_config
 from tests.support.services import service_missing
+from tests.support.web import HallSession
 
 DOC = ROOT / "docs" / "deploy.md"
 PACKAGE_STATIC = ROOT / "hall_web" / "static"
@@ -187,7 +188,9 @@ def test_screens_get_a_call_through_nginx(hall_behind_nginx: tuple[HallServer, P
         request_id = ticket.headers["X-Request-ID"]
         assert re.fullmatch(r"[0-9a-f]{32}", request_id)  # nginx's $request_id
 
-        clerk = proxy.session()
+        clerk = HallSession(proxy.https)  # sends the CSRF token, as the clerk's page does
+        clerk.trust_env, clerk.verify = False, proxy.cert
+        clerk.headers["Referer"] = f"{proxy.https}/clerk"  # checked over HTTPS
         assert clerk.post(f"{proxy.https}/api/v1/windows/4/login",
                           json={"clerk": "c01", "pin": "1234"}, timeout=10).status_code == 200
         called = clerk.post(f"{proxy.https}/api/v1/windows/4/call-next", timeout=10)
