@@ -7,9 +7,9 @@ and what schema migrations compare against.
 
 from __future__ import annotations
 
+from hall_ops.archive import models as archive_models
 from hall_ops.cases import models as cases_models
 from hall_ops.db import Base
-from hall_ops.archive import models as archive_models
 from hall_ops.floor import models as floor_models
 from hall_ops.forms import drafts as forms_drafts
 from hall_ops.forms import spec as forms_spec

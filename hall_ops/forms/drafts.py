@@ -141,7 +141,9 @@ def draft_view(session: Session, draft: FormDraft) -> dict[str, Any]:
 # ---------------------------------------------------------------- the clerk
 
 
-def find_drafts(session: Session, ref: str, now: dt.datetime, rules: IntakeRules) -> list[FormDraft]:
+def find_drafts(
+    session: Session, ref: str, now: dt.datetime, rules: IntakeRules
+) -> list[FormDraft]:
     """Drafts the clerk can pull: by today's ticket number (``B003``), or by a case number
     (``SQ20261130-0001``: drafts of any ticket of that case — intake, supplement, delivery —
     for an applicant coming back)."""

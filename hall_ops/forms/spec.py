@@ -368,7 +368,7 @@ def section_model(name: str, specs: tuple[FieldSpec, ...], today: dt.date) -> ty
         spec.name: (Annotated[Any, BeforeValidator(_checker(spec, today))], None)
         for spec in specs
     }
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    return create_model(
         f"Form_{re.sub(r'[^A-Za-z0-9_]', '_', name)}",
         __config__=ConfigDict(extra="forbid"),
         **fields,
