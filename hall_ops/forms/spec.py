@@ -370,7 +370,7 @@ def section_model(name: str, specs: tuple[FieldSpec, ...], today: dt.date) -> ty
     }
     return create_model(
         f"Form_{re.sub(r'[^A-Za-z0-9_]', '_', name)}",
-        __config__=ConfigDict(extra="forbid"),
+        __config__=ConfigDict(extra="forbid", validate_default=True),
         **fields,
     )
 

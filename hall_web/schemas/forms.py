@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field
+import math
+
+from pydantic import BeforeValidator, Field, TypeAdapter, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from hall_web.fields import Code, Text
 from hall_web.schemas.base import Answer, Moment, Query, Request
@@ -19,7 +22,22 @@ from hall_web.schemas.citizens import ItemSummary
 from hall_web.schemas.clerks import MAX_LIST, Guard, Name
 
 FieldName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
-Value = Annotated[Text, Field(max_length=500)] | Annotated[float, Field(allow_inf_nan=False)] | None
+
+
+def _value(value: Any) -> Any:
+    """A typed value: text (as the text fields take it, up to 500 characters), a finite
+    number, or empty. What it must be for its field the domain decides."""
+    if value is None or isinstance(value, int | float) and not isinstance(value, bool) and (
+            math.isfinite(value)):
+        return value
+    if isinstance(value, str):
+        return TextAdapter.validate_python(value) if value else value
+    raise PydanticCustomError("invalid_field", "text, a number or null")
+
+
+TextAdapter = TypeAdapter(Annotated[Text, Field(max_length=500)])
+Value = Annotated[Any, BeforeValidator(_value), WithJsonSchema(
+    {"anyOf": [{"type": "string", "maxLength": 500}, {"type": "number"}, {"type": "null"}]})]
 Section = Annotated[dict[FieldName, Value], Field(max_length=60)]
 
 
