@@ -18,7 +18,8 @@ from flask import Blueprint, jsonify, url_for
 from hall_ops.cases.intake import ticket_at_window
 from hall_ops.errors import NotFound
 from hall_ops.forms import drafts
-from hall_ops.forms.spec import form_description
+from hall_ops.clock import hall_day
+from hall_ops.forms.spec import form_description, validate_form
 from hall_ops.staff import log as security_log
 from hall_web.access import access, current_device
 from hall_web.api import answers, api
@@ -32,6 +33,7 @@ from hall_web.schemas.forms import (
     DraftQuery,
     Drafts,
     FormBody,
+    FormChecked,
     FormDescription,
 )
 from hall_web.security import lookup_limits
@@ -50,6 +52,17 @@ def item_form(code: str) -> Any:
     """The fields of an item's application form, labels and help in both languages."""
     with current_hall().db.read() as s:
         return jsonify(form_description(s, code))
+
+
+@bp.post("/api/v1/forms/check")
+@access("public")
+@api.validate(resp=answers(HTTP_200=FormChecked))
+def check_form(json: FormBody) -> Any:
+    """Check a form without keeping it: the kiosk asks before it takes a ticket for it."""
+    hall = current_hall()
+    with hall.db.read() as s:
+        validate_form(s, json.model_dump(), hall_day(hall.clock(), hall.config.timezone))
+    return jsonify(ok=True)
 
 
 @bp.get("/api/v1/tickets/<token>/draft")

@@ -82,6 +82,7 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("POST", "/api/v1/approval/callback"): ("/api/v1/approval/callback", EVERYONE),
     # self-service forms: the item's form, the citizen's draft by the ticket's token
     ("GET", "/api/v1/items/<code>/form"): ("/api/v1/items/QY-01/form", EVERYONE),
+    ("POST", "/api/v1/forms/check"): ("/api/v1/forms/check", EVERYONE),
     **{(method, "/api/v1/tickets/<token>/draft"): ("/api/v1/tickets/{token}/draft", EVERYONE)
        for method in ("GET", "PUT", "DELETE")},
     # devices (managers and admins may look at them too)

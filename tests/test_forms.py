@@ -128,6 +128,9 @@ def test_form_errors_are_clear_json_per_field(app, citizen):
         assert r.status_code == 422, (changes, r.json)
         assert "errors" in r.json, r.json
         assert (r.json["errors"][0]["field"], r.json["errors"][0]["code"]) == (field, code), r.json
+    checked = app.test_client().post("/api/v1/forms/check", json=bad)  # the kiosk asks first
+    assert checked.status_code == 422 and checked.json["errors"] == body["errors"]
+    assert app.test_client().post("/api/v1/forms/check", json=form()).json == {"ok": True}
     r = citizen.put(draft_url(citizen), json={"items": ["QY-01"]})  # the edge's own check
     assert r.status_code == 422 and r.json["error"] == "missing_field"
     r = citizen.put(draft_url(citizen), json=form(items=["QY-01", "QY-01"]))

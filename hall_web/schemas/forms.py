@@ -77,6 +77,10 @@ class FormBody(Request):
     fields: Annotated[dict[Code, Section], Field(max_length=10)] = {}
 
 
+class FormChecked(Answer):
+    ok: bool
+
+
 class Draft(Answer):
     id: int
     ticket: str | None
