@@ -1,7 +1,8 @@
 """``python -m hall_web serve | backup | restore``.
 
 Also ``archive verify PATH`` and ``archive export --from DATE --to DATE OUT`` (the
-electronic archive, ``hall_ops.archive``), ``init --dir FOLDER`` (a new installation's config and instance folder),
+electronic archive, ``hall_ops.archive``), ``init --dir FOLDER`` (a new installation's
+config and instance folder),
 ``create-admin``, ``db upgrade|current`` (the schema by hand), ``backup --to FILE``
 and ``restore --from FILE``. ``serve`` runs one hall process on gunicorn
 (``hall_web.server``). The async mode is read before anything else is imported:

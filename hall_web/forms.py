@@ -16,9 +16,9 @@ from typing import Any
 from flask import Blueprint, jsonify, url_for
 
 from hall_ops.cases.intake import ticket_at_window
+from hall_ops.clock import hall_day
 from hall_ops.errors import NotFound
 from hall_ops.forms import drafts
-from hall_ops.clock import hall_day
 from hall_ops.forms.spec import form_description, validate_form
 from hall_ops.staff import log as security_log
 from hall_web.access import access, current_device

@@ -25,7 +25,7 @@ from hall_ops.archive.package import ArchiveSettings, archive_finished, write_pa
 from hall_ops.cases import delivery
 from hall_ops.cases.catalogue import load_catalogue
 from hall_ops.cases.intake import get_case, set_item_status
-from tests.test_intake import NOW, RULES, ROOT, flat_case, intake, serve
+from tests.test_intake import NOW, ROOT, RULES, flat_case, intake, serve
 
 LATER = NOW + dt.timedelta(days=2)
 

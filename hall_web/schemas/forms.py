@@ -9,9 +9,8 @@ with one entry per refused field.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 import math
+from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, TypeAdapter, WithJsonSchema
 from pydantic_core import PydanticCustomError
