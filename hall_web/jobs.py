@@ -148,11 +148,12 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
     scheduler.add_job(
         delete_expired_drafts, "interval", minutes=forms.cleanup_minutes, args=[hall],
         id="delete_expired_drafts", max_instances=1, coalesce=True,
+        next_run_time=datetime.now(hall.config.timezone),
     )
     scheduler.add_job(
         archive_cases, "interval", seconds=archive.interval_seconds,
         args=[hall, archive_settings(hall.config)], id="archive_cases", max_instances=1,
-        coalesce=True,
+        coalesce=True, next_run_time=datetime.now(hall.config.timezone),
     )
     cameras = parse_cameras(hall.config.raw, {z.code for z in hall.config.zones})
     if cameras:

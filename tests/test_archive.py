@@ -239,3 +239,43 @@ def test_export_on_the_command_line(tmp_path, hall_config):
                "--config", str(config))
     assert done.returncode == 1 and "before" in done.stderr
     assert Path(out / "handover.csv").exists()
+
+
+def test_the_scheduler_archives_finished_cases_and_deletes_expired_drafts(tmp_path):
+    """The jobs as the server runs them (the leader's scheduler), not called by hand."""
+    import dataclasses
+    import time
+
+    from hall_ops.config import load_config
+    from hall_ops.forms.drafts import FormDraft
+    from hall_web.jobs import start_jobs
+    from tests.support.web import hall_app
+    from tests.test_forms import form
+
+    config = load_config(ROOT / "config.toml")
+    config = dataclasses.replace(config, raw={**config.raw, "archive": {
+        "path": str(tmp_path / "packages")}, "forms": {"draft_hours": 1.0}})
+    now = {"t": NOW}
+    app = hall_app(config, database_url=f"sqlite:///{tmp_path / 'h.db'}",
+                   clock=lambda: now["t"], always_open=True)
+    hall = app.extensions["hall"]
+    number = flat_case(hall.db, config)
+    decide(hall.db, number, "rejected", NOW)
+    citizen = app.test_client()
+    token = citizen.post("/api/v1/tickets", json={"service": "enterprise"}).json["token"]
+    assert citizen.put(f"/api/v1/tickets/{token}/draft", json=form()).status_code == 200
+    now["t"] = NOW + dt.timedelta(hours=2)
+    scheduler = start_jobs(app)
+    try:
+        deadline = time.monotonic() + 30
+        archived, drafts = [], 1
+        while time.monotonic() < deadline and not (archived and drafts == 0):
+            with hall.db.read() as s:
+                archived = s.scalars(select(ArchivePackage.case_number)).all()
+                drafts = s.scalar(select(func.count(FormDraft.id)))
+            time.sleep(0.3)
+        assert archived == [number] and drafts == 0
+        assert verify(tmp_path / "packages" / "2026" / number) == []
+    finally:
+        scheduler.shutdown(wait=True)
+        hall.db.dispose()
