@@ -56,7 +56,7 @@ def item_form(code: str) -> Any:
 
 @bp.post("/api/v1/forms/check")
 @access("public")
-@api.validate(resp=answers(HTTP_200=FormChecked))
+@api.validate(resp=answers(HTTP_200=FormChecked, errors=(404,)))
 def check_form(json: FormBody) -> Any:
     """Check a form without keeping it: the kiosk asks before it takes a ticket for it."""
     hall = current_hall()
