@@ -279,3 +279,41 @@ def test_the_scheduler_archives_finished_cases_and_deletes_expired_drafts(tmp_pa
     finally:
         scheduler.shutdown(wait=True)
         hall.db.dispose()
+
+
+def test_the_form_accepted_from_a_draft_is_archived_with_identities_masked(
+        hall, hall_config, settings):
+    from hall_ops.cases.catalogue import get_item
+    from hall_ops.forms.drafts import accept_draft, save_draft
+    from tests.test_forms import form
+
+    with hall.write() as s:
+        queue.open_window(s, 4, "c04", NOW)
+        ticket = queue.take_ticket(s, hall_config, "enterprise", NOW, ignore_hours=True)
+        draft = save_draft(s, ticket.status_token, form(), source="kiosk", now=NOW, rules=RULES)
+        queue.call_next(s, hall_config, 4, "c04", NOW)
+        queue.start_service(s, 4, "c04", NOW)
+        case, corrected = accept_draft(
+            s, RULES, draft.id, checked=form(), ticket_id=ticket.id, window_number=4,
+            clerk_id="c04", received=[m.name_zh for m in get_item(s, "QY-01").materials],
+            now=NOW)
+        number = case.number
+    assert corrected == []
+    decide(hall, number, "rejected", NOW)
+    assert archive_finished(hall, settings, RULES, NOW) == [number]
+    package = settings.store / f"2026/{number}"
+    kept = json.loads((package / "data" / "form.json").read_text())
+    assert (kept["source"], kept["accepted_by"], kept["corrected_by_clerk"]) == (
+        "kiosk", "c04", [])
+    values = kept["values"]
+    assert values["applicant"]["name"] == "李*"
+    assert values["applicant"]["id_number"] == "3****************9"
+    assert values["fields"]["QY-01"]["representative_id"] == "1****************X"
+    assert values["fields"]["QY-01"]["company_name"] == "杭州云帆科技有限公司"
+    text = "".join(p.read_text() for p in package.rglob("*.json"))
+    assert "11010519491231002X" not in text and "330106198507201239" not in text
+    full = ArchiveSettings(store=settings.store.parent / "full", applicant="full")
+    with hall.read() as s:
+        row = write_package(s, get_case(s, number).id, full, RULES, NOW)
+    record = json.loads((full.store / row.path / "data" / "record.json").read_text())
+    assert record["applicant"]["id_number"] == "330106198507201239"  # the office asked for it

@@ -47,7 +47,7 @@ from hall_ops.cases.views import clock_view, material_view
 from hall_ops.clock import hall_day, iso_utc
 from hall_ops.db import Database
 from hall_ops.forms.drafts import form_of_case
-from hall_ops.forms.spec import APPLICANT, item_fields
+from hall_ops.forms.spec import APPLICANT, ItemFormField
 from hall_ops.queue.models import Rating, Ticket
 
 if TYPE_CHECKING:
@@ -130,6 +130,21 @@ def _applicant(case: Case, policy: str) -> dict[str, Any]:
     return whole if policy == "full" else masked_applicant(whole)
 
 
+RESIDENT_ID = re.compile(r"[0-9]{17}[0-9Xx]")
+
+
+def _masked_value(value: Any, kind: str | None) -> Any:
+    """A form value as paper shows it: ID numbers and phones masked, by the field's type or,
+    for a field the catalogue no longer describes, by the look of the value."""
+    if not isinstance(value, str) or not value:
+        return value
+    if kind == "id_number" or RESIDENT_ID.fullmatch(value):
+        return mask_id(value)
+    if kind == "phone" or re.fullmatch(r"1[3-9][0-9]{9}|0[1-9][0-9]{8,10}", value):
+        return mask_phone(value)
+    return value
+
+
 def _form(session: Session, case: Case, policy: str) -> dict[str, Any] | None:
     form = form_of_case(session, case.id)
     if form is None:
@@ -138,12 +153,11 @@ def _form(session: Session, case: Case, policy: str) -> dict[str, Any] | None:
     if policy == "masked":
         values["applicant"] = masked_applicant(values["applicant"])
         for code, fields in values["fields"].items():
-            for spec in item_fields(session, code) if fields else ():
-                value = fields.get(spec.name)
-                if value and spec.type == "id_number":
-                    fields[spec.name] = mask_id(value)
-                elif value and spec.type == "phone":
-                    fields[spec.name] = mask_phone(value)
+            kinds = dict(session.execute(
+                select(ItemFormField.name, ItemFormField.type)
+                .where(ItemFormField.item_code == code)).all())
+            for name, value in fields.items():
+                fields[name] = _masked_value(value, kinds.get(name))
     return {
         "items": form.item_codes, "values": values, "source": form.source,
         "filled_at": iso_utc(form.filled_at), "accepted_at": iso_utc(form.accepted_at),
@@ -357,4 +371,6 @@ def archive_finished(db: Database, settings: ArchiveSettings, rules: IntakeRules
             done.append(row.case_number)
         except (DigestMismatch, OSError) as exc:
             log.error("archive: case id %s not archived this run: %s", case_id, exc)
+        except Exception:  # one case's bug must not stop the cases after it, every run
+            log.exception("archive: case id %s not archived this run", case_id)
     return done
