@@ -24,7 +24,14 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from hall_ops.cases.catalogue import CODE_PATTERN, CatalogueError, _bool, _rows, get_item
+from hall_ops.cases.catalogue import (
+    CODE_PATTERN,
+    CatalogueError,
+    _bool,
+    _rows,
+    get_item,
+    item_summary,
+)
 from hall_ops.cases.identity import validate_credit_code, validate_phone, validate_resident_id
 from hall_ops.db import Base
 from hall_ops.errors import HallError, InvalidInput
@@ -265,8 +272,7 @@ def item_fields(session: Session, item_code: str) -> tuple[FieldSpec, ...]:
 
 
 def form_description(session: Session, item_code: str) -> dict[str, Any]:
-    from hall_ops.cases.catalogue import item_summary
-
+    """The item, the applicant section and the item's own fields, as the pages draw them."""
     return {
         "item": item_summary(get_item(session, item_code)),
         "applicant": [f.describe() for f in APPLICANT],
