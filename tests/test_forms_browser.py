@@ -93,6 +93,7 @@ def test_a_form_filled_on_the_phone_is_accepted_at_the_window_without_retyping(b
     boxes = clerk.locator("#materials tr[data-material] input.paper")
     for i in range(boxes.count()):
         boxes.nth(i).check()
+    clerk.screenshot(path=str(ARTIFACTS / "intake_from_form.png"), full_page=True)
     clerk.click("#submit")
     clerk.wait_for_url("**/cases/*/slip", timeout=WAIT_MS)
     number = f"SQ{today:%Y%m%d}-0001"
@@ -138,6 +139,8 @@ def test_the_kiosk_keyboard_types_into_the_form_and_an_id_card_reader_can_prefil
     kiosk.fill("[data-path='fields.QY-05.operator_name']", "王五")
     kiosk.fill("[data-path='fields.QY-05.premises']", "北京市朝阳区建国路1号")
     kiosk.select_option("[data-path='fields.QY-05.form_of_organisation']", "individual")
+    ARTIFACTS.mkdir(exist_ok=True)
+    kiosk.screenshot(path=str(ARTIFACTS / "kiosk_form.png"))
     kiosk.click("#kiosk-form-save")
     kiosk.wait_for_selector("#step-ticket:not([hidden])")
     number = kiosk.inner_text("#ticket-number")
