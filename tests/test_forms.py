@@ -192,6 +192,18 @@ def test_drafts_expire(app, citizen, clock):
         assert delete_expired(s, clock()) == 0
 
 
+def test_a_draft_goes_with_its_ticket(app, citizen):
+    """A ticket that is over takes its draft with it at the next cleanup, whatever its time."""
+    hall = app.extensions["hall"]
+    other = app.test_client()
+    kept = other.post("/api/v1/tickets", json={"service": "enterprise"}).json
+    assert citizen.put(draft_url(citizen), json=form()).status_code == 200
+    assert other.put(f"/api/v1/tickets/{kept['token']}/draft", json=form()).status_code == 200
+    assert citizen.post(f"/api/v1/tickets/{citizen.ticket['token']}/cancel").status_code == 200
+    assert delete_expired_drafts(hall) == 1
+    assert other.get(f"/api/v1/tickets/{kept['token']}/draft").status_code == 200
+
+
 def test_the_clerk_pulls_and_accepts_without_retyping(app, citizen):
     assert citizen.put(draft_url(citizen), json=form()).status_code == 200
     clerk = clerk_at(app)

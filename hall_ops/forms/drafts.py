@@ -119,8 +119,11 @@ def delete_draft(session: Session, token: str) -> bool:
 
 
 def delete_expired(session: Session, now: dt.datetime) -> int:
-    """Drafts past their time are deleted, not kept: personal data not needed any more."""
-    gone = session.execute(delete(FormDraft).where(FormDraft.expires_at <= now))
+    """Drafts past their time, or of a ticket that is over (served, missed, cancelled, ended
+    with its day) are deleted, not kept: personal data no longer needed."""
+    over = select(Ticket.id).where(Ticket.status.not_in(("waiting", *ACTIVE)))
+    gone = session.execute(delete(FormDraft).where(
+        (FormDraft.expires_at <= now) | FormDraft.ticket_id.in_(over)))
     return int(gone.rowcount)  # type: ignore[attr-defined]
 
 
