@@ -317,3 +317,33 @@ def test_the_form_accepted_from_a_draft_is_archived_with_identities_masked(
         row = write_package(s, get_case(s, number).id, full, RULES, NOW)
     record = json.loads((full.store / row.path / "data" / "record.json").read_text())
     assert record["applicant"]["id_number"] == "330106198507201239"  # the office asked for it
+
+
+def test_drafts_and_packages_on_both_databases(any_db, hall_config, tmp_path):
+    """The draft's lock, its deletion and the archive's queries on SQLite and PostgreSQL."""
+    from hall_ops.cases.catalogue import get_item
+    from hall_ops.forms.drafts import FormDraft, accept_draft, delete_expired, save_draft
+    from tests.test_forms import form
+
+    with any_db.write() as s:
+        load_catalogue(s, ROOT / "data" / "catalogue")
+        queue.open_window(s, 4, "c04", NOW)
+        first = queue.take_ticket(s, hall_config, "enterprise", NOW, ignore_hours=True)
+        second = queue.take_ticket(s, hall_config, "enterprise", NOW, ignore_hours=True)
+        draft = save_draft(s, first.status_token, form(), source="phone", now=NOW, rules=RULES)
+        save_draft(s, second.status_token, form(), source="phone", now=NOW, rules=RULES)
+        queue.call_next(s, hall_config, 4, "c04", NOW)
+        queue.start_service(s, 4, "c04", NOW)
+        case, _ = accept_draft(
+            s, RULES, draft.id, checked=form(), ticket_id=first.id, window_number=4,
+            clerk_id="c04", received=[m.name_zh for m in get_item(s, "QY-01").materials],
+            now=NOW)
+        number = case.number
+    with any_db.write() as s:
+        assert delete_expired(s, NOW + dt.timedelta(days=4)) == 1  # the second's, expired
+        assert s.scalar(select(func.count(FormDraft.id))) == 0
+    decide(any_db, number, "rejected", NOW)
+    settings = ArchiveSettings(store=tmp_path / "archive")
+    assert archive_finished(any_db, settings, RULES, NOW) == [number]
+    assert archive_finished(any_db, settings, RULES, NOW) == []
+    assert verify(settings.store / f"2026/{number}") == []
