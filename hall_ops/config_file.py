@@ -87,6 +87,21 @@ class IntakeSection(Section):
     warning_fraction: Annotated[float, Field(gt=0, le=1)] = 0.8
 
 
+class FormsSection(Section):
+    draft_hours: Annotated[float, Field(gt=0, le=24 * 90)] = 72.0
+    """A citizen's form draft is deleted this long after its last save."""
+    cleanup_minutes: Annotated[int, Field(ge=1, le=1440)] = 15
+
+
+class ArchiveSection(Section):
+    path: Name | None = None
+    """Folder of the archive packages, relative to the config file (default instance/archive)."""
+    default_retention: Literal["permanent", "30y", "10y"] = "30y"
+    applicant: Literal["masked", "full"] = "masked"
+    fonds: Annotated[str, Field(max_length=32)] = ""
+    interval_seconds: Annotated[int, Field(ge=5, le=86_400)] = 60
+
+
 class Webhook(Section):
     department: Code
     url: Name
@@ -226,6 +241,8 @@ class ConfigFile(Section):
     catalogue: CatalogueSection = CatalogueSection()
     calendar: CalendarSection = CalendarSection()
     intake: IntakeSection = IntakeSection()
+    forms: FormsSection = FormsSection()
+    archive: ArchiveSection = ArchiveSection()
     approval: ApprovalSection = ApprovalSection()
     dashboard: DashboardSection = DashboardSection()
     sensors: SensorsSection = SensorsSection()

@@ -103,6 +103,15 @@ message_queue = ""
 #   password = "…"
 #   sender = "hall@example.gov.cn"
 
+# [archive]: every finished case becomes a verifiable package (docs/archive.md); keep the
+# folder on storage that is backed up, and hand packages over with `hall archive export`.
+#   path = "instance/archive"
+#   default_retention = "30y"   # permanent | 30y | 10y, for items the catalogue gives none
+#   applicant = "masked"        # full: the identity whole, if the archive office requires it
+#   fonds = ""                  # 全宗号, once the archive office has given one
+# [forms]: a citizen's application form draft is deleted this long after its last save.
+#   draft_hours = 72
+
 # ---- the hall floor: zones, queue services, windows --------------------------------
 [[zones]]
 code = "front_intake"

@@ -1,6 +1,8 @@
 """``python -m hall_web serve | backup | restore``.
 
-Also ``init --dir FOLDER`` (a new installation's config and instance folder),
+Also ``archive verify PATH`` and ``archive export --from DATE --to DATE OUT`` (the
+electronic archive, ``hall_ops.archive``), ``init --dir FOLDER`` (a new installation's
+config and instance folder),
 ``create-admin``, ``db upgrade|current`` (the schema by hand), ``backup --to FILE``
 and ``restore --from FILE``. ``serve`` runs one hall process on gunicorn
 (``hall_web.server``). The async mode is read before anything else is imported:
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import sys
 import tomllib
 from pathlib import Path
@@ -57,7 +60,59 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         command.add_argument(flag, dest="file", required=True, metavar="FILE")
         command.add_argument("--config", default="config.toml")
         command.add_argument("--database-url")
+    archive = sub.add_parser("archive", help="the electronic archive: verify a package, "
+                                             "export a date range for the archive office")
+    archive_sub = archive.add_subparsers(dest="action", required=True)
+    check = archive_sub.add_parser("verify", help="check a package's checksums (exit 1 if not)")
+    check.add_argument("path", type=Path, help="the package folder, e.g. "
+                                               "instance/archive/2026/SQ20261130-0001")
+    export = archive_sub.add_parser("export", help="copy the packages of cases finished in a "
+                                                   "date range into OUT, with a handover list")
+    export.add_argument("--from", dest="first", required=True, type=_day, help="YYYY-MM-DD")
+    export.add_argument("--to", dest="last", required=True, type=_day, help="YYYY-MM-DD")
+    export.add_argument("out", type=Path, help="a new or empty folder")
+    export.add_argument("--config", default="config.toml")
+    export.add_argument("--database-url")
     return parser.parse_args(argv)
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+def _archive(args: argparse.Namespace) -> int:
+    """``archive verify`` prints each damaged file and exits 1; ``archive export`` refuses a
+    range holding a damaged package (exit 1, naming it)."""
+    from hall_ops.archive.bag import verify
+
+    if args.action == "verify":
+        problems = verify(args.path)
+        for problem in problems:
+            print(f"hall-ops archive: {args.path}: {problem}", file=sys.stderr)
+        if not problems:
+            print(f"hall-ops archive: {args.path}: intact")
+        return 1 if problems else 0
+    from hall_ops.archive.export import ExportError, export_packages
+    from hall_ops.archive.package import settings_from_config
+    from hall_ops.config import load_config
+    from hall_ops.db import Database
+
+    hall = load_config(args.config)
+    db = Database(args.database_url or hall.database_url)
+    try:
+        numbers = export_packages(db, settings_from_config(hall).store, args.out, args.first,
+                                  args.last)
+    except ExportError as exc:
+        print(f"hall-ops archive export: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
+    print(f"hall-ops archive: {len(numbers)} package(s) of {args.first}…{args.last} "
+          f"in {args.out} (handover.csv)")
+    return 0
 
 
 def _init(args: argparse.Namespace) -> None:
@@ -151,6 +206,8 @@ def main(argv: list[str] | None = None) -> None:
             _db(args)
         elif args.command in ("backup", "restore"):
             _backup_or_restore(args)
+        elif args.command == "archive":
+            sys.exit(_archive(args))
         else:
             _serve(args)
     except (ConfigError, SchemaError, FileExistsError) as exc:

@@ -90,6 +90,11 @@ ENGLISH: dict[str, str] = dict([
     error_msgid("actor_required", "Enter the approver"),
     error_msgid("missing_field", "Fill in the required fields"),
     error_msgid("invalid_field", "A field is not in the right format"),
+    # self-service forms
+    error_msgid("invalid_form", "Some fields of the form need correcting"),
+    error_msgid("unknown_draft", "No form is saved for this ticket, or it has expired"),
+    error_msgid("ticket_not_open", "This ticket is finished: no form can be filled for it"),
+    error_msgid("invalid_reference", "Enter a ticket number (B003) or a case number"),
     # the edge (hall_web.api)
     error_msgid("bad_json", "The request body is not a JSON object"),
     error_msgid("body_too_large", "The request is too large"),

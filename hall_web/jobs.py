@@ -20,6 +20,8 @@ from flask import Flask
 
 from displays import manager as manager_room
 from hall_ops import queue
+from hall_ops.archive.package import ArchiveSettings, archive_finished
+from hall_ops.archive.package import settings_from_config as archive_settings
 from hall_ops.cases.handoff import policy_from_config, register_dispatcher
 from hall_ops.cases.intake import IntakeRules
 from hall_ops.cases.notices import notify_ready, settings_from_config
@@ -27,6 +29,7 @@ from hall_ops.cases.time_limits import deadline_watch
 from hall_ops.clock import iso_utc
 from hall_ops.floor.alerts import alerts_now
 from hall_ops.floor.auto_mode import workload_tick
+from hall_ops.forms.drafts import delete_expired
 from hall_ops.runtime.leader import Election, beat, begin_term, end_term, lock_for
 from hall_web.context import HallContext
 from sensors.config import parse_cameras, parse_sensors
@@ -58,6 +61,23 @@ def push_workload(hall: HallContext) -> list[dict[str, Any]]:
     manager_room.push_proposals(hall.socketio, payload)
     manager_room.push_alerts(hall.socketio, alerts_now(hall.db, hall.config, now), iso_utc(now))
     return applied
+
+
+def delete_expired_drafts(hall: HallContext) -> int:
+    """Citizens' form drafts past their time are deleted (personal data not needed any more)."""
+    with hall.db.write() as session:
+        gone = delete_expired(session, hall.clock())
+    if gone:
+        log.info("deleted %d expired form drafts", gone)
+    return gone
+
+
+def archive_cases(hall: HallContext, settings: ArchiveSettings) -> list[str]:
+    """Finished cases get their archive package (the durable path: see hall_ops.archive)."""
+    done = archive_finished(hall.db, settings, hall.config.intake_rules, hall.clock())
+    if done:
+        log.info("archived %d finished cases", len(done))
+    return done
 
 
 def _waiting_per_zone(hall: HallContext, now: datetime) -> dict[str, int]:
@@ -123,6 +143,17 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
         lambda: notify_ready(hall.db, notices.channels, hall.clock(), policy=notices.policy),
         "interval", seconds=notices.interval_seconds, id="notify_ready", max_instances=1,
         coalesce=True,
+    )
+    forms, archive = hall.config.sections.forms, hall.config.sections.archive
+    scheduler.add_job(
+        delete_expired_drafts, "interval", minutes=forms.cleanup_minutes, args=[hall],
+        id="delete_expired_drafts", max_instances=1, coalesce=True,
+        next_run_time=datetime.now(hall.config.timezone),
+    )
+    scheduler.add_job(
+        archive_cases, "interval", seconds=archive.interval_seconds,
+        args=[hall, archive_settings(hall.config)], id="archive_cases", max_instances=1,
+        coalesce=True, next_run_time=datetime.now(hall.config.timezone),
     )
     cameras = parse_cameras(hall.config.raw, {z.code for z in hall.config.zones})
     if cameras:

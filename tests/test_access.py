@@ -80,6 +80,11 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("GET", "/api/v1/services/<code>/items"): ("/api/v1/services/enterprise/items", EVERYONE),
     ("GET", "/api/v1/items/<code>/guide"): ("/api/v1/items/QY-01/guide", EVERYONE),
     ("POST", "/api/v1/approval/callback"): ("/api/v1/approval/callback", EVERYONE),
+    # self-service forms: the item's form, the citizen's draft by the ticket's token
+    ("GET", "/api/v1/items/<code>/form"): ("/api/v1/items/QY-01/form", EVERYONE),
+    ("POST", "/api/v1/forms/check"): ("/api/v1/forms/check", EVERYONE),
+    **{(method, "/api/v1/tickets/<token>/draft"): ("/api/v1/tickets/{token}/draft", EVERYONE)
+       for method in ("GET", "PUT", "DELETE")},
     # devices (managers and admins may look at them too)
     ("GET", "/kiosk"): ("/kiosk", {"kiosk", "manager", "admin"}),
     ("GET", "/screen"):
@@ -106,6 +111,10 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     **{("POST", f"/api/v1/windows/<int:number>/{action}"): (f"/api/v1/windows/4/{action}", CLERK)
        for action in ("logout", "pause", "call-next", "recall", "no-show", "start", "finish",
                       "hand-over", "transfer", "intake")},
+    # form drafts: pulled and accepted by the clerk at the window
+    ("GET", "/api/v1/windows/<int:number>/drafts"): ("/api/v1/windows/4/drafts", CLERK),
+    ("POST", "/api/v1/windows/<int:number>/drafts/<int:draft_id>/accept"):
+        ("/api/v1/windows/4/drafts/1/accept", CLERK),
     # cases: clerks, and approvers (unmasked only to the accepting clerk and the case's
     # departments' approvers: see test_intake_api)
     ("GET", "/cases/<number>/slip"): ("/cases/{case}/slip", CLERKS_AND_APPROVERS),

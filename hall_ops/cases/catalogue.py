@@ -51,7 +51,12 @@ ITEM_COLUMNS = (
     "code", "name_zh", "name_en", "board", "department_code", "department_zh",
     "time_limit_days", "fee_yuan", "service_code",
 )
+ITEM_OPTIONAL = ("retention",)
+"""Optional columns of items.csv: may be absent, or empty on a row (the default applies)."""
 MATERIAL_COLUMNS = ("item_code", "name_zh", "name_en", "key", "copies", "e_licence")
+RETENTION_PERIODS = ("permanent", "30y", "10y")
+"""Retention periods of archived cases (保管期限: 永久, 定期30年, 定期10年); an item without
+one in the catalogue gets ``[archive] default_retention``."""
 CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 
 
@@ -74,6 +79,9 @@ class ServiceItem(Base):
     """The queue service whose windows accept this item."""
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    retention: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    """How long the archive keeps a finished case of this item (``RETENTION_PERIODS``);
+    None: the hall's default (``[archive] default_retention``)."""
 
     materials: Mapped[list[ItemMaterial]] = relationship(
         cascade="all, delete-orphan", order_by="ItemMaterial.position"
@@ -131,6 +139,7 @@ class _Item:
     time_limit_days: int
     fee_yuan: Decimal
     service_code: str
+    retention: str | None
     materials: list[_Material]
 
 
@@ -143,9 +152,12 @@ def load_catalogue(session: Session, path: str | Path) -> dict[str, int]:
     item without materials, one department code with two names, or one
     material name with two English names.
     """
+    from hall_ops.forms.spec import FORMS_FILE, read_forms, store_forms
+
     directory = Path(path)
     items = _read_items(directory / ITEMS_FILE, session)
     _read_materials(directory / MATERIALS_FILE, items)
+    forms = read_forms(directory / FORMS_FILE, items)
     for item in items.values():
         if not item.materials:
             raise CatalogueError(
@@ -160,7 +172,7 @@ def load_catalogue(session: Session, path: str | Path) -> dict[str, int]:
         row_item.department_name_zh = parsed.department_zh
         row_item.time_limit_days, row_item.fee_yuan = parsed.time_limit_days, parsed.fee_yuan
         row_item.service_code, row_item.active = parsed.service_code, True
-        row_item.position = position
+        row_item.position, row_item.retention = position, parsed.retention
         # Update materials in place by name so their ids stay stable across reloads.
         by_name = {m.name_zh: m for m in row_item.materials}
         wanted: list[ItemMaterial] = []
@@ -180,12 +192,16 @@ def load_catalogue(session: Session, path: str | Path) -> dict[str, int]:
     return {
         "items": len(items),
         "materials": sum(len(i.materials) for i in items.values()),
+        "form_fields": store_forms(session, forms or {}),
         "deactivated": deactivated,
     }
 
 
-def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (line number, row dict) of a CSV file whose header has exactly ``columns``."""
+def _rows(
+    path: Path, columns: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (line number, row dict) of a CSV file whose header has exactly ``columns``
+    plus any of ``optional`` (which may be empty on a row; absent ones read as empty)."""
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except FileNotFoundError:
@@ -197,7 +213,7 @@ def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str,
             raise CatalogueError(path, 1, "empty file")
         header = [h.strip() for h in header]
         missing = [c for c in columns if c not in header]
-        unknown = [h for h in header if h not in columns]
+        unknown = [h for h in header if h not in columns and h not in optional]
         if missing:
             raise CatalogueError(path, 1, f"missing column(s) {missing}")
         if unknown:
@@ -210,7 +226,8 @@ def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str,
                 raise CatalogueError(
                     path, line, f"expected {len(header)} fields, found {len(values)}"
                 )
-            row = {h: v.strip() for h, v in zip(header, values, strict=True)}
+            row = dict.fromkeys(optional, "")
+            row.update({h: v.strip() for h, v in zip(header, values, strict=True)})
             empty = [c for c in columns if not row[c]]
             if empty:
                 raise CatalogueError(path, line, f"missing field(s) {empty}")
@@ -221,7 +238,7 @@ def _read_items(path: Path, session: Session) -> dict[str, _Item]:
     services = {s.code: s for s in session.scalars(select(Service))}
     items: dict[str, _Item] = {}
     departments: dict[str, tuple[str, int]] = {}
-    for line, row in _rows(path, ITEM_COLUMNS):
+    for line, row in _rows(path, ITEM_COLUMNS, ITEM_OPTIONAL):
         code = row["code"]
         if not CODE_PATTERN.fullmatch(code):
             raise CatalogueError(path, line, f"item code {code!r} must be letters, digits, - or _")
@@ -251,6 +268,12 @@ def _read_items(path: Path, session: Session) -> dict[str, _Item]:
                 f" but {first_name!r} on line {first_line}",
             )
         departments.setdefault(dept, (dept_zh, line))
+        retention = row["retention"] or None
+        if retention is not None and retention not in RETENTION_PERIODS:
+            raise CatalogueError(
+                path, line,
+                f"retention {retention!r} must be one of {', '.join(RETENTION_PERIODS)} or empty",
+            )
         items[code] = _Item(
             line=line,
             code=code,
@@ -262,6 +285,7 @@ def _read_items(path: Path, session: Session) -> dict[str, _Item]:
             time_limit_days=_int(row["time_limit_days"], "time_limit_days", path, line),
             fee_yuan=_fee(row["fee_yuan"], path, line),
             service_code=service.code,
+            retention=retention,
             materials=[],
         )
     return items

@@ -7,6 +7,8 @@
   const PAGE = window.Hall.data();
   const guides = {};  // item code → service guide, fetched once
   let ticket = null;
+  let draft = null;       // the applicant's own form, pulled by ticket or case number
+  let draftForm = null;   // its item fields, drawn by forms.js
 
   // ---------------------------------------------------------------- identity checks (GB 11643, GB 32100)
 
@@ -92,6 +94,52 @@
       guides[c] = await call("GET", "/items/" + encodeURIComponent(c) + "/guide");
     }));
     renderMaterials(chosenItems().filter((c) => guides[c]));
+    if (draft) await renderDraftFields();
+  }
+
+  // ---------------------------------------------------------------- the applicant's own form
+
+  async function pull(event) {
+    event.preventDefault();
+    showError(null);
+    const ref = document.getElementById("pull-ref").value.trim();
+    const query = ref ? "?ref=" + encodeURIComponent(ref) : "";
+    try {
+      const { drafts } = await call("GET", "/windows/" + PAGE.window + "/drafts" + query);
+      document.getElementById("pull-none").hidden = drafts.length > 0;
+      document.getElementById("pull-list").replaceChildren(...drafts.map((d) => {
+        const use = el("button", { type: "button" }, t("Use this form"));
+        use.addEventListener("click", () => loadDraft(d).catch(showError));
+        return el("li", {}, el("span", { className: "chip" }, d.ticket || "—"),
+          el("span", {}, d.items.join("、")), el("span", {}, d.applicant.name), use);
+      }));
+    } catch (error) { showError(error); }
+  }
+
+  /* The draft fills the page: items ticked, applicant typed in, the items' own fields drawn.
+     The clerk checks and may correct; the server records every field changed. */
+  async function loadDraft(d) {
+    draft = d;
+    draftForm = null;
+    document.querySelectorAll("input[name=item]").forEach((box) => { box.checked = d.items.includes(box.value); });
+    document.querySelector(`input[name=kind][value="${d.applicant.kind}"]`).checked = true;
+    kindChanged();
+    document.getElementById("applicant-name").value = d.applicant.name || "";
+    document.getElementById("id-number").value = d.applicant.id_number || "";
+    document.getElementById("phone").value = d.applicant.phone || "";
+    document.getElementById("email").value = d.applicant.email || "";
+    await itemsChanged();
+    document.getElementById("draft-ticket").textContent = d.ticket || "";
+    document.getElementById("draft-loaded").hidden = false;
+  }
+
+  async function renderDraftFields() {
+    const codes = chosenItems();
+    const described = await window.HallForms.describe(codes);
+    const values = draftForm ? draftForm.values() : draft;
+    draftForm = window.HallForms.build(document.getElementById("draft-fields"), null,
+      described.map((f) => ({ item: f.item, fields: f.fields })), values);
+    document.getElementById("draft-section").hidden = !described.some((f) => f.fields.length);
   }
 
   function renderMaterials(codes) {
@@ -207,7 +255,16 @@
     invalid_credit_code: "id-number", invalid_phone: "phone", invalid_email: "email",
   };
 
+  const BOX_OF = { "applicant.name": "applicant-name", "applicant.id_number": "id-number",
+    "applicant.phone": "phone", "applicant.email": "email" };
+
   function serverRefused(error) {
+    if (error.code === "invalid_form") {
+      for (const e of error.body.errors) {
+        if (BOX_OF[e.field]) fieldError(BOX_OF[e.field], window.HallForms.refusal(e.code));
+      }
+      if (draftForm) draftForm.showErrors(error.body.errors);
+    }
     const field = FIELD_OF[error.code];
     if (field) {
       fieldError(field, error.message);
@@ -229,20 +286,35 @@
     const { received, eLicences } = ticks();
     const button = document.getElementById("submit");
     button.disabled = true;
+    const applicant = {
+      kind: kind(),
+      name: document.getElementById("applicant-name").value.trim(),
+      id_number: document.getElementById("id-number").value.trim(),
+      phone: document.getElementById("phone").value.trim(),
+      email: document.getElementById("email").value.trim() || undefined,
+    };
     try {
-      const result = await call("POST", "/windows/" + PAGE.window + "/intake", {
-        applicant: {
-          kind: kind(),
-          name: document.getElementById("applicant-name").value.trim(),
-          id_number: document.getElementById("id-number").value.trim(),
-          phone: document.getElementById("phone").value.trim(),
-          email: document.getElementById("email").value.trim() || undefined,
-        },
-        items: chosenItems(),
-        ticket: ticket ? ticket.number : undefined,
-        received,
-        e_licences: eLicences,
-      });
+      let result;
+      if (draft) {
+        /* Accepted from the applicant's form: the server compares it with the draft. */
+        const items = chosenItems();
+        const fields = draftForm ? draftForm.values().fields : {};
+        result = await call("POST", "/windows/" + PAGE.window + "/drafts/" + draft.id + "/accept", {
+          form: { items, applicant: { ...applicant, email: applicant.email || null },
+            fields: Object.fromEntries(Object.entries(fields).filter(([code]) => items.includes(code))) },
+          ticket: ticket ? ticket.number : undefined,
+          received,
+          e_licences: eLicences,
+        });
+      } else {
+        result = await call("POST", "/windows/" + PAGE.window + "/intake", {
+          applicant,
+          items: chosenItems(),
+          ticket: ticket ? ticket.number : undefined,
+          received,
+          e_licences: eLicences,
+        });
+      }
       window.location.assign(result.slip_url);
     } catch (error) {
       serverRefused(error);
@@ -263,6 +335,7 @@
     document.getElementById(id).addEventListener("input", () => fieldError(id, ""));
   }
   document.getElementById("intake").addEventListener("submit", submit);
+  document.getElementById("pull-form").addEventListener("submit", pull);
   kindChanged();
   Promise.all([loadItems(), loadTicket()]).catch(showError);
   /* The ticket may be called or finished from the console while this page is open. */

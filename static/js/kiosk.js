@@ -2,8 +2,9 @@
 (function () {
   "use strict";
   const { t, nt, api, showError, minutes } = window.Hall;
-  const steps = ["step-zone", "step-service", "step-checkin", "step-collect", "step-ticket"];
-  const IDLE_SECONDS = { "step-service": 60, "step-checkin": 90, "step-collect": 90, "step-ticket": 30 };
+  const steps = ["step-zone", "step-service", "step-checkin", "step-collect", "step-form", "step-ticket"];
+  const IDLE_SECONDS = { "step-service": 60, "step-checkin": 90, "step-collect": 90, "step-form": 240,
+    "step-ticket": 30 };
   /* The kiosk is shared: a citizen who switched to English hands the next one a Chinese kiosk. */
   const ENGLISH = window.HALL_LANG === "en";
   if (ENGLISH) IDLE_SECONDS["step-zone"] = 60;
@@ -28,6 +29,8 @@
   function back() {
     document.querySelector("input[name=priority][value=normal]").checked = true;
     document.getElementById("code").value = "";
+    /* A form typed here is the citizen's: nothing of it stays for the next one. */
+    document.dispatchEvent(new CustomEvent("hall:kiosk-reset"));
     show("step-zone");
   }
 
@@ -119,6 +122,7 @@
   });
 
   document.querySelectorAll("[data-back]").forEach((b) => b.addEventListener("click", back));
+  window.HallKiosk = { show, showTicket, failed };
   document.getElementById("again").addEventListener("click", reset);
   show("step-zone");
 })();
