@@ -40,7 +40,7 @@ from hall_ops.cases.intake import (
 )
 from hall_ops.cases.slip import routing_slip
 from hall_ops.clock import hall_day, to_local
-from hall_ops.errors import NotFound, Unauthorized
+from hall_ops.errors import InvalidInput, NotFound, Unauthorized
 from hall_ops.queue.models import Clerk, Service, Ticket, Window
 from hall_ops.queue.records import get_window
 from hall_web.access import access, current_staff
@@ -297,6 +297,7 @@ def intake_api(number: int, json: Intake) -> Any:
             s, _rules(), ticket_id=ticket.id, window_number=number, clerk_id=clerk,
             applicant=applicant, item_codes=json.items, received=json.received,
             e_licences=json.e_licences, now=hall.clock(),
+            licences=_attached(json.licences), consent=json.licence_consent,
         )
         case_number = case.number
     return jsonify(
@@ -304,6 +305,16 @@ def intake_api(number: int, json: Intake) -> Any:
         slip_url=url_for("clerks.slip", number=case_number),
         case_url=url_for("clerks.case_view", number=case_number),
     ), 201
+
+def _attached(licences: list[Any]) -> dict[str, str]:
+    """Material → licence number; a material listed twice is refused, not silently merged."""
+    attached: dict[str, str] = {}
+    for entry in licences:
+        if entry.material in attached:
+            raise InvalidInput(f"{entry.material!r} has two licences", code="material_twice")
+        attached[entry.material] = entry.number
+    return attached
+
 
 def _sees_identity(clerk_id: str, departments: set[str]) -> bool:
     """The accepting clerk and the approvers of the case's departments see it unmasked."""
