@@ -18,18 +18,22 @@ import qrcode
 import qrcode.image.svg
 from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
 from markupsafe import Markup
-from werkzeug.datastructures import FileStorage
 from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
 
 from hall_ops.cases.catalogue import get_item
 from hall_ops.cases.identity import validate_credit_code, validate_resident_id
 from hall_ops.cases.intake import get_case
-from hall_ops.errors import InvalidInput, NotFound
+from hall_ops.cases.models import Case
+from hall_ops.clock import iso_utc
+from hall_ops.errors import Forbidden, InvalidInput, NotFound
 from hall_ops.licences import library
 from hall_ops.licences import store as materials
 from hall_ops.licences.models import SigningKey
 from hall_web.access import access, current_staff
 from hall_web.api import answers, api
+from hall_web.auth import record_unmasked_read
 from hall_web.context import current_hall
 from hall_web.request_helpers import actor, clerk_at, write
 from hall_web.schemas.licences import (
@@ -164,20 +168,19 @@ def licence_offers(number: int, json: OfferQuery) -> Any:
     return jsonify(offers=found)
 
 
-@bp.post("/api/v1/licences/<number>/revoke")
-@access("approver")
+@bp.post("/api/v1/backoffice/<department>/licences/<number>/revoke")
+@access("approver", department_arg="department")
 @api.validate(resp=answers(HTTP_200=Revoked, errors=(401, 403, 404, 409)))
-def revoke(number: str, json: Revoke) -> Any:
-    """Only an approver of the issuing department revokes; the reason is audited."""
+def revoke(department: str, number: str, json: Revoke) -> Any:
+    """An approver of the issuing department revokes one of its licences; the reason and
+    the approver (from the session) are audited."""
     hall = current_hall()
-    user = current_staff()
     with write() as s:
         licence = library.revoke(s, number, actor(), json.reason, hall.clock(),
-                                 departments=user.departments() if user else ())
+                                 department=department)
         answer = {"number": licence.number, "status": "revoked",
-                  "revoked_at": licence.revoked_at.replace(tzinfo=dt.UTC).isoformat()
-                  if licence.revoked_at else None,
-                  "revoked_by": licence.revoked_by, "reason": licence.revoke_reason}
+                  "revoked_at": iso_utc(hall.clock()), "revoked_by": licence.revoked_by,
+                  "reason": licence.revoke_reason}
     return jsonify(answer)
 
 
@@ -256,22 +259,43 @@ def upload_file(number: str, form: Upload) -> Any:
     return jsonify(view), 201
 
 
+def _may_read_files(s: Session, case_id: int) -> str:
+    """Scans are personal data: the accepting clerk and the approvers of the case's
+    departments read them (and each read is logged); returns the case number."""
+    case = s.get(Case, case_id)
+    user = current_staff()
+    if case is None or user is None:
+        raise NotFound("no such case", code="unknown_case")
+    departments = {i.department_code for i in case.items}
+    if not (user.login == case.clerk_id and user.has_role("clerk")
+            or any(user.has_role("approver", department=d) for d in departments)):
+        raise Forbidden("only the accepting clerk and the case's departments read its files",
+                        code="forbidden")
+    return case.number
+
+
 @bp.get("/api/v1/cases/<number>/files")
 @access("clerk", also=("approver",))
-@api.validate(resp=answers(HTTP_200=CaseFiles, errors=(404,)))
+@api.validate(resp=answers(HTTP_200=CaseFiles, errors=(403, 404)))
 def case_files(number: str) -> Any:
     with current_hall().db.read() as s:
-        return jsonify(files=materials.materials_of_case(s, get_case(s, number).id))
+        case_id = get_case(s, number).id
+        _may_read_files(s, case_id)
+        return jsonify(files=materials.materials_of_case(s, case_id))
 
 
 @bp.get("/api/v1/files/<int:file_id>")
 @access("clerk", also=("approver",))
-@api.validate(resp=answers(HTTP_200=None, errors=(404, 409)))
+@api.validate(resp=answers(HTTP_200=None, errors=(403, 404, 409)))
 def read_file(file_id: int) -> Any:
-    """The stored bytes, refused (409 ``checksum_mismatch``) if they no longer match."""
+    """The stored bytes, refused (409 ``checksum_mismatch``) if they no longer match; the
+    read is logged like any unmasked read of the case's personal data."""
     with current_hall().db.read() as s:
+        record = materials.get_file(s, file_id)
+        case_number = _may_read_files(s, record.case_id)
         record, data = materials.read_file(s, _store(), file_id)
         content_type, sha256 = record.content_type, record.sha256
+    record_unmasked_read(case_number, fields=("material_file",), purpose=f"file {file_id}")
     response = Response(data, mimetype=content_type)
     response.headers["Content-Disposition"] = f'attachment; filename="file-{file_id}"'
     response.headers["X-Content-SHA256"] = sha256

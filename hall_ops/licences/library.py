@@ -24,7 +24,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -281,9 +281,9 @@ def public_holder(licence: Licence) -> str:
 
 
 def revoke(session: Session, number: str, actor: str, reason: str, now: dt.datetime,
-           *, departments: Iterable[str] | None = None) -> Licence:
-    """Revoke with a reason (audited). ``departments``: those the actor may revoke for
-    (None: any); only the issuing department revokes its licences."""
+           *, department: str) -> Licence:
+    """Revoke with a reason (audited); only the issuing ``department`` revokes its licences
+    (another department's number is unknown to it)."""
     reason = (reason or "").strip()
     if not reason or len(reason) > 500:
         raise InvalidInput("a reason (at most 500 characters) is required to revoke",
@@ -291,11 +291,9 @@ def revoke(session: Session, number: str, actor: str, reason: str, now: dt.datet
     licence = session.scalars(
         select(Licence).where(Licence.number == number).with_for_update()
     ).first()
-    if licence is None:
-        raise NotFound(f"no licence {number}", code="unknown_licence")
-    if departments is not None and licence.department_code not in set(departments):
-        raise Forbidden(f"licence {number} was issued by {licence.department_code}",
-                        code="forbidden")
+    if licence is None or licence.department_code != department:
+        raise NotFound(f"department {department} issued no licence {number}",
+                       code="unknown_licence")
     if licence.revoked_at is not None:
         raise Conflict(f"licence {number} is revoked already", code="already_revoked")
     licence.revoked_at, licence.revoked_by, licence.revoke_reason = now, actor, reason

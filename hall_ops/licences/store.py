@@ -246,11 +246,16 @@ def materials_of_case(session: Session, case_id: int) -> list[dict[str, Any]]:
     return [file_view(f, name) for f, name in rows]
 
 
-def read_file(session: Session, store: MaterialStore, file_id: int) -> tuple[MaterialFile, bytes]:
-    """A stored file and its bytes, refused (``checksum_mismatch``) if they changed."""
+def get_file(session: Session, file_id: int) -> MaterialFile:
     record = session.get(MaterialFile, file_id)
     if record is None:
         raise NotFound(f"no file {file_id}", code="unknown_file")
+    return record
+
+
+def read_file(session: Session, store: MaterialStore, file_id: int) -> tuple[MaterialFile, bytes]:
+    """A stored file and its bytes, refused (``checksum_mismatch``) if they changed."""
+    record = get_file(session, file_id)
     if record.store != store.name:
         raise Conflict(f"file {file_id} is in the {record.store} store, not configured now",
                        code="store_unavailable")
