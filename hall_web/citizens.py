@@ -141,6 +141,7 @@ def _ticket_or_404(token: str) -> dict[str, Any]:
         except NotFound:
             abort(404)
         view["case"] = delivery.delivery_view(s, view["id"])
+        view["licences"] = _holder_licences(s, view["case"])
         return view
 
 

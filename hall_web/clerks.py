@@ -105,6 +105,8 @@ def intake() -> str:
             services=services,
             clerk=clerk_at(window.number),
             gap_due=gap_due.isoformat(),
+            upload_types=list(hall.config.sections.materials.types),
+            upload_max=hall.config.sections.materials.max_bytes,
         )
 
 def _qr_svg(text: str) -> Markup:
