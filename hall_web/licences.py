@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 from typing import Any
 
 import qrcode
@@ -223,13 +224,13 @@ def _store() -> materials.MaterialStore:
 
 
 def _upload_limit(view: Any) -> Any:
-    """Bodies of this view may be as large as ``[materials] max_bytes`` (plus the form)."""
+    """Bodies of this view may be as large as ``[materials] max_bytes`` plus the form around
+    the file (every other view keeps the API's 256 KiB); set before Spectree reads the form."""
+    @functools.wraps(view)
     def limited(*args: Any, **kwargs: Any) -> Any:
         request.max_content_length = current_hall().config.sections.materials.max_bytes + 65536
         return view(*args, **kwargs)
 
-    limited.__name__, limited.__doc__ = view.__name__, view.__doc__
-    limited.__wrapped__ = view  # type: ignore[attr-defined]
     return limited
 
 

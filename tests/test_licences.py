@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import hashlib
 import io
 import re
 import socket
@@ -32,6 +33,7 @@ from hall_ops.errors import Conflict, InvalidInput, NotFound
 from hall_ops.licences import library, signing
 from hall_ops.licences.models import Licence, LicenceEvent, LicenceUse, MaterialFile
 from hall_ops.licences.store import ChecksumMismatch, LocalStore, S3Store
+from hall_ops.staff import log
 from tests.conftest import OPEN_NOW, ROOT, StepClock
 from tests.support.web import hall_app, raw_client, staff_client, window_client
 from tests.test_intake import PERSON, intake, serve
@@ -443,7 +445,7 @@ def test_scans_are_stored_on_the_local_store_with_checksums(app, tmp_path):
     assert r.status_code == 201, r.json
     stored = r.json
     assert (stored["size"], stored["store"]) == (len(PDF), "local")
-    assert stored["sha256"] == __import__("hashlib").sha256(PDF).hexdigest()
+    assert stored["sha256"] == hashlib.sha256(PDF).hexdigest()
     assert upload(clerk, case, PNG, "image/png", name="p.png").status_code == 201
     # Refused: a type not accepted, content not what its type says, empty, too large,
     # a material the case does not have, not multipart.
@@ -470,6 +472,10 @@ def test_scans_are_stored_on_the_local_store_with_checksums(app, tmp_path):
     got = approver.get(f"/api/v1/files/{stored['id']}")
     assert got.status_code == 200 and got.data == PDF
     assert got.headers["X-Content-SHA256"] == stored["sha256"]
+    with hall.db.read() as s:
+        reads = [(e["actor"], e["subject"]) for e in log.recent_events(
+            s, kinds=["personal_data_read"])]
+    assert reads == [("appr-bdc", f"case:{case}")]  # the read of the scan is logged
     assert staff_client(app, "appr-scj").get(f"/api/v1/files/{stored['id']}").status_code == 403
     assert window_client(app, 4, "c04").get(f"/api/v1/cases/{case}/files").status_code == 403
     assert raw_client(app).get(f"/api/v1/files/{stored['id']}").status_code == 401
@@ -531,10 +537,11 @@ def test_an_installation_with_s3_configured_stores_uploads_there(s3_server, tmp_
         "e_licences": FIRST_E}).json["case_number"]
     r = upload(clerk, case, PDF)
     assert (r.status_code, r.json["store"]) == (201, "s3")
+    with app.extensions["hall"].db.read() as s:
+        key = s.scalars(select(MaterialFile.key)).one()
     objects = store.client.list_objects_v2(Bucket="hall-uploads")["Contents"]
-    assert [o["Key"] for o in objects] == [r.json["id"] and objects[0]["Key"]]
-    assert store.client.get_object(Bucket="hall-uploads", Key=objects[0]["Key"])[
-        "Body"].read() == PDF
+    assert [o["Key"] for o in objects] == [key]  # the bytes are in the bucket, by the row's key
+    assert store.client.get_object(Bucket="hall-uploads", Key=key)["Body"].read() == PDF
     assert clerk.get(f"/api/v1/files/{r.json['id']}").data == PDF
     assert upload(clerk, case, PDF + bytes(1024 * 1024)).status_code in (413, 422)
     with app.extensions["hall"].db.read() as s:
