@@ -87,10 +87,11 @@ def decode_qr_svg(svg: str) -> str:
 
 
 @pytest.fixture
-def hall(db):
-    with db.write() as s:
+def hall(any_db):
+    """The hall's database with the catalogue, on SQLite and on PostgreSQL."""
+    with any_db.write() as s:
         load_catalogue(s, ROOT / "data" / "catalogue")
-    return db
+    return any_db
 
 
 # ---------------------------------------------------------------- domain
