@@ -16,7 +16,7 @@ from hall_ops.cases import handoff
 from hall_ops.cases.approval import ConsoleBackend
 from hall_ops.db import Database
 from tests.support.browser import clerk_console
-from tests.support.server import running_server
+from tests.support.server import ROOT, running_server
 from tests.support.web import live_staff, live_window
 from tests.test_licences import (
     CERTIFICATE,
@@ -29,6 +29,7 @@ from tests.test_licences import (
 
 pytestmark = pytest.mark.browser
 WAIT_MS = 15_000
+ARTIFACTS = ROOT / "test-artifacts"
 APPLICANT = {"kind": "person", "name": "张三", "id_number": "330106198507201239",
              "phone": "13800138000"}
 
@@ -96,6 +97,8 @@ def test_the_second_visit_uses_the_licence_of_the_first_instead_of_paper(browser
     assert clerk.is_visible("#consent-row") and clerk.is_disabled("#submit")
     clerk.check("#licence-consent")
     assert clerk.is_enabled("#submit")
+    ARTIFACTS.mkdir(exist_ok=True)
+    clerk.screenshot(path=str(ARTIFACTS / "intake_with_licence.png"), full_page=True)
     clerk.set_input_files(row("不动产买卖合同", "scan"), files=[
         {"name": "contract.pdf", "mimeType": "application/pdf", "buffer": PDF}])
     clerk.click("#submit")
@@ -117,4 +120,8 @@ def test_the_second_visit_uses_the_licence_of_the_first_instead_of_paper(browser
     page.goto(f"{hall}/t/{token}")
     uses = page.inner_text("#licence-uses")
     assert "不动产登记中心" in uses and number in uses and second in uses
+    page.screenshot(path=str(ARTIFACTS / "ticket_licences.png"), full_page=True)
+    page.goto(issued["verify_url"])
+    assert page.get_attribute("#verdict", "data-status") == "valid"
+    page.screenshot(path=str(ARTIFACTS / "verify.png"), full_page=True)
     assert clerk.errors == [], clerk.errors
