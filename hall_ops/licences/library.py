@@ -102,6 +102,7 @@ def signed_bytes(licence: Licence) -> bytes:
         "number": licence.number,
         "type": licence.licence_type,
         "name_zh": licence.name_zh,
+        "material_zh": licence.material_name_zh,
         "holder": {
             "kind": licence.holder_kind,
             "name": licence.holder_name,
