@@ -26,12 +26,18 @@ from sqlalchemy import select, text
 
 from hall_ops.cases import handoff
 from hall_ops.cases.catalogue import load_catalogue
-from hall_ops.cases.intake import Applicant, set_item_status
+from hall_ops.cases.intake import Applicant, get_case, set_item_status
 from hall_ops.cases.models import Case, ConsoleCase
 from hall_ops.config import HallConfig
 from hall_ops.errors import Conflict, InvalidInput, NotFound
 from hall_ops.licences import library, signing
-from hall_ops.licences.models import Licence, LicenceEvent, LicenceUse, MaterialFile
+from hall_ops.licences.models import (
+    Licence,
+    LicenceEvent,
+    LicenceUse,
+    MaterialFile,
+    SigningKey,
+)
 from hall_ops.licences.store import ChecksumMismatch, LocalStore, S3Store
 from hall_ops.staff import log
 from tests.conftest import OPEN_NOW, ROOT, StepClock
@@ -316,6 +322,13 @@ def test_issued_on_approval_verified_by_its_qr_code_then_reused_at_intake(app):
     assert (issued["name_zh"], issued["status"], issued["item"]) == ("不动产权证书", "valid",
                                                                      "BDC-02")
     number = issued["number"]
+    assert "signed" not in issued and issued["algorithm"] == "sm2"
+    with hall.db.read() as s:  # the archive gets the signed text too, and checks it offline
+        [whole] = library.licences_of_case(s, get_case(s, first).id)["issued"]
+        key = s.get(SigningKey, ("bdc", "sm2")).public_key
+    assert signing.verify("sm2", key, whole["signed"].encode(),
+                          base64.b64decode(whole["signature"]))
+    assert '"id_number":"330106198507201239"' in whole["signed"]
 
     # The QR code on the licence encodes its verify page; a phone opens it, no login.
     svg = clerk.get(f"/licences/{number}/qr.svg")
@@ -327,6 +340,10 @@ def test_issued_on_approval_verified_by_its_qr_code_then_reused_at_intake(app):
     phone = app.test_client()
     page = phone.get(f"{target.path}?{target.query}")
     assert page.status_code == 200 and 'data-status="valid"' in page.get_data(as_text=True)
+    assert "有效：该证照真实且在有效期内" in page.get_data(as_text=True)  # Chinese first
+    english = phone.get(f"{target.path}?{target.query}&lang=en").get_data(as_text=True)
+    assert "Valid: this licence is genuine" in english
+    assert "Real-estate title certificate" in english
     answer = phone.get(f"/api/v1/verify/{number}?{target.query}").json
     assert (answer["status"], answer["holder"]) == ("valid", "张*")
     assert "330106" not in page.get_data(as_text=True) + str(answer)

@@ -405,8 +405,9 @@ def record_uses(
 
 
 def licences_of_case(session: Session, case_id: int) -> dict[str, list[dict[str, Any]]]:
-    """For the archive and the case views: licences the case issued, and those it used
-    (material, departments, when)."""
+    """For the archive and the case views: licences the case issued (with the signed text
+    and its signature, to be checked offline against the published key), and those it
+    used (material, departments, when)."""
     library = current()
     issued = session.scalars(
         select(Licence).where(Licence.case_id == case_id).order_by(Licence.id)
@@ -430,7 +431,8 @@ def licences_of_case(session: Session, case_id: int) -> dict[str, list[dict[str,
     return {
         "issued": [
             {**licence_summary(lic, library.today(lic.issued_at)), "fragment": fragment(lic),
-             "item": lic.item_code}
+             "item": lic.item_code, "algorithm": lic.algorithm, "signature": lic.signature,
+             "signed": signed_bytes(lic).decode()}
             for lic in issued
         ],
         "used": list(used.values()),

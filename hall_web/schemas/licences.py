@@ -113,6 +113,10 @@ class IssuedLicence(LicenceSummary):
     fragment: str
     item: str | None
     verify_url: str
+    algorithm: str
+    signature: str
+    """Base64 of the signature, by the department's published key (the text it covers holds
+    the holder's ID number, so the API does not repeat it)."""
 
 
 class UsedLicence(LicenceSummary):
