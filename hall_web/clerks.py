@@ -392,7 +392,8 @@ def supplement(number: str, json: Supplement) -> Any:
             ticket_id = ticket_at_window(s, window_number, json.ticket, clerk).id
         record_supplement(
             s, number, json.material, hall.clock(), ticket_id=ticket_id,
-            e_licence=bool(json.e_licence),
+            e_licence=bool(json.e_licence), licence=json.licence,
+            consent=json.licence_consent, actor=clerk,
         )
         view = _case_view(s, number)
     if not view["masked"]:

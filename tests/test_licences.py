@@ -26,8 +26,9 @@ from sqlalchemy import select, text
 
 from hall_ops.cases import handoff
 from hall_ops.cases.catalogue import load_catalogue
-from hall_ops.cases.intake import Applicant, get_case, set_item_status
+from hall_ops.cases.intake import Applicant, get_case, record_supplement, set_item_status
 from hall_ops.cases.models import Case, ConsoleCase
+from hall_ops.cases.slip import routing_slip
 from hall_ops.config import HallConfig
 from hall_ops.errors import Conflict, InvalidInput, NotFound
 from hall_ops.licences import library, signing
@@ -42,7 +43,7 @@ from hall_ops.licences.store import ChecksumMismatch, LocalStore, S3Store
 from hall_ops.staff import log
 from tests.conftest import OPEN_NOW, ROOT, StepClock
 from tests.support.web import hall_app, raw_client, staff_client, window_client
-from tests.test_intake import PERSON, intake, serve
+from tests.test_intake import PERSON, RULES, intake, serve
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
@@ -54,7 +55,7 @@ FIRST_E = ["申请人身份证明", "建设工程符合规划的材料"]
 # Selling it later (BDC-01) needs that certificate: the library holds it.
 SALE_PAPER = ["不动产登记申请书", "不动产买卖合同"]
 CERTIFICATE = "不动产权证书"
-OTHER = Applicant("person", "李四", "11010519491231002X", "13900139000")
+COMPANY = Applicant("organisation", "福州示例科技有限公司", "91350100m000100y43", "0591-87654321")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,8 +171,7 @@ def test_revoked_and_expired_licences_are_refused(hall, hall_config):
         needed = list(s.scalars(text(
             "SELECT name_zh FROM item_materials WHERE item_code = 'TZ-04'")))
     number = intake(hall, ticket, window=1, clerk="c01", items=["TZ-04"],
-                    applicant=Applicant("organisation", "福州示例科技有限公司",
-                                        "91350100m000100y43", "0591-87654321"),
+                    applicant=COMPANY,
                     received=needed, e_licences=[])
     with hall.write() as s:
         set_item_status(s, number, "TZ-04", "in_review", "appr-fgj", now=OPEN_NOW)
@@ -573,3 +573,51 @@ def test_the_store_is_a_folder_in_the_instance_by_default(tmp_path, hall_config)
     assert isinstance(store, LocalStore)
     assert store.folder == Path(app.instance_path) / "materials"
     app.extensions["hall"].db.dispose()
+
+
+
+def item_materials(db, item: str) -> list[str]:
+    with db.read() as s:
+        return list(s.scalars(text("SELECT name_zh FROM item_materials WHERE item_code = :i "
+                                   "ORDER BY position"), {"i": item}))
+
+
+def test_a_gap_is_supplied_from_the_library_with_consent(hall, hall_config):
+    # The energy-saving review opinion (TZ-04) is issued to the company …
+    ticket = serve(hall, hall_config, 1, "c01", "investment")
+    first = intake(hall, ticket, window=1, clerk="c01", items=["TZ-04"], applicant=COMPANY,
+                   received=item_materials(hall, "TZ-04"), e_licences=[])
+    with hall.write() as s:
+        set_item_status(s, first, "TZ-04", "in_review", "appr-fgj", now=OPEN_NOW)
+        set_item_status(s, first, "TZ-04", "approved", "appr-fgj", now=OPEN_NOW)
+        opinion = s.scalars(select(Licence.number)).one()
+    # … whose feasibility study (TZ-02) was accepted with the opinion as a gap (容缺).
+    later = OPEN_NOW + dt.timedelta(hours=1)
+    ticket = serve(hall, hall_config, 2, "c02", "investment", later)
+    paper = [m for m in item_materials(hall, "TZ-02")
+             if m not in ("节能审查意见", "建设项目用地预审与选址意见书")]
+    second = intake(hall, ticket, window=2, clerk="c02", items=["TZ-02"], applicant=COMPANY,
+                    received=paper, e_licences=[], now=later)
+    with hall.write() as s:
+        with pytest.raises(InvalidInput) as refused:
+            record_supplement(s, second, "节能审查意见", later, licence=opinion, actor="c02")
+        assert refused.value.code == "consent_required"
+        with pytest.raises(InvalidInput) as refused:
+            record_supplement(s, second, "节能审查意见", later, licence=opinion, consent=True)
+        assert refused.value.code == "actor_required"
+        with pytest.raises(InvalidInput) as refused:  # it stands for another material
+            record_supplement(s, second, "建设项目用地预审与选址意见书", later, licence=opinion,
+                              consent=True, actor="c02")
+        assert refused.value.code == "licence_wrong_material"
+    with hall.write() as s:
+        row = record_supplement(s, second, "节能审查意见", later, licence=opinion,
+                                consent=True, actor="c02")
+        assert (row.source, row.received_at) == ("e_licence", later)
+        case = get_case(s, second)
+        assert case.materials_handed_in == len(paper)  # not paper
+        [use] = s.scalars(select(LicenceUse)).all()
+        assert (use.department_code, use.purpose, use.actor, use.case_id) == (
+            "fgj", "supplement", "c02", case.id)
+        slip = routing_slip(s, second, rules=RULES, now=later)
+    [received] = [m for m in slip["materials_received"] if m["name_zh"] == "节能审查意见"]
+    assert received["licence"] == opinion

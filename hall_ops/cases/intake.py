@@ -440,8 +440,13 @@ def record_supplement(
     *,
     ticket_id: int | None = None,
     e_licence: bool = False,
+    licence: str | None = None,
+    consent: bool = False,
+    actor: str | None = None,
 ) -> CaseMaterial:
-    """A gap is filled: the missing material arrived (on paper, or fetched as e-licence).
+    """A gap is filled: the missing material arrived (on paper, or fetched as e-licence, or
+    as ``licence``, a licence of the hall's library, with the applicant's ``consent``: its
+    use by the departments needing the material is logged, ``actor`` the clerk).
 
     ``ticket_id``: the ticket served when it was handed in at a window; that
     window visit is counted once per ticket. Without it (post, online) no
@@ -455,10 +460,16 @@ def record_supplement(
         raise NotFound(f"case {case_number} has no material {material!r}", code="unknown_material")
     if row.received_at is not None:
         raise Conflict(f"{material!r} was already received", code="already_received")
-    if e_licence and not row.e_licence_allowed:
+    if (e_licence or licence) and not row.e_licence_allowed:
         raise InvalidInput(
             f"an e-licence cannot replace {material!r}", code="e_licence_not_accepted"
         )
+    if licence and not actor:
+        raise InvalidInput("who records the licence's use is required", code="actor_required")
+    attached = library.check_attachments(
+        session, case.applicant_kind, case.applicant_id_number,
+        {material: licence} if licence else {}, {material: row.e_licence_allowed}, consent, now,
+    )
     if ticket_id is not None:
         ticket = session.get(Ticket, ticket_id)
         if ticket is None:
@@ -475,10 +486,13 @@ def record_supplement(
             )
             case.windows_visited += 1
     row.received_at = now
-    row.source = "e_licence" if e_licence else "paper"
-    if not e_licence:
+    electronic = e_licence or bool(attached)
+    row.source = "e_licence" if electronic else "paper"
+    if not electronic:
         case.materials_handed_in += 1
     session.flush()
+    if attached and actor:
+        library.record_uses(session, case, attached, actor, now, purpose="supplement")
     return row
 
 

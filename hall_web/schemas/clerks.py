@@ -69,6 +69,9 @@ class Intake(Request):
 class Supplement(Request):
     material: Name
     e_licence: Annotated[bool, Field(strict=True)] | None = None
+    licence: Annotated[Text, Field(max_length=64)] | None = None
+    """A licence of the hall's library supplied instead of the paper (with consent)."""
+    licence_consent: Annotated[bool, Field(strict=True)] = False
     ticket: Guard | None = None
 
 
