@@ -132,8 +132,11 @@ def licence_page(number: str) -> str:
             "revoke_reason": licence.revoke_reason,
         }
         url = verify_url(licence.number, library.fragment(licence))
+    user = current_staff()
+    may_revoke = (view["status"] != "revoked" and user is not None
+                  and user.has_role("approver", department=view["department"]["code"]))
     return render_template("licence.html", licence=view, verify_url=url,
-                           qr_svg=Markup(qr_svg(url)))
+                           qr_svg=Markup(qr_svg(url)), may_revoke=may_revoke)
 
 
 @bp.get("/licences/<number>/qr.svg")

@@ -354,6 +354,10 @@ def test_issued_on_approval_verified_by_its_qr_code_then_reused_at_intake(app):
     assert {(k["department"], k["algorithm"]) for k in keys} >= {("bdc", "sm2")}
     printed = clerk.get(f"/licences/{number}").get_data(as_text=True)
     assert "张*" in printed and "<svg" in printed and "330106" not in printed
+    assert 'id="revoke"' not in printed  # a clerk does not revoke
+    assert 'id="revoke"' not in staff_client(app, "appr-scj").get(f"/licences/{number}").get_data(
+        as_text=True)  # nor another department
+    assert 'id="revoke"' in approver.get(f"/licences/{number}").get_data(as_text=True)
 
     # Second visit: selling the flat. The library offers the certificate instead of paper.
     seller, second_token = serving(app, 10, "c10")

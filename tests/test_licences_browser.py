@@ -15,7 +15,7 @@ import requests
 from hall_ops.cases import handoff
 from hall_ops.cases.approval import ConsoleBackend
 from hall_ops.db import Database
-from tests.support.browser import clerk_console
+from tests.support.browser import clerk_console, staff_page
 from tests.support.server import ROOT, running_server
 from tests.support.web import live_staff, live_window
 from tests.test_licences import (
@@ -124,4 +124,16 @@ def test_the_second_visit_uses_the_licence_of_the_first_instead_of_paper(browser
     page.goto(issued["verify_url"])
     assert page.get_attribute("#verdict", "data-status") == "valid"
     page.screenshot(path=str(ARTIFACTS / "verify.png"), full_page=True)
-    assert clerk.errors == [], clerk.errors
+
+    # bdc's approver revokes it from the licence's page, with a reason; the QR now says so.
+    office = staff_page(browser, hall, f"/licences/{number}", "appr-bdc")
+    office.fill("#reason", "产权已转移")
+    office.once("dialog", lambda dialog: dialog.accept())
+    office.click("#revoke button[type=submit]")
+    office.wait_for_selector("dd.revoked", timeout=WAIT_MS)
+    assert "产权已转移" in office.inner_text("dd.revoked")
+    assert office.locator("#revoke").count() == 0
+    page.goto(issued["verify_url"])
+    assert page.get_attribute("#verdict", "data-status") == "revoked"
+    for p in (clerk, office):
+        assert p.errors == [], p.errors
