@@ -47,7 +47,6 @@ from hall_ops.licences.models import (
 )
 from hall_ops.privacy import blind_index
 
-STATUSES = ("valid", "revoked", "expired", "forged")
 FRAGMENT_LENGTH = 16
 """Hex digits of SHA-256(signature) the QR carries: who has the QR can check the licence;
 who only guesses a number cannot."""
