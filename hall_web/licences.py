@@ -178,13 +178,11 @@ def licence_offers(number: int, json: OfferQuery) -> Any:
 def revoke(department: str, number: str, json: Revoke) -> Any:
     """An approver of the issuing department revokes one of its licences; the reason and
     the approver (from the session) are audited."""
-    hall = current_hall()
+    now = current_hall().clock()
     with write() as s:
-        licence = library.revoke(s, number, actor(), json.reason, hall.clock(),
-                                 department=department)
-        answer = {"number": licence.number, "status": "revoked",
-                  "revoked_at": iso_utc(hall.clock()), "revoked_by": licence.revoked_by,
-                  "reason": licence.revoke_reason}
+        licence = library.revoke(s, number, actor(), json.reason, now, department=department)
+        answer = {"number": licence.number, "status": "revoked", "revoked_at": iso_utc(now),
+                  "revoked_by": licence.revoked_by, "reason": licence.revoke_reason}
     return jsonify(answer)
 
 
