@@ -27,7 +27,7 @@ from hall_ops.cases.catalogue import get_item
 from hall_ops.cases.identity import validate_credit_code, validate_resident_id
 from hall_ops.cases.intake import get_case
 from hall_ops.cases.models import Case
-from hall_ops.clock import iso_utc
+from hall_ops.clock import iso_utc, to_local
 from hall_ops.errors import Forbidden, InvalidInput, NotFound
 from hall_ops.licences import library
 from hall_ops.licences import store as materials
@@ -83,7 +83,10 @@ def _verification(number: str, fragment: str | None) -> dict[str, Any]:
 @access("public")
 def verify_page(number: str) -> str:
     """What a licence's QR code opens: valid, revoked, expired or forged; the holder masked."""
-    return render_template("verify.html", result=_verification(number, request.args.get("s")))
+    hall = current_hall()
+    checked = to_local(hall.clock(), hall.config.timezone)
+    return render_template("verify.html", result=_verification(number, request.args.get("s")),
+                           checked=f"{checked:%Y-%m-%d %H:%M}")
 
 
 @bp.get("/api/v1/verify/<number>")
