@@ -184,6 +184,45 @@ class SecuritySection(Section):
     lockout_minutes: Positive | None = None
 
 
+class TrustedIssuer(Section):
+    """An issuer whose signed licence bundles are imported (``hall_ops.licences.library``)."""
+
+    name: Code
+    algorithm: Literal["sm2", "ed25519"]
+    public_key: Name
+    """SM2: hex x‖y (128 digits); Ed25519: base64 of the 32 raw bytes."""
+
+
+class LicencesSection(Section):
+    """The e-licence library: the algorithm new licences are signed with, where the QR codes
+    point, whose bundles are trusted."""
+
+    algorithm: Literal["sm2", "ed25519"] = "sm2"
+    public_url: str = ""
+    """Base URL of the verify page printed in QR codes (``https://hall.example.gov``); empty:
+    the address the request came to."""
+    trusted_issuers: list[TrustedIssuer] = []
+
+
+class S3Section(Section):
+    bucket: Name
+    endpoint_url: Name | None = None
+    region: Name | None = None
+    access_key_id: Name | None = None
+    secret_access_key: Name | None = None
+    prefix: str = ""
+
+
+class MaterialsSection(Section):
+    """Uploaded scans of paper materials: limits, and the object store if not local."""
+
+    max_bytes: Annotated[int, Field(ge=1024, le=100 * 1024 * 1024)] = 10 * 1024 * 1024
+    types: list[Literal["application/pdf", "image/jpeg", "image/png"]] = [
+        "application/pdf", "image/jpeg", "image/png",
+    ]
+    s3: S3Section | None = None
+
+
 class Zone(Section):
     code: Code
     name_zh: Name | None = None
@@ -250,6 +289,8 @@ class ConfigFile(Section):
     metrics: MetricsSection = MetricsSection()
     notices: NoticesSection = NoticesSection()
     security: SecuritySection = SecuritySection()
+    licences: LicencesSection = LicencesSection()
+    materials: MaterialsSection = MaterialsSection()
     zones: list[Zone] = []
     services: list[Service] = []
     windows: list[Window] = []

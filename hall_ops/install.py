@@ -151,6 +151,25 @@ code = "business"
 # Service items and their materials (CSV, see data/catalogue/README.md in the source):
 # [catalogue]
 # path = "catalogue"
+
+# E-licence library (docs/licences.md). Departments' signing keys are made in instance/
+# licence_keys/ on first start: back instance/ up apart from the database.
+# [licences]
+# algorithm = "sm2"                       # sm2 (SM2/SM3, the national scheme) | ed25519
+# public_url = "https://hall.example.gov.cn"   # what the licences' QR codes point at
+# [[licences.trusted_issuers]]            # whose signed bundles of licences are imported
+# name = "prov-bdc"
+# algorithm = "sm2"
+# public_key = "…"
+
+# Uploaded scans of paper materials: instance/materials, or an S3-compatible store.
+# [materials]
+# max_bytes = 10485760
+# [materials.s3]
+# bucket = "hall-materials"
+# endpoint_url = "https://s3.example.gov.cn"
+# access_key_id = "…"
+# secret_access_key = "…"
 """
 
 

@@ -13,6 +13,7 @@ from hall_ops.db import Base
 from hall_ops.floor import models as floor_models
 from hall_ops.forms import drafts as forms_drafts
 from hall_ops.forms import spec as forms_spec
+from hall_ops.licences import models as licences_models
 from hall_ops.queue import models as queue_models
 from hall_ops.runtime import models as runtime_models
 from hall_ops.staff import models as staff_models
@@ -21,7 +22,7 @@ from zones import models as zones_models
 
 CONTEXTS = (
     zones_models, queue_models, cases_models, floor_models, sensors_models, staff_models,
-    runtime_models, forms_spec, forms_drafts, archive_models,
+    runtime_models, forms_spec, forms_drafts, archive_models, licences_models,
 )
 """The model modules, in the order their tables depend on each other."""
 

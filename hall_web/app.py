@@ -28,9 +28,23 @@ from hall_ops.db import Database
 from hall_ops.errors import HallError
 from hall_ops.floor.auto_mode import ensure_auto_row
 from hall_ops.hall import load_hall
+from hall_ops.licences import library as licence_library
+from hall_ops.licences import signing
+from hall_ops.licences.archiving import connect_archive
+from hall_ops.licences.store import store_from_config
 from hall_ops.privacy import PersonalDataCipher, install
 from hall_ops.staff.policy import StaffPolicy
-from hall_web import admin, auth, backoffice, citizens, clerks, forms, managers, openapi
+from hall_web import (
+    admin,
+    auth,
+    backoffice,
+    citizens,
+    clerks,
+    forms,
+    licences,
+    managers,
+    openapi,
+)
 from hall_web.api import init_api, register_api
 from hall_web.context import HallContext
 from hall_web.error_messages import translated
@@ -80,6 +94,13 @@ def create_app(
     init_api(app)
     # Resident ID numbers are encrypted under a key kept outside the database.
     install(PersonalDataCipher.from_instance(app.instance_path))
+    # Licences are signed with the departments' keys, kept in the instance folder too.
+    library_config = hall.sections.licences
+    licence_library.install(licence_library.Library(
+        signing.Keyring.in_instance(app.instance_path, library_config.algorithm), hall.timezone,
+        {i.name: licence_library.TrustedIssuer(i.name, i.algorithm, i.public_key)
+         for i in library_config.trusted_issuers},
+    ))
     proxies = hall.server.trusted_proxies
     if proxies:  # believe X-Forwarded-For/-Proto from exactly that many proxies (nginx: 1)
         fixed = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
@@ -94,6 +115,7 @@ def create_app(
         catalogue = hall.sections.catalogue.path
         if catalogue:
             load_catalogue(session, hall.base_dir / catalogue)
+        licence_library.publish_department_keys(session, clock())
 
     message_queue = message_queue or hall.message_queue
     socketio = SocketIO(
@@ -107,13 +129,16 @@ def create_app(
     backends = backends_from_config(
         hall.sections.approval.model_dump(exclude_none=True), db, clock=clock
     )
-    app.extensions["hall"] = HallContext(hall, db, clock, socketio, backends, always_open,
-                                         message_queue, notices)
+    store = store_from_config(hall.sections.materials, app.instance_path)
+    connect_archive(store)  # the archive packs the scans and licences of a finished case
+    app.extensions["hall"] = HallContext(
+        hall, db, clock, socketio, backends, always_open, message_queue, notices, store,
+    )
     register_handlers(socketio, db, hall, clock, auth.may_join_room)
 
     init_i18n(app)
     for blueprint in (citizens.bp, clerks.bp, forms.bp, backoffice.bp, managers.bp, admin.bp,
-                      openapi.bp):
+                      licences.bp, openapi.bp):
         app.register_blueprint(blueprint)
     auth.init_app(app, db, hall, clock, staff_policy)
     init_operations(app)

@@ -35,15 +35,18 @@ from sqlalchemy.orm import Session
 from hall_ops import queue
 from hall_ops.cases import delivery
 from hall_ops.cases.catalogue import items_for_service, service_guide
+from hall_ops.cases.intake import get_case
 from hall_ops.clock import from_local, hall_day, to_local
 from hall_ops.config import WEEKDAYS
 from hall_ops.errors import NotFound
+from hall_ops.licences import library
 from hall_ops.queue import ratings
 from hall_ops.queue.models import Service, Ticket, Window
 from hall_web.access import access
 from hall_web.api import answers, api
 from hall_web.context import current_hall
 from hall_web.i18n import current_language
+from hall_web.licences import verify_url
 from hall_web.request_helpers import layout, page_number, write
 from hall_web.schemas.citizens import (
     Appointment,
@@ -70,10 +73,22 @@ def ticket_status_view(s: Session, ticket: Ticket) -> dict[str, Any]:
     """The ticket as its holder sees it, with the case behind it and where to find it again."""
     view = queue.ticket_status(s, current_hall().config, ticket.status_token)
     view["case"] = delivery.delivery_view(s, ticket.id)
+    view["licences"] = _holder_licences(s, view["case"])
     token = ticket.status_token
     view["status_url"] = url_for("citizens.ticket_page", token=token, _external=True)
     view["print_url"] = url_for("citizens.ticket_print", token=token)
     view["qr_url"] = url_for("citizens.ticket_qr", token=token)
+    return view
+
+
+def _holder_licences(s: Session, case_view: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The applicant's e-licences and every department's use of them: the holder's to see."""
+    if case_view is None:
+        return None
+    case = get_case(s, case_view["case_number"])
+    view = library.holder_view(s, case, current_hall().clock())
+    for entry in view["licences"]:
+        entry["verify_url"] = verify_url(entry["number"], entry["fragment"])
     return view
 
 
@@ -126,6 +141,7 @@ def _ticket_or_404(token: str) -> dict[str, Any]:
         except NotFound:
             abort(404)
         view["case"] = delivery.delivery_view(s, view["id"])
+        view["licences"] = _holder_licences(s, view["case"])
         return view
 
 

@@ -47,7 +47,7 @@ from hall_web.access import access, current_staff
 from hall_web.api import answers, api
 from hall_web.auth import check_window_pin, end_session, record_unmasked_read, start_window_session
 from hall_web.context import current_hall
-from hall_web.request_helpers import clerk_at, layout, write
+from hall_web.request_helpers import attached_licences, clerk_at, layout, write
 from hall_web.schemas.clerks import (
     CallNext,
     CaseView,
@@ -105,6 +105,8 @@ def intake() -> str:
             services=services,
             clerk=clerk_at(window.number),
             gap_due=gap_due.isoformat(),
+            upload_types=list(hall.config.sections.materials.types),
+            upload_max=hall.config.sections.materials.max_bytes,
         )
 
 def _qr_svg(text: str) -> Markup:
@@ -297,6 +299,7 @@ def intake_api(number: int, json: Intake) -> Any:
             s, _rules(), ticket_id=ticket.id, window_number=number, clerk_id=clerk,
             applicant=applicant, item_codes=json.items, received=json.received,
             e_licences=json.e_licences, now=hall.clock(),
+            licences=attached_licences(json.licences), consent=json.licence_consent,
         )
         case_number = case.number
     return jsonify(
@@ -379,7 +382,8 @@ def supplement(number: str, json: Supplement) -> Any:
             ticket_id = ticket_at_window(s, window_number, json.ticket, clerk).id
         record_supplement(
             s, number, json.material, hall.clock(), ticket_id=ticket_id,
-            e_licence=bool(json.e_licence),
+            e_licence=bool(json.e_licence), licence=json.licence,
+            consent=json.licence_consent, actor=clerk,
         )
         view = _case_view(s, number)
     if not view["masked"]:

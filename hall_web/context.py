@@ -12,6 +12,7 @@ from hall_ops.cases.notices import NoticeSettings
 from hall_ops.clock import Clock
 from hall_ops.config import HallConfig
 from hall_ops.db import Database
+from hall_ops.licences.store import MaterialStore
 
 
 @dataclass
@@ -28,6 +29,8 @@ class HallContext:
     """Redis URL the processes of this deployment share (Socket.IO, leader lock), if any."""
     notices: NoticeSettings | None = None
     """Channels that tell citizens their result is ready (``[notices]``); none: not told."""
+    material_store: MaterialStore | None = None
+    """Where scans of paper materials go (``[materials]``): the instance folder or S3."""
 
 
 def current_hall() -> HallContext:

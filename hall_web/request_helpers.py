@@ -9,7 +9,7 @@ from typing import Any
 from flask import request
 
 from hall_ops import queue
-from hall_ops.errors import Unauthorized
+from hall_ops.errors import InvalidInput, Unauthorized
 from hall_web.access import current_device, current_staff
 from hall_web.context import current_hall
 
@@ -49,3 +49,13 @@ def page_number(text: str | None, high: int = 9999) -> int | None:
         return None
     value = int(text)
     return value if value <= high else None
+
+
+def attached_licences(licences: list[Any]) -> dict[str, str]:
+    """Material → licence number; a material listed twice is refused, not silently merged."""
+    attached: dict[str, str] = {}
+    for entry in licences:
+        if entry.material in attached:
+            raise InvalidInput(f"{entry.material!r} has two licences", code="material_twice")
+        attached[entry.material] = entry.number
+    return attached

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -19,6 +20,8 @@ from hall_ops import privacy
 from hall_ops.config import HallConfig, load_config
 from hall_ops.db import Database
 from hall_ops.hall import load_hall
+from hall_ops.licences import library as licence_library
+from hall_ops.licences import signing
 from tests.support.services import service_missing
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # they start read it there instead of writing a key file into the repository's instance/.
 os.environ.setdefault(privacy.ENV_KEY, privacy.new_key())
 privacy.install(privacy.PersonalDataCipher.from_instance(ROOT / "instance"))
+# Licences are signed on approval: domain tests sign with the keys apps made in tests use.
+licence_library.install(licence_library.Library(
+    signing.Keyring.in_instance(ROOT / "instance"), ZoneInfo("Asia/Shanghai")))
 PG_ADMIN_URL = os.environ.get("HALL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("HALL_TEST_REDIS", "redis://127.0.0.1:6379/0")
 

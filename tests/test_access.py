@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
 import threading
 from typing import Any
 
@@ -38,8 +39,10 @@ from tests.support.web import (
     hall_app,
     raw_client,
     staff_client,
+    window_client,
 )
 from tests.test_intake import flat_case
+from tests.test_licences import PDF, issued_licence
 
 ACTORS = ("anonymous", "screen", "zone_screen", "kiosk", "pad", "clerk", "other_clerk",
           "approver", "other_approver", "manager", "admin")
@@ -165,6 +168,27 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("POST", "/api/v1/devices"): ("/api/v1/devices", ADMIN),
     ("POST", "/api/v1/devices/<int:device_id>/revoke"): ("/api/v1/devices/{device}/revoke", ADMIN),
     ("GET", "/api/v1/security-log"): ("/api/v1/security-log", ADMIN),
+    # the e-licence library: verifying is open to everyone (the holder masked); a licence's
+    # page and QR code to staff who work with it; revoking to its department's approvers
+    ("GET", "/verify/<number>"): ("/verify/{licence}?s={fragment}", EVERYONE),
+    ("GET", "/api/v1/verify/<number>"): ("/api/v1/verify/{licence}?s={fragment}", EVERYONE),
+    ("GET", "/api/v1/licences/keys"): ("/api/v1/licences/keys", EVERYONE),
+    ("GET", "/licences/<number>"): ("/licences/{licence}", CLERKS_AND_APPROVERS | MANAGER),
+    ("GET", "/licences/<number>/qr.svg"):
+        ("/licences/{licence}/qr.svg", CLERKS_AND_APPROVERS | MANAGER),
+    ("POST", "/api/v1/windows/<int:number>/licence-offers"):
+        ("/api/v1/windows/4/licence-offers", CLERK),
+    ("POST", "/api/v1/backoffice/<department>/licences/<number>/revoke"):
+        ("/api/v1/backoffice/bdc/licences/{licence}/revoke", {"approver"}),
+    ("POST", "/api/v1/licences/import"): ("/api/v1/licences/import", ADMIN),
+    ("GET", "/api/v1/cases/<number>/licences"):
+        ("/api/v1/cases/{case}/licences", CLERKS_AND_APPROVERS),
+    # scans of materials: any clerk at a window uploads; the case's file list only to the
+    # accepting clerk (c08, not in this table) and the case's departments' approvers
+    ("POST", "/api/v1/cases/<number>/files"): ("/api/v1/cases/{case}/files", {"clerk",
+                                                                             "other_clerk"}),
+    ("GET", "/api/v1/cases/<number>/files"): ("/api/v1/cases/{case}/files", {"approver"}),
+    ("GET", "/api/v1/files/<int:file_id>"): ("/api/v1/files/{file}", {"approver"}),
 }
 
 DEVICE_PAGES = {("GET", "/kiosk"), ("GET", "/screen"), ("GET", "/pad"),
@@ -240,8 +264,16 @@ def hall(tmp_path_factory, hall_config):
         spare, _ = devices.issue_device(s, "test", "screen", "备用屏", "hall", now, CHEAP)
         spare_id = spare.id
     token = app.test_client().post("/api/v1/tickets", json={"service": "enterprise"}).json["token"]
+    licence = issued_licence(hall.db, config, clock())
+    scan = window_client(app, 8, "c08").post(
+        f"/api/v1/cases/{case}/files", content_type="multipart/form-data",
+        data={"material": "不动产买卖合同", "file": (io.BytesIO(PDF), "contract.pdf",
+                                                  "application/pdf")})
+    assert scan.status_code == 201, scan.json
     values = {"token": token, "case": case, "console": console, "device": spare_id,
-              "pad_link": devices.device_link("pad", "window:4", pad)}
+              "pad_link": devices.device_link("pad", "window:4", pad),
+              "licence": licence.number, "fragment": licence.fragment,
+              "file": scan.json["id"]}
     yield Hall(app, values)
     hall.db.dispose()
 

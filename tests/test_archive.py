@@ -347,3 +347,33 @@ def test_drafts_and_packages_on_both_databases(any_db, hall_config, tmp_path):
     assert archive_finished(any_db, settings, RULES, NOW) == [number]
     assert archive_finished(any_db, settings, RULES, NOW) == []
     assert verify(settings.store / f"2026/{number}") == []
+
+
+def test_a_finished_case_is_archived_with_its_scans_and_its_licence(
+        hall, hall_config, settings, tmp_path):
+    """The library and the material store are the archive's contributors: the scan's bytes
+    and the issued licence (without its signed text, which names the holder's ID) go in."""
+    from hall_ops.licences.archiving import connect_archive
+    from hall_ops.licences.store import LocalStore, add_file
+    from tests.test_licences import issued_licence
+
+    store = LocalStore(tmp_path / "materials")
+    connect_archive(store)
+    scan = b"%PDF-1.4 scan of the application form"
+    issued = issued_licence(hall, hall_config, NOW)
+    with hall.write() as s:
+        add_file(s, store, issued.case, "不动产登记申请书", scan, "application/pdf",
+                 "申请书.pdf", "c09", NOW)
+    hand_over(hall, hall_config, issued.case, LATER)
+    assert archive_finished(hall, settings, RULES, LATER) == [issued.case]
+    package = settings.store / f"2026/{issued.case}"
+    assert verify(package) == []
+    scans = list((package / "data" / "materials").glob("*申请书.pdf"))
+    assert [p.read_bytes() for p in scans] == [scan]
+    licence = json.loads((package / "data" / "licences" / f"issued-{issued.number}.json")
+                         .read_text())
+    assert (licence["use"], licence["status"], licence["fragment"]) == (
+        "issued", "valid", issued.fragment)
+    assert "signed" not in licence and licence["signature"]
+    assert "330106198507201239" not in "".join(
+        p.read_text(errors="replace") for p in package.rglob("*") if p.is_file())

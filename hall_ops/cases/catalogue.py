@@ -29,6 +29,7 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
+    delete,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -47,6 +48,8 @@ BOARDS: dict[str, str] = {
 
 ITEMS_FILE = "items.csv"
 MATERIALS_FILE = "materials.csv"
+LICENCES_FILE = "licences.csv"
+"""Optional: which approved items issue which e-licence type (``hall_ops.licences``)."""
 ITEM_COLUMNS = (
     "code", "name_zh", "name_en", "board", "department_code", "department_zh",
     "time_limit_days", "fee_yuan", "service_code",
@@ -57,6 +60,7 @@ MATERIAL_COLUMNS = ("item_code", "name_zh", "name_en", "key", "copies", "e_licen
 RETENTION_PERIODS = ("permanent", "30y", "10y")
 """Retention periods of archived cases (保管期限: 永久, 定期30年, 定期10年); an item without
 one in the catalogue gets ``[archive] default_retention``."""
+LICENCE_COLUMNS = ("item_code", "licence_type", "name_zh", "name_en", "valid_years", "material_zh")
 CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 
 
@@ -104,6 +108,31 @@ class ItemMaterial(Base):
     copies: Mapped[int] = mapped_column(Integer, default=1)
     e_licence: Mapped[bool] = mapped_column(Boolean, default=False)
     """An e-licence from the library can replace the paper document."""
+
+
+class LicenceType(Base):
+    """A kind of e-licence the hall's items issue (营业执照 …), from ``licences.csv``.
+
+    ``material_name_zh``: the catalogue material a licence of this type stands for at
+    intake (the same Chinese name as in ``materials.csv``)."""
+
+    __tablename__ = "licence_types"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(128))
+    name_en: Mapped[str] = mapped_column(String(200))
+    valid_years: Mapped[int] = mapped_column(Integer)
+    """0: valid until revoked."""
+    material_name_zh: Mapped[str] = mapped_column(String(128))
+
+
+class ItemLicence(Base):
+    """The licence type an item issues when approved; items not listed issue none."""
+
+    __tablename__ = "item_licences"
+
+    item_code: Mapped[str] = mapped_column(ForeignKey("service_items.code"), primary_key=True)
+    licence_type: Mapped[str] = mapped_column(ForeignKey("licence_types.code"), index=True)
 
 
 class CatalogueError(ValueError):
@@ -183,6 +212,8 @@ def load_catalogue(session: Session, path: str | Path) -> dict[str, int]:
             wanted.append(row)
         row_item.materials = wanted
         session.add(row_item)
+    session.flush()
+    _load_licences(session, directory / LICENCES_FILE, items)
     deactivated = 0
     for code, stored in existing.items():
         if code not in items and stored.active:
@@ -319,6 +350,48 @@ def _read_materials(path: Path, items: dict[str, _Item]) -> None:
                 e_licence=_bool(row["e_licence"], "e_licence", path, line),
             )
         )
+
+
+def _load_licences(session: Session, path: Path, items: dict[str, _Item]) -> None:
+    """Upsert ``licences.csv`` (optional): one row per item that issues a licence.
+
+    One type, one name and validity throughout the file; its material must be a material
+    of the catalogue, so intake can offer the licence in that material's place."""
+    if not path.exists():
+        session.execute(delete(ItemLicence))
+        return
+    materials = {m.name_zh for item in items.values() for m in item.materials}
+    types: dict[str, tuple[tuple[str, str, int, str], int]] = {}
+    issued: dict[str, str] = {}
+    for line, row in _rows(path, LICENCE_COLUMNS):
+        item, code = row["item_code"], row["licence_type"]
+        if item not in items:
+            raise CatalogueError(path, line, f"unknown item {item!r}")
+        if item in issued:
+            raise CatalogueError(path, line, f"item {item} issues a licence already")
+        if not CODE_PATTERN.fullmatch(code):
+            raise CatalogueError(
+                path, line, f"licence type {code!r} must be letters, digits, - or _"
+            )
+        if row["material_zh"] not in materials:
+            raise CatalogueError(path, line, f"material {row['material_zh']!r} is in no item")
+        years = _int(row["valid_years"], "valid_years", path, line)
+        fields = (row["name_zh"], row["name_en"], years, row["material_zh"])
+        first = types.setdefault(code, (fields, line))
+        if first[0] != fields:
+            raise CatalogueError(
+                path, line, f"licence type {code} differs from its row on line {first[1]}"
+            )
+        issued[item] = code
+    for code, ((name_zh, name_en, years, material), _line) in types.items():
+        row_type = session.get(LicenceType, code) or LicenceType(code=code)
+        row_type.name_zh, row_type.name_en = name_zh, name_en
+        row_type.valid_years, row_type.material_name_zh = years, material
+        session.add(row_type)
+    session.flush()
+    session.execute(delete(ItemLicence))
+    session.add_all(ItemLicence(item_code=item, licence_type=code) for item, code in issued.items())
+    session.flush()
 
 
 def _int(text: str, field: str, path: Path, line: int) -> int:

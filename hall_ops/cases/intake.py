@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -57,6 +57,7 @@ from hall_ops.clock import hall_day, iso_utc
 from hall_ops.config import HallConfig
 from hall_ops.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from hall_ops.events import CaseAccepted
+from hall_ops.licences import library
 from hall_ops.privacy import blind_index
 from hall_ops.queue import ACTIVE
 from hall_ops.queue.models import Ticket, Window
@@ -164,13 +165,17 @@ def create_intake(
     item_codes: Sequence[str],
     received: Iterable[str] = (),
     e_licences: Iterable[str] = (),
+    licences: Mapping[str, str] | None = None,
+    consent: bool = False,
     now: dt.datetime,
 ) -> Case:
     """Accept items for the ticket being served at a window; returns the new case.
 
-    ``received`` are materials handed in on paper, ``e_licences`` those fetched
-    from the e-licence library instead (by Chinese material name). Everything
-    is checked before anything is written, so a refusal leaves no trace.
+    ``received`` are materials handed in on paper, ``e_licences`` those fetched as
+    e-licences from outside the hall's library (by Chinese material name), ``licences``
+    material → number of a licence of the hall's library attached instead of paper, with
+    the applicant's ``consent`` (each use is logged per department). Everything is checked
+    before anything is written, so a refusal leaves no trace.
     """
     window = session.get(Window, window_number)
     if window is None:
@@ -202,7 +207,10 @@ def create_intake(
         )
 
     needed = _merge_materials(items)
-    paper, electronic = set(received), set(e_licences)
+    licences = dict(licences or {})
+    paper, electronic = set(received), set(e_licences) | set(licences)
+    if set(licences) & set(e_licences):
+        raise InvalidInput("a material is listed twice as an e-licence", code="material_twice")
     unknown = sorted((paper | electronic) - set(needed))
     if unknown:
         raise InvalidInput(
@@ -230,6 +238,10 @@ def create_intake(
     ]
     if missing_key:
         raise IntakeRefused(missing_key)
+    attached = library.check_attachments(
+        session, applicant.kind, applicant.id_number, licences,
+        {name: m.e_licence_allowed for name, m in needed.items()}, consent, now,
+    )
 
     gap_due = rules.calendar.add_working_days(day, rules.supplement_working_days)
     case = Case(
@@ -277,6 +289,7 @@ def create_intake(
         CaseVisit(case_id=case.id, ticket_id=ticket.id, window_number=window_number, at=now,
                   purpose="intake")
     )
+    library.record_uses(session, case, attached, clerk_id, now)
     for department in sorted({i.department_code for i in case.items}):
         enqueue_handoff(
             session,
@@ -427,8 +440,13 @@ def record_supplement(
     *,
     ticket_id: int | None = None,
     e_licence: bool = False,
+    licence: str | None = None,
+    consent: bool = False,
+    actor: str | None = None,
 ) -> CaseMaterial:
-    """A gap is filled: the missing material arrived (on paper, or fetched as e-licence).
+    """A gap is filled: the missing material arrived (on paper, or fetched as e-licence, or
+    as ``licence``, a licence of the hall's library, with the applicant's ``consent``: its
+    use by the departments needing the material is logged, ``actor`` the clerk).
 
     ``ticket_id``: the ticket served when it was handed in at a window; that
     window visit is counted once per ticket. Without it (post, online) no
@@ -442,10 +460,16 @@ def record_supplement(
         raise NotFound(f"case {case_number} has no material {material!r}", code="unknown_material")
     if row.received_at is not None:
         raise Conflict(f"{material!r} was already received", code="already_received")
-    if e_licence and not row.e_licence_allowed:
+    if (e_licence or licence) and not row.e_licence_allowed:
         raise InvalidInput(
             f"an e-licence cannot replace {material!r}", code="e_licence_not_accepted"
         )
+    if licence and not actor:
+        raise InvalidInput("who records the licence's use is required", code="actor_required")
+    attached = library.check_attachments(
+        session, case.applicant_kind, case.applicant_id_number,
+        {material: licence} if licence else {}, {material: row.e_licence_allowed}, consent, now,
+    )
     if ticket_id is not None:
         ticket = session.get(Ticket, ticket_id)
         if ticket is None:
@@ -462,10 +486,13 @@ def record_supplement(
             )
             case.windows_visited += 1
     row.received_at = now
-    row.source = "e_licence" if e_licence else "paper"
-    if not e_licence:
+    electronic = e_licence or bool(attached)
+    row.source = "e_licence" if electronic else "paper"
+    if not electronic:
         case.materials_handed_in += 1
     session.flush()
+    if attached and actor:
+        library.record_uses(session, case, attached, actor, now, purpose="supplement")
     return row
 
 
@@ -518,5 +545,7 @@ def set_item_status(
     if status in ("approved", "rejected"):
         item.decided_at = now
     session.flush()
+    if status == "approved":
+        library.issue_on_approval(session, item, actor.strip(), now)
     session.expire(item, ["events"])
     return item

@@ -13,6 +13,7 @@ from hall_ops.cases.intake import IntakeRules, get_case
 from hall_ops.cases.time_limits import item_time_limit
 from hall_ops.cases.views import clock_view, material_view
 from hall_ops.clock import hall_day, iso_utc
+from hall_ops.licences.library import licence_by_material
 
 
 def routing_slip(
@@ -30,6 +31,7 @@ def routing_slip(
         )
         entry["items"].append(item.item_code)
     required_per_item = sum(len(i.materials) for i in case.items)
+    licences = licence_by_material(session, case.id)
     return {
         "case_number": case.number,
         "accepted_at": iso_utc(case.accepted_at),
@@ -55,7 +57,10 @@ def routing_slip(
             for item in case.items
         ],
         "departments": list(departments.values()),
-        "materials_received": [material_view(m) for m in case.materials if not m.missing],
+        "materials_received": [
+            {**material_view(m), "licence": licences.get(m.id)}
+            for m in case.materials if not m.missing
+        ],
         "materials_missing": [
             {**material_view(m), "overdue": m.due_on is not None and today > m.due_on}
             for m in case.materials

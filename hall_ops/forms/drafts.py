@@ -190,6 +190,8 @@ def accept_draft(
     clerk_id: str,
     received: Iterable[str] = (),
     e_licences: Iterable[str] = (),
+    licences: Mapping[str, str] | None = None,
+    consent: bool = False,
     now: dt.datetime,
 ) -> tuple[Case, list[str]]:
     """The clerk accepts a draft, as checked on their screen (``checked``: the same shape as
@@ -209,7 +211,8 @@ def accept_draft(
         session, rules, ticket_id=ticket_id, window_number=window_number, clerk_id=clerk_id,
         applicant=Applicant(applicant["kind"], applicant["name"], applicant["id_number"],
                             applicant["phone"], applicant.get("email")),
-        item_codes=form.items, received=received, e_licences=e_licences, now=now,
+        item_codes=form.items, received=received, e_licences=e_licences, licences=licences,
+        consent=consent, now=now,
     )
     session.add(CaseForm(
         case_id=case.id, item_codes=form.items, values=form.values(), source=draft.source,

@@ -48,17 +48,30 @@ class Applicant(Request):
     """For the result notice (checked by the domain, ``hall_ops.cases.intake``)."""
 
 
+class AttachedLicence(Request):
+    """A licence of the hall's library attached instead of the paper material."""
+
+    material: Name
+    number: Annotated[Text, Field(max_length=64)]
+
+
 class Intake(Request):
     applicant: Applicant
     items: Annotated[list[Code], Field(max_length=MAX_LIST)]
     received: Annotated[list[Name], Field(max_length=MAX_LIST)] = []
     e_licences: Annotated[list[Name], Field(max_length=MAX_LIST)] = []
+    licences: Annotated[list[AttachedLicence], Field(max_length=MAX_LIST)] = []
+    licence_consent: Annotated[bool, Field(strict=True)] = False
+    """The applicant agreed that the attached licences are used (required with ``licences``)."""
     ticket: Guard | None = None
 
 
 class Supplement(Request):
     material: Name
     e_licence: Annotated[bool, Field(strict=True)] | None = None
+    licence: Annotated[Text, Field(max_length=64)] | None = None
+    """A licence of the hall's library supplied instead of the paper (with consent)."""
+    licence_consent: Annotated[bool, Field(strict=True)] = False
     ticket: Guard | None = None
 
 
@@ -137,6 +150,8 @@ class Material(Answer):
     source: str | None
     due_on: str | None
     items: list[str]
+    licence: str | None = None
+    """Number of the library's licence used instead of paper."""
 
 
 class MissingMaterial(Material):

@@ -18,7 +18,7 @@ from pydantic_core import PydanticCustomError
 from hall_web.fields import Code, Text
 from hall_web.schemas.base import Answer, Moment, Query, Request
 from hall_web.schemas.citizens import ItemSummary
-from hall_web.schemas.clerks import MAX_LIST, Guard, Name
+from hall_web.schemas.clerks import MAX_LIST, AttachedLicence, Guard, Name
 
 FieldName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 
@@ -110,6 +110,9 @@ class AcceptDraft(Request):
     """The draft as the clerk checked it (corrections allowed, each one recorded)."""
     received: Annotated[list[Name], Field(max_length=MAX_LIST)] = []
     e_licences: Annotated[list[Name], Field(max_length=MAX_LIST)] = []
+    licences: Annotated[list[AttachedLicence], Field(max_length=MAX_LIST)] = []
+    licence_consent: Annotated[bool, Field(strict=True)] = False
+    """The applicant agreed that the attached licences are used (required with ``licences``)."""
     ticket: Guard | None = None
 
 

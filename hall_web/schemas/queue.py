@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Literal
 
 from hall_web.schemas.base import Answer, Minutes, Moment
+from hall_web.schemas.licences import HolderLicences
 
 TicketState = Literal["waiting", "called", "serving", "done", "no_show", "cancelled"]
 WindowState = Literal["closed", "idle", "calling", "serving", "paused"]
@@ -51,6 +52,8 @@ class TicketStatus(Ticket):
     """What the citizen's phone shows, with the case behind the ticket and its links."""
 
     case: CaseDelivery | None
+    licences: HolderLicences | None = None
+    """The applicant's e-licences and each department's use of them (with a case)."""
     status_url: str
     print_url: str
     qr_url: str

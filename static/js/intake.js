@@ -6,6 +6,7 @@
   const { t, nt, name, el, showError, api: call } = window.Hall;
   const PAGE = window.Hall.data();
   const guides = {};  // item code → service guide, fetched once
+  let offers = {};  // material → the library's licence of this applicant for it
   let ticket = null;
   let draft = null;       // the applicant's own form, pulled by ticket or case number
   let draftForm = null;   // its item fields, drawn by forms.js
@@ -95,6 +96,7 @@
     }));
     renderMaterials(chosenItems().filter((c) => guides[c]));
     if (draft) await renderDraftFields();
+    await loadOffers();
   }
 
   // ---------------------------------------------------------------- the applicant's own form
@@ -146,9 +148,11 @@
     const table = document.getElementById("materials");
     const kept = {};  // ticks survive a change of items
     table.querySelectorAll("tr[data-material]").forEach((row) => {
+      const library = row.querySelector("input.library");
       kept[row.dataset.material] = {
         paper: row.querySelector("input.paper").checked,
         e: !!(row.querySelector("input.e-licence") || {}).checked,
+        library: library ? library.checked : undefined,
       };
     });
     const body = table.tBodies[0];
@@ -164,20 +168,32 @@
         el("td", { className: "small" }, m.items.join("、")),
         el("td", {}, el("label", {}, paper, " ", t("received"))),
       ];
-      let electronic = null;
-      if (m.e_licence) {
+      let electronic = null, library = null;
+      const offer = m.e_licence ? offers[m.name_zh] : undefined;
+      if (offer) {
+        /* The library holds this material for the applicant: offered instead of paper. */
+        library = el("input", { type: "checkbox", className: "library", checked: was.library !== false && !was.paper });
+        library.dataset.number = offer.number;
+        cells.push(el("td", {}, el("label", { className: "library" }, library, " ",
+          t("use licence %(n)s", { n: offer.number }), el("br"),
+          el("span", { className: "muted small" }, offer.department.name_zh))));
+      } else if (m.e_licence) {
         electronic = el("input", { type: "checkbox", className: "e-licence", checked: !!was.e && !was.paper });
         cells.push(el("td", {}, el("label", {}, electronic, " ", t("fetch e-licence"))));
       } else {
         cells.push(el("td", { className: "muted small" }, "—"));
       }
+      const scan = el("input", { type: "file", className: "scan", accept: PAGE.upload_types.join(",") });
+      scan.title = t("Scan or photo of the paper material");
+      cells.push(el("td", {}, scan));
       const row = el("tr", {}, ...cells);
       row.dataset.material = m.name_zh;
       row.dataset.key = m.key ? "1" : "0";
       if (m.items.length > 1) row.classList.add("shared");
       /* A material comes on paper or from the e-licence library, never both. */
-      paper.addEventListener("change", () => { if (paper.checked && electronic) electronic.checked = false; summarise(); });
-      if (electronic) electronic.addEventListener("change", () => { if (electronic.checked) paper.checked = false; summarise(); });
+      const other = electronic || library;
+      paper.addEventListener("change", () => { if (paper.checked && other) other.checked = false; summarise(); });
+      if (other) other.addEventListener("change", () => { if (other.checked) paper.checked = false; summarise(); });
       body.append(row);
     }
     document.getElementById("no-items").hidden = codes.length > 0;
@@ -189,17 +205,60 @@
   }
 
   function ticks() {
-    const received = [], eLicences = [], missingKey = [], gaps = [];
+    const received = [], eLicences = [], licences = [], missingKey = [], gaps = [];
     document.querySelectorAll("#materials tr[data-material]").forEach((row) => {
       const material = row.dataset.material;
       const label = row.cells[0].firstChild.textContent;
+      const library = row.querySelector("input.library");
       if (row.querySelector("input.paper").checked) received.push(material);
       else if ((row.querySelector("input.e-licence") || {}).checked) eLicences.push(material);
+      else if (library && library.checked) licences.push({ material, number: library.dataset.number });
       else if (row.dataset.key === "1") missingKey.push(label);
       else gaps.push(label);
-      row.classList.toggle("missing", !received.includes(material) && !eLicences.includes(material));
+      row.classList.toggle("missing", !received.includes(material) && !eLicences.includes(material)
+        && !licences.some((l) => l.material === material));
     });
-    return { received, eLicences, missingKey, gaps };
+    return { received, eLicences, licences, missingKey, gaps };
+  }
+
+  /* What the library holds for this applicant, asked once the ID number is well-formed. */
+  let offersAsked = "";
+  async function loadOffers() {
+    const id = document.getElementById("id-number").value.trim().toUpperCase();
+    const codes = chosenItems().filter((c) => guides[c]);
+    const ok = kind() === "person" ? residentIdOk(id) : creditCodeOk(id);
+    const question = ok && codes.length ? [kind(), id, ...codes].join("|") : "";
+    if (question === offersAsked) return;
+    offersAsked = question;
+    offers = {};
+    if (question) {
+      const found = await call("POST", "/windows/" + PAGE.window + "/licence-offers",
+        { kind: kind(), id_number: id, items: codes });
+      if (offersAsked !== question) return;  // the clerk typed on meanwhile
+      for (const offer of found.offers) offers[offer.material] = offer;
+    }
+    renderMaterials(codes);
+  }
+
+  /* Scans of the paper materials ticked above, stored with the case once it exists. */
+  async function uploadScans(caseNumber) {
+    const csrf = document.querySelector('meta[name="csrf-token"]');
+    for (const row of document.querySelectorAll("#materials tr[data-material]")) {
+      const file = row.querySelector("input.scan").files[0];
+      if (!file || !row.querySelector("input.paper").checked) continue;
+      const form = new FormData();
+      form.append("material", row.dataset.material);
+      form.append("file", file);
+      const response = await fetch("/api/v1/cases/" + encodeURIComponent(caseNumber) + "/files", {
+        method: "POST", body: form, credentials: "same-origin",
+        headers: { Accept: "application/json", "Accept-Language": window.HALL_LANG,
+          "X-CSRFToken": csrf ? csrf.content : "" },
+      });
+      if (!response.ok) {
+        const data = await response.json().catch(() => ({}));
+        throw new Error(t("Scan of %(m)s not stored: %(e)s", { m: row.dataset.material, e: data.message || response.statusText }));
+      }
+    }
   }
 
   function summarise() {
@@ -210,8 +269,11 @@
     const gapBox = document.getElementById("gaps");
     gapBox.hidden = missingKey.length > 0 || gaps.length === 0;
     document.getElementById("gap-list").replaceChildren(...gaps.map((m) => el("li", {}, m)));
+    const { licences } = ticks();
+    document.getElementById("consent-row").hidden = licences.length === 0;
     document.getElementById("submit").disabled =
-      !ticket || chosenItems().length === 0 || missingKey.length > 0;
+      !ticket || chosenItems().length === 0 || missingKey.length > 0
+      || (licences.length > 0 && !document.getElementById("licence-consent").checked);
   }
 
   // ---------------------------------------------------------------- applicant and submit
@@ -283,7 +345,7 @@
     event.preventDefault();
     showError(null);
     if (!validApplicant()) return;
-    const { received, eLicences } = ticks();
+    const { received, eLicences, licences } = ticks();
     const button = document.getElementById("submit");
     button.disabled = true;
     const applicant = {
@@ -294,6 +356,10 @@
       email: document.getElementById("email").value.trim() || undefined,
     };
     try {
+      const licenceUse = {
+        licences,
+        licence_consent: licences.length > 0 && document.getElementById("licence-consent").checked,
+      };
       let result;
       if (draft) {
         /* Accepted from the applicant's form: the server compares it with the draft. */
@@ -305,6 +371,7 @@
           ticket: ticket ? ticket.number : undefined,
           received,
           e_licences: eLicences,
+          ...licenceUse,
         });
       } else {
         result = await call("POST", "/windows/" + PAGE.window + "/intake", {
@@ -313,7 +380,14 @@
           ticket: ticket ? ticket.number : undefined,
           received,
           e_licences: eLicences,
+          ...licenceUse,
         });
+      }
+      try {
+        await uploadScans(result.case_number);
+      } catch (error) {
+        /* The case exists: say which scan failed, then go on to its slip. */
+        window.alert(error.message);
       }
       window.location.assign(result.slip_url);
     } catch (error) {
@@ -330,7 +404,12 @@
     summarise();
   }
 
-  document.querySelectorAll("input[name=kind]").forEach((r) => r.addEventListener("change", kindChanged));
+  document.querySelectorAll("input[name=kind]").forEach((r) => r.addEventListener("change", () => {
+    kindChanged();
+    loadOffers().catch(showError);
+  }));
+  document.getElementById("id-number").addEventListener("input", () => loadOffers().catch(showError));
+  document.getElementById("licence-consent").addEventListener("change", summarise);
   for (const id of ["applicant-name", "id-number", "phone"]) {
     document.getElementById(id).addEventListener("input", () => fieldError(id, ""));
   }
