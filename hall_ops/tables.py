@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from hall_ops.cases import models as cases_models
 from hall_ops.db import Base
+from hall_ops.evaluation import models as evaluation_models
 from hall_ops.floor import models as floor_models
 from hall_ops.queue import models as queue_models
 from hall_ops.runtime import models as runtime_models
@@ -18,7 +19,7 @@ from zones import models as zones_models
 
 CONTEXTS = (
     zones_models, queue_models, cases_models, floor_models, sensors_models, staff_models,
-    runtime_models,
+    runtime_models, evaluation_models,
 )
 """The model modules, in the order their tables depend on each other."""
 

@@ -26,11 +26,13 @@ from hall_ops.clock import Clock, system_clock
 from hall_ops.config import ASYNC_MODES, ConfigError, HallConfig, load_config
 from hall_ops.db import Database
 from hall_ops.errors import HallError
+from hall_ops.evaluation.export import with_platform
+from hall_ops.evaluation.ratings import EvaluationRules
 from hall_ops.floor.auto_mode import ensure_auto_row
 from hall_ops.hall import load_hall
 from hall_ops.privacy import PersonalDataCipher, install
 from hall_ops.staff.policy import StaffPolicy
-from hall_web import admin, auth, backoffice, citizens, clerks, managers, openapi
+from hall_web import admin, auth, backoffice, citizens, clerks, evaluation, managers, openapi
 from hall_web.api import init_api, register_api
 from hall_web.context import HallContext
 from hall_web.error_messages import translated
@@ -107,12 +109,15 @@ def create_app(
     backends = backends_from_config(
         hall.sections.approval.model_dump(exclude_none=True), db, clock=clock
     )
+    backends = with_platform(backends, hall.sections.evaluation.platform)
     app.extensions["hall"] = HallContext(hall, db, clock, socketio, backends, always_open,
-                                         message_queue, notices)
+                                         message_queue, notices, EvaluationRules.from_config(hall),
+                                         app.config["SECRET_KEY"])
     register_handlers(socketio, db, hall, clock, auth.may_join_room)
 
     init_i18n(app)
-    for blueprint in (citizens.bp, clerks.bp, backoffice.bp, managers.bp, admin.bp, openapi.bp):
+    for blueprint in (citizens.bp, clerks.bp, backoffice.bp, managers.bp, admin.bp,
+                      evaluation.bp, openapi.bp):
         app.register_blueprint(blueprint)
     auth.init_app(app, db, hall, clock, staff_policy)
     init_operations(app)

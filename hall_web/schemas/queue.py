@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Literal
 
 from hall_web.schemas.base import Answer, Minutes, Moment
+from hall_web.schemas.evaluation import RatingView
 
 TicketState = Literal["waiting", "called", "serving", "done", "no_show", "cancelled"]
 WindowState = Literal["closed", "idle", "calling", "serving", "paused"]
@@ -51,6 +52,8 @@ class TicketStatus(Ticket):
     """What the citizen's phone shows, with the case behind the ticket and its links."""
 
     case: CaseDelivery | None
+    rating: RatingView | None = None
+    """The visit's rating once given (with whether 追评 is still open)."""
     status_url: str
     print_url: str
     qr_url: str
