@@ -232,13 +232,24 @@ def test_report_endpoint_json_and_csv(app):
 def test_rating_endpoint(client, app):
     token = take(client)["token"]
     clerk = clerk_at(app, 4, "c01")
-    assert client.post(f"/api/v1/tickets/{token}/rating", json={"score": 5}).status_code == 409
+    assert client.post(f"/api/v1/tickets/{token}/rating", json={"level": 5}).status_code == 409
     clerk.post("/api/v1/windows/4/call-next")
     clerk.post("/api/v1/windows/4/start")
     clerk.post("/api/v1/windows/4/finish")
-    assert client.post(f"/api/v1/tickets/{token}/rating", json={"score": "x"}).status_code == 422
-    r = client.post(f"/api/v1/tickets/{token}/rating", json={"score": 4, "comment": "好"})
-    assert r.status_code == 201 and r.json["window"] == 4
+    assert client.post(f"/api/v1/tickets/{token}/rating", json={"level": "x"}).status_code == 422
+    r = client.post(f"/api/v1/tickets/{token}/rating", json={"level": 2})
+    assert (r.status_code, r.json["error"]) == (422, "tags_required")
+    r = client.post(f"/api/v1/tickets/{token}/rating", json={"level": 4, "tags": ["attitude"]})
+    assert (r.status_code, r.json["error"]) == (422, "invalid_tags")
+    r = client.post(f"/api/v1/tickets/{token}/rating", json={"level": 4, "comment": "好"})
+    assert r.status_code == 201 and r.json["level_code"] == "satisfied"
+    assert r.json["channel"] == "ticket_page" and r.json["follow_up_open"]
+    assert client.get(f"/api/v1/tickets/{token}").json["rating"]["level"] == 4
+    r = client.post(f"/api/v1/tickets/{token}/rating/follow-up", json={"text": "材料一次讲清"})
+    assert r.status_code == 200 and r.json["follow_up"] == "材料一次讲清"
+    assert not r.json["follow_up_open"]
+    assert client.post(f"/api/v1/tickets/{token}/rating/follow-up",
+                       json={"text": "再补一句"}).json["error"] == "already_followed_up"
 
 
 def test_collect_a_result_and_hand_it_over(client, app, clock):
