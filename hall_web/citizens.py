@@ -45,6 +45,7 @@ from hall_ops.queue.models import Service, Ticket, Window
 from hall_web.access import access
 from hall_web.api import answers, api
 from hall_web.context import current_hall
+from hall_web.evaluation import scheme
 from hall_web.i18n import current_language
 from hall_web.request_helpers import layout, page_number, write
 from hall_web.schemas.citizens import (
@@ -145,7 +146,7 @@ def rating_pad() -> str:
     window = page_number(request.args.get("window"))
     if window is None:
         abort(404)
-    return render_template("pad.html", window=window)
+    return render_template("pad.html", window=window, scheme=scheme())
 
 
 @bp.get("/guide/<service_code>")
@@ -165,7 +166,7 @@ def guide(service_code: str) -> str:
 @access("public")
 @lookup_limits
 def ticket_page(token: str) -> str:
-    return render_template("ticket.html", ticket=_ticket_or_404(token))
+    return render_template("ticket.html", ticket=_ticket_or_404(token), scheme=scheme())
 
 
 @bp.get("/tickets/<token>/print")

@@ -17,12 +17,14 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 from flask_babel import lazy_gettext
+from sqlalchemy import select
 
 from hall_ops.clock import hall_day
 from hall_ops.errors import Conflict, NotFound
 from hall_ops.evaluation import figures as figure_rules
 from hall_ops.evaluation import ratings, rectification
 from hall_ops.evaluation.ratings import LEVELS, TAGS
+from hall_ops.queue.models import Clerk
 from hall_ops.reports.tickets import report_csv
 from hall_web.access import access, current_device
 from hall_web.api import answers, api
@@ -265,7 +267,9 @@ def figures_page() -> str:
         except ValueError:
             return default.isoformat()
 
-    return render_template("evaluation.html", last_day=day("to", today),
+    with current_hall().db.read() as s:
+        clerks = [{"id": c.id, "name": c.name} for c in s.scalars(select(Clerk).order_by(Clerk.id))]
+    return render_template("evaluation.html", last_day=day("to", today), clerks=clerks,
                            first_day=day("from", today - dt.timedelta(days=29)))
 
 
