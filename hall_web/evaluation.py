@@ -16,7 +16,7 @@ from dataclasses import asdict
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request
-from flask_babel import lazy_gettext
+from flask_babel import gettext
 from sqlalchemy import select
 
 from hall_ops.clock import hall_day
@@ -49,33 +49,39 @@ from hall_web.security import lookup_limits
 
 bp = Blueprint("evaluation", __name__)
 
-LEVEL_NAMES = {
-    5: lazy_gettext("Very satisfied"),
-    4: lazy_gettext("Satisfied"),
-    3: lazy_gettext("Basically satisfied"),
-    2: lazy_gettext("Dissatisfied"),
-    1: lazy_gettext("Very dissatisfied"),
-}
-TAG_NAMES = {
-    "long_wait": lazy_gettext("Waited too long in line"),
-    "slow_service": lazy_gettext("The service took too long"),
-    "attitude": lazy_gettext("Unfriendly staff"),
-    "unclear_guidance": lazy_gettext("What I needed was not explained clearly"),
-    "too_many_materials": lazy_gettext("Too many documents were asked for"),
-    "many_trips": lazy_gettext("I had to come more than once"),
-    "not_done": lazy_gettext("My matter was not done"),
-    "irregular_fees": lazy_gettext("Fees not in the rules"),
-    "system_fault": lazy_gettext("The computer system failed"),
-    "other": lazy_gettext("Other"),
-}
-assert set(LEVEL_NAMES) == set(LEVELS) and set(TAG_NAMES) == set(TAGS)
+def level_names() -> dict[int, str]:
+    """The five levels in the request's language (gettext at call time: pybabel finds them)."""
+    return {
+        5: gettext("Very satisfied"),
+        4: gettext("Satisfied"),
+        3: gettext("Basically satisfied"),
+        2: gettext("Dissatisfied"),
+        1: gettext("Very dissatisfied"),
+    }
+
+
+def tag_names() -> dict[str, str]:
+    return {
+        "long_wait": gettext("Waited too long in line"),
+        "slow_service": gettext("The service took too long"),
+        "attitude": gettext("Unfriendly staff"),
+        "unclear_guidance": gettext("What I needed was not explained clearly"),
+        "too_many_materials": gettext("Too many documents were asked for"),
+        "many_trips": gettext("I had to come more than once"),
+        "not_done": gettext("My matter was not done"),
+        "irregular_fees": gettext("Fees not in the rules"),
+        "system_fault": gettext("The computer system failed"),
+        "other": gettext("Other"),
+    }
 
 
 def scheme() -> dict[str, Any]:
-    """Levels and tags in the page's language, for the rating forms' scripts."""
+    """Levels and tags in the page's language, for the rating forms and the pages' scripts."""
+    levels, tags = level_names(), tag_names()
+    assert set(levels) == set(LEVELS) and set(tags) == set(TAGS)
     return {
-        "levels": [{"level": n, "code": LEVELS[n], "name": str(LEVEL_NAMES[n])} for n in LEVELS],
-        "tags": [{"code": t, "name": str(TAG_NAMES[t])} for t in TAGS],
+        "levels": [{"level": n, "code": LEVELS[n], "name": levels[n]} for n in LEVELS],
+        "tags": [{"code": t, "name": tags[t]} for t in TAGS],
         "tag_levels": sorted(ratings.TAG_LEVELS),
         "bad_levels": sorted(ratings.BAD_LEVELS),
     }
