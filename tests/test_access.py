@@ -162,9 +162,11 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("GET", "/api/v1/rectifications/<int:rectification_id>"): ("/api/v1/rectifications/1", MANAGER),
     ("GET", "/api/v1/rectifications/<int:rectification_id>/contact"):
         ("/api/v1/rectifications/1/contact", MANAGER),
-    ("POST", "/api/v1/rectifications/<int:rectification_id>/<any(rectify, 'call-back', answer):step>"):
+    ("POST", "/api/v1/rectifications/<int:rectification_id>/"
+             "<any(rectify, 'call-back', answer):step>"):
         ("/api/v1/rectifications/1/rectify", MANAGER),
-    ("POST", "/api/v1/rectifications/<int:rectification_id>/appeal/<any(accept, reject):decision>"):
+    ("POST", "/api/v1/rectifications/<int:rectification_id>/"
+             "appeal/<any(accept, reject):decision>"):
         ("/api/v1/rectifications/1/appeal/accept", MANAGER),
     # admins
     ("GET", "/admin/outbox"): ("/admin/outbox", ADMIN),

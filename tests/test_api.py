@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from tests.support.web import hall_app, staff_client
+from hall_ops.staff import devices
+from tests.support.web import CHEAP, hall_app, staff_client
 
 
 @pytest.fixture
@@ -309,7 +310,7 @@ def test_case_report_per_department(app, clock):
     assert client.get("/api/v1/reports/cases?from=2026-11-25&to=2026-11-01").status_code == 422
 
 
-def test_window_side_rating_pad(client, app):
+def test_window_side_rating_pad(client, app, clock):
     """The pad beside a window (a device; a manager may open it too)."""
     take(client)
     pad = staff_client(app, "manager")
@@ -320,9 +321,16 @@ def test_window_side_rating_pad(client, app):
     clerk.post("/api/v1/windows/4/finish")
     offered = pad.get("/api/v1/windows/4/rating-pad").json["ticket"]
     assert offered["number"] == "B001"
-    r = client.post(f"/api/v1/tickets/{offered['token']}/rating",
-                    json={"score": 5, "source": "window_pad"})
-    assert r.status_code == 201
+    with app.extensions["hall"].db.write() as s:
+        _, secret = devices.issue_device(s, "test", "pad", "4号窗口评价器", "window:4",
+                                         clock.now, CHEAP)
+    device = app.test_client()
+    assert device.get(devices.device_link("pad", "window:4", secret)).status_code == 302
+    r = device.post(f"/api/v1/tickets/{offered['token']}/rating",
+                    json={"level": 5, "channel": "kiosk"})
+    assert r.status_code == 422  # the channel is the caller's device, never the body's word
+    r = device.post(f"/api/v1/tickets/{offered['token']}/rating", json={"level": 5})
+    assert (r.status_code, r.json["channel"]) == (201, "window_pad")
     assert pad.get("/api/v1/windows/4/rating-pad").json["ticket"] is None
     assert pad.get("/api/v1/windows/999/rating-pad").status_code == 404
     assert pad.get("/pad?window=4").status_code == 200

@@ -20,10 +20,15 @@ from hall_ops.evaluation.ratings import EvaluationRules
 from tests.support.external_approval import ExternalApproval
 from tests.support.server import free_port
 from tests.test_handoff import statuses, utcnow
-from tests.test_ratings import hall, served  # noqa: F401 - the fixture
+from tests.test_ratings import managed_hall, served
 
 SECRET = "platform secret"
 FAST = RetryPolicy(max_attempts=1000, base_seconds=0.01, cap_seconds=0.05, lease_seconds=60)
+
+
+@pytest.fixture
+def hall(db, clock):
+    return managed_hall(db, clock.now)
 
 
 @pytest.fixture

@@ -34,15 +34,19 @@ def rules(hall_config) -> EvaluationRules:
     return EvaluationRules.from_config(hall_config)
 
 
-@pytest.fixture
-def hall(db, clock):
-    """The hall with its catalogue and two managers: wang.zr of the hall, li.bdc of bdc."""
+def managed_hall(db, now: dt.datetime):
+    """The hall with its catalogue and three managers (wang.zr, li.bdc, zhao.jc)."""
     with db.write() as s:
         load_catalogue(s, ROOT / "data" / "catalogue")
         for login, name in (("wang.zr", "王主任"), ("li.bdc", "李科长"), ("zhao.jc", "赵监察")):
-            accounts.add_staff(s, "test", login, name, clock.now, CHEAP, password="long enough")
-            accounts.grant_role(s, "test", login, "manager", clock.now, CHEAP)
+            accounts.add_staff(s, "test", login, name, now, CHEAP, password="long enough")
+            accounts.grant_role(s, "test", login, "manager", now, CHEAP)
     return db
+
+
+@pytest.fixture
+def hall(db, clock):
+    return managed_hall(db, clock.now)
 
 
 def served(db, hall_config, window: int, clerk: str, now: dt.datetime) -> str:
@@ -239,8 +243,8 @@ def test_an_accepted_appeal_leaves_the_figures_and_stays_in_the_record(
         rectification.appeal(s, first, "c02", "不是我办的", "排班表", clock.now)
     assert other.value.code == "not_your_rating"
     with hall.write() as s:
-        rectification.appeal(s, first, "c01", "群众误评：系统停机不在窗口", "机房停机通知 2026-11-25",
-                             clock.now)
+        rectification.appeal(s, first, "c01", "群众误评：系统停机不在窗口",
+                             "机房停机通知 2026-11-25", clock.now)
         rectification.appeal(s, second, "c01", "已当场办结", "业务系统办结记录", clock.now)
     with pytest.raises(Conflict) as twice, hall.write() as s:
         rectification.appeal(s, first, "c01", "再申诉", "无", clock.now)
