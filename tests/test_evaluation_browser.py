@@ -1,0 +1,82 @@
+"""好差评 in headless Chromium against the real server: a citizen rates the finished service on
+the phone (five levels, reasons for a bad one, then 追评), and the manager works the
+rectification it opened on the rectification page until it is closed."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from tests.support.browser import new_page, staff_page
+from tests.support.server import ROOT, running_server
+from tests.support.web import live_staff, live_window
+
+pytestmark = pytest.mark.browser
+
+WAIT_MS = 15_000
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture
+def hall(tmp_path):
+    with running_server(tmp_path) as server:
+        yield server
+
+
+def test_rating_on_the_phone_then_the_rectification_page(browser, hall):
+    ticket = requests.post(f"{hall}/api/v1/tickets", json={"service": "enterprise"}).json()
+    phone = new_page(browser, viewport={"width": 390, "height": 800})
+    phone.goto(ticket["status_url"])
+    assert phone.is_hidden("#rating-box")  # nothing to rate before the service
+
+    clerk = live_window(hall.url, 4, "c04")
+    for action in ("call-next", "start", "finish"):
+        assert clerk.post(f"{hall}/api/v1/windows/4/{action}").status_code == 200
+    phone.wait_for_selector("#rating-box:not([hidden])", timeout=WAIT_MS)
+    assert phone.is_hidden("#rating .tags")
+    phone.click("#rating label.level-2")  # 不满意
+    phone.wait_for_selector("#rating .tags:not([hidden])")
+    phone.click("#rating button[type=submit]")  # no reason chosen: the server says so
+    phone.wait_for_function("() => !document.getElementById('error').hidden")
+    assert phone.inner_text("#error") == "请至少选择一项原因"
+    phone.click("#rating label:has(input[value=long_wait])")
+    phone.fill("#rating textarea[name=comment]", "等了四十分钟")
+    phone.click("#rating button[type=submit]")
+    phone.wait_for_selector("#thanks:not([hidden])")
+    assert phone.is_hidden("#rating-box")
+    phone.fill("#follow-up textarea", "窗口人员后来主动道歉")
+    phone.click("#follow-up button[type=submit]")
+    phone.wait_for_selector("#follow-up", state="hidden")
+    rating = requests.get(f"{hall}/api/v1/tickets/{ticket['token']}").json()["rating"]
+    assert (rating["level_code"], rating["tags"], rating["comment"], rating["follow_up"]) == (
+        "dissatisfied", ["long_wait"], "等了四十分钟", "窗口人员后来主动道歉")
+
+    # the manager (the hall's only manager owns it) follows it on the rectification page
+    page = staff_page(browser, hall, "/manager/rectifications", "manager",
+                      viewport={"width": 1400, "height": 1000})
+    page.wait_for_selector("#rect-list tbody tr")
+    assert "不满意" in page.inner_text("#rect-list tbody tr")
+    assert "排队等候时间长" in page.inner_text("#rect-list tbody tr")
+    page.click("#rect-list tbody tr")
+    page.wait_for_selector("#detail:not([hidden])")
+    page.fill("#detail .step-rectify textarea", "高峰期增开两个窗口")
+    page.click("#detail .step-rectify button")
+    page.wait_for_function("() => !document.querySelector('#detail .step-rectify textarea')")
+    page.click("#detail .step-call-back label:has(input[value=yes])")
+    page.fill("#detail .step-call-back textarea", "已电话回访，群众表示理解")
+    page.click("#detail .step-call-back button")
+    page.wait_for_function("() => !document.querySelector('#detail .step-call-back textarea')")
+    page.fill("#detail .step-answer textarea", "已增开窗口，感谢监督")
+    page.click("#detail .step-answer button")
+    page.wait_for_function("() => document.querySelector('#detail').textContent.includes('按期办结')")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "rectification.png"))
+
+    manager = live_staff(hall.url, "manager")
+    (closed,) = manager.get(f"{hall}/api/v1/rectifications?status=closed").json()["rectifications"]
+    assert (closed["measures"], closed["call_back"]["reached"], closed["answer"]) == (
+        "高峰期增开两个窗口", True, "已增开窗口，感谢监督")
+    detail = manager.get(f"{hall}/api/v1/rectifications/{closed['id']}").json()
+    assert [e["actor"] for e in detail["events"]] == [None, "manager", "manager", "manager", None]
+    for p in (phone, page):
+        assert p.errors == [], p.errors
