@@ -63,7 +63,6 @@ ENGLISH: dict[str, str] = dict([
     error_msgid("already_checked_in", "This appointment has already been checked in"),
     error_msgid("already_rated", "This service has already been rated"),
     error_msgid("not_finished", "Only a finished service can be rated"),
-    error_msgid("invalid_score", "Choose a score"),
     # 好差评 and its rectifications
     error_msgid("invalid_level", "Choose how satisfied you are"),
     error_msgid("invalid_tags", "Reasons go with 'basically satisfied' or lower, from the list"),
