@@ -45,8 +45,9 @@ def managed_hall(db, now: dt.datetime):
 
 
 @pytest.fixture
-def hall(db, clock):
-    return managed_hall(db, clock.now)
+def hall(any_db, clock):
+    """On SQLite and PostgreSQL."""
+    return managed_hall(any_db, clock.now)
 
 
 def served(db, hall_config, window: int, clerk: str, now: dt.datetime) -> str:
