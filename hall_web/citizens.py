@@ -102,6 +102,7 @@ def kiosk() -> str:
         layout=layout(),
         hall_open=hall.always_open or hall.config.is_open(hall.clock()),
         hours={day: f"{h[0]:%H:%M}–{h[1]:%H:%M}" if h else None for day, h in hours.items()},
+        scheme=scheme(),
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.support.browser import new_page, staff_page
+from tests.support.browser import device_page, new_page, staff_page
 from tests.support.server import ROOT, running_server
 from tests.support.web import live_staff, live_window
 
@@ -68,7 +68,8 @@ def test_rating_on_the_phone_then_the_rectification_page(browser, hall):
     page.wait_for_function("() => !document.querySelector('#detail .step-call-back textarea')")
     page.fill("#detail .step-answer textarea", "已增开窗口，感谢监督")
     page.click("#detail .step-answer button")
-    page.wait_for_function("() => document.querySelector('#detail').textContent.includes('按期办结')")
+    page.wait_for_function(
+        "() => document.querySelector('#detail').textContent.includes('按期办结')")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "rectification.png"))
 
@@ -80,3 +81,25 @@ def test_rating_on_the_phone_then_the_rectification_page(browser, hall):
     assert [e["actor"] for e in detail["events"]] == [None, "manager", "manager", "manager", None]
     for p in (phone, page):
         assert p.errors == [], p.errors
+
+
+def test_rating_at_the_kiosk_by_scanning_the_ticket(browser, hall):
+    ticket = requests.post(f"{hall}/api/v1/tickets", json={"service": "enterprise"}).json()
+    kiosk = device_page(browser, hall.device_link("/kiosk"))
+    kiosk.click("#to-rate")
+    kiosk.fill("#rate-slip", ticket["status_url"])  # what the QR scanner types
+    kiosk.click("#rate-find button[type=submit]")
+    kiosk.wait_for_function("() => !document.getElementById('error').hidden")
+    assert kiosk.inner_text("#error") == "只有办结的服务才能评价"
+    clerk = live_window(hall.url, 5, "c05")
+    for action in ("call-next", "start", "finish"):
+        assert clerk.post(f"{hall}/api/v1/windows/5/{action}").status_code == 200
+    kiosk.click("#rate-find button[type=submit]")
+    kiosk.wait_for_selector("#rate-box:not([hidden])")
+    kiosk.click("#kiosk-rating label.level-4")
+    kiosk.click("#kiosk-rating button[type=submit]")
+    kiosk.wait_for_selector("#rate-thanks:not([hidden])")
+    rating = requests.get(f"{hall}/api/v1/tickets/{ticket['token']}").json()["rating"]
+    assert (rating["level_code"], rating["channel"]) == ("satisfied", "kiosk")
+    kiosk.wait_for_selector("#step-zone:not([hidden])", timeout=WAIT_MS)  # ready for the next
+    assert kiosk.errors == [], kiosk.errors
