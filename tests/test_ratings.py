@@ -270,3 +270,21 @@ def test_an_accepted_appeal_leaves_the_figures_and_stays_in_the_record(
         rectification.act(s, rules, first, "call_back", owner, clock.now, reached=True)
         row = rectification.act(s, rules, first, "answer", owner, clock.now, text="经核实…")
         assert (row.status, row.measures) == ("closed", None)
+
+
+def test_without_any_manager_the_first_to_act_takes_the_rectification(db, hall_config, rules,
+                                                                       clock):
+    token = served(db, hall_config, 4, "c01", clock.now)
+    with db.write() as s:
+        ratings.rate_visit(s, rules, token, 1, clock.now, tags=["other"])
+        rect_id = s.scalars(select(Rectification.id)).one()
+        assert s.get(Rectification, rect_id).owner is None
+    later = clock.now + dt.timedelta(hours=2)
+    with db.write() as s:
+        row = rectification.act(s, rules, rect_id, "rectify", "wang.zr", later, text="培训")
+        assert row.owner == "wang.zr"
+        taken = s.scalars(select(RectificationEvent).where(
+            RectificationEvent.kind == "owner_taken")).one()
+        assert (taken.actor, taken.at) == ("wang.zr", later)
+    with pytest.raises(Forbidden), db.write() as s:
+        rectification.act(s, rules, rect_id, "answer", "li.bdc", later, text="x")

@@ -128,7 +128,7 @@ def _channel(channel: str) -> str:
 
 def _after(session: Session, rules: EvaluationRules, rating: Rating, now: dt.datetime) -> None:
     """What follows any new rating: a bad one opens its rectification; both go upward."""
-    from hall_ops.evaluation import export, rectification
+    from hall_ops.evaluation import export, rectification  # they import this module
 
     session.flush()
     if is_bad(rating.level):

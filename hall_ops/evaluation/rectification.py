@@ -100,12 +100,12 @@ def _text(value: str | None, name: str, longest: int, *, required: bool = True) 
     return value
 
 
-def _owner_acts(session: Session, row: Rectification, actor: str) -> None:
+def _owner_acts(session: Session, row: Rectification, actor: str, now: dt.datetime) -> None:
     if row.status != "open":
         raise Conflict(f"rectification {row.id} is closed", code="rectification_closed")
     if row.owner is None:
         row.owner = actor
-        _event(session, row, "owner_taken", actor, row.opened_at)
+        _event(session, row, "owner_taken", actor, now)
     elif row.owner != actor:
         raise Forbidden(f"rectification {row.id} belongs to {row.owner}", code="not_owner")
 
@@ -130,7 +130,7 @@ def act(session: Session, rules: EvaluationRules, rectification_id: int, step: s
     if step not in STEPS:
         raise InvalidInput(f"step must be one of {', '.join(STEPS)}", code="invalid_step")
     row = get(session, rectification_id, lock=True)
-    _owner_acts(session, row, actor)
+    _owner_acts(session, row, actor, now)
     if step == "rectify":
         if row.rectified_at is not None:
             raise Conflict("the measures are recorded already", code="step_done")
