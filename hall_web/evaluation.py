@@ -19,6 +19,7 @@ from flask import Blueprint, Response, abort, jsonify, render_template, request
 from flask_babel import gettext
 from sqlalchemy import select
 
+from hall_ops.cases.catalogue import ServiceItem
 from hall_ops.clock import hall_day
 from hall_ops.errors import Conflict, NotFound
 from hall_ops.evaluation import figures as figure_rules
@@ -275,7 +276,11 @@ def figures_page() -> str:
 
     with current_hall().db.read() as s:
         clerks = [{"id": c.id, "name": c.name} for c in s.scalars(select(Clerk).order_by(Clerk.id))]
+        catalogue = s.scalars(select(ServiceItem)).all()
+        items = {i.code: {"name_zh": i.name_zh, "name_en": i.name_en} for i in catalogue}
+        departments = {i.department_code: i.department_name_zh for i in catalogue}
     return render_template("evaluation.html", last_day=day("to", today), clerks=clerks,
+                           items=items, departments=departments,
                            first_day=day("from", today - dt.timedelta(days=29)))
 
 

@@ -2,15 +2,19 @@
    GET /api/v1/reports/ratings (the same query gives the CSV); charts with the vendored Chart.js. */
 (function () {
   "use strict";
-  const { t, api, showError, el } = window.Hall;
+  const { t, api, showError, el, name } = window.Hall;
   const PAGE = window.Hall.data();
   const clerks = Object.fromEntries((PAGE.clerks || []).map((c) => [c.id, c.name]));
+  const items = PAGE.items || {};
+  const departments = PAGE.departments || {};
   const charts = {};
 
   function label(group, key) {
     if (group === "hall") return t("Whole hall");
     if (group === "window") return t("Window %(n)s", { n: key });
     if (group === "clerk") return clerks[key] ? clerks[key] + " (" + key + ")" : key;
+    if (group === "department") return departments[key] || key;
+    if (group === "item") return items[key] ? key + " " + name(items[key]) : key;
     return key;
   }
   const cell = (value) => el("td", { className: "num" }, value === null || value === undefined ? "—" : String(value));
