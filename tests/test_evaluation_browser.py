@@ -1,13 +1,14 @@
 """好差评 in headless Chromium against the real server: a citizen rates the finished service on
-the phone (five levels, reasons for a bad one, then 追评), and the manager works the
-rectification it opened on the rectification page until it is closed."""
+the phone (five levels, reasons for a bad one, then 追评), the clerk appeals it from the
+window, and the manager decides the appeal and works the rectification on the rectification
+page until it is closed; a citizen rates at the kiosk by scanning the ticket."""
 
 from __future__ import annotations
 
 import pytest
 import requests
 
-from tests.support.browser import device_page, new_page, staff_page
+from tests.support.browser import clerk_console, device_page, new_page, staff_page
 from tests.support.server import ROOT, running_server
 from tests.support.web import live_staff, live_window
 
@@ -51,6 +52,17 @@ def test_rating_on_the_phone_then_the_rectification_page(browser, hall):
     assert (rating["level_code"], rating["tags"], rating["comment"], rating["follow_up"]) == (
         "dissatisfied", ["long_wait"], "等了四十分钟", "窗口人员后来主动道歉")
 
+    # the clerk appeals it from the window's page of bad ratings
+    console = clerk_console(browser, hall, 4, "c04")
+    console.goto(f"{hall}/appeals?window=4")
+    console.wait_for_selector("#list li")
+    assert "不满意" in console.inner_text("#list li") and "未申诉" in console.inner_text("#list li")
+    console.fill("#list li textarea[name=reason]", "当时系统排队叫号故障二十分钟")
+    console.fill("#list li textarea[name=evidence]", "运维工单 2026-11-30-03")
+    console.click("#list li button")
+    console.wait_for_function(
+        "() => document.querySelector('#list li').textContent.includes('申诉待审核')")
+
     # the manager (the hall's only manager owns it) follows it on the rectification page
     page = staff_page(browser, hall, "/manager/rectifications", "manager",
                       viewport={"width": 1400, "height": 1000})
@@ -59,6 +71,11 @@ def test_rating_on_the_phone_then_the_rectification_page(browser, hall):
     assert "排队等候时间长" in page.inner_text("#rect-list tbody tr")
     page.click("#rect-list tbody tr")
     page.wait_for_selector("#detail:not([hidden])")
+    assert "运维工单 2026-11-30-03" in page.inner_text("#detail .appeal")
+    page.fill("#detail .appeal textarea", "工单属实")
+    page.click("#detail .appeal button.primary")
+    page.wait_for_function(
+        "() => document.querySelector('#detail').textContent.includes('不计入工作人员考核')")
     page.fill("#detail .step-rectify textarea", "高峰期增开两个窗口")
     page.click("#detail .step-rectify button")
     page.wait_for_function("() => !document.querySelector('#detail .step-rectify textarea')")
@@ -78,8 +95,11 @@ def test_rating_on_the_phone_then_the_rectification_page(browser, hall):
     assert (closed["measures"], closed["call_back"]["reached"], closed["answer"]) == (
         "高峰期增开两个窗口", True, "已增开窗口，感谢监督")
     detail = manager.get(f"{hall}/api/v1/rectifications/{closed['id']}").json()
-    assert [e["actor"] for e in detail["events"]] == [None, "manager", "manager", "manager", None]
-    for p in (phone, page):
+    assert [(e["kind"], e["actor"]) for e in detail["events"]] == [
+        ("opened", None), ("appealed", "c04"), ("appeal_accepted", "manager"),
+        ("rectified", "manager"), ("called_back", "manager"), ("answered", "manager"),
+        ("closed", None)]
+    for p in (phone, console, page):
         assert p.errors == [], p.errors
 
 
