@@ -118,6 +118,31 @@ class ApprovalSection(Section):
     lease_seconds: Seconds | None = None
 
 
+class PlatformSection(Section):
+    """The provincial evaluation platform: a signed webhook, as ``[[approval.webhooks]]``."""
+
+    url: Annotated[str, Field(pattern=r"^https?://[^/\s]+")]
+    secret: Name
+    timeout_seconds: Seconds | None = None
+
+
+class EvaluationSection(Section):
+    """好差评 (``hall_ops.evaluation``): 追评, rectification, rating links, the platform."""
+
+    follow_up_days: Annotated[int, Field(ge=0, le=365)] = 7
+    """Calendar days after a rating in which the citizen may add to it (追评)."""
+    rectify_working_days: Annotated[int, Field(ge=1, le=60)] = 15
+    link_days: Annotated[int, Field(ge=1, le=365)] = 30
+    """How long the rating link in a result notice stays valid."""
+    public_url: Annotated[str, Field(pattern=r"^https?://[^/\s]+")] | None = None
+    """The hall's address as citizens reach it; without it notices carry no rating link."""
+    hall_manager: Code | None = None
+    """Owner of rectifications whose department names none (default: the first manager)."""
+    department_managers: dict[Code, Code] = {}
+    """Department code → login of its manager, who owns its rectifications."""
+    platform: PlatformSection | None = None
+
+
 class DashboardSection(Section):
     queue_alert: Annotated[int, Field(ge=1, le=10_000)] = 15
     chart_hours: Annotated[float, Field(ge=0.5, le=24)] = 3.0
@@ -288,6 +313,7 @@ class ConfigFile(Section):
     jobs: JobsSection = JobsSection()
     metrics: MetricsSection = MetricsSection()
     notices: NoticesSection = NoticesSection()
+    evaluation: EvaluationSection = EvaluationSection()
     security: SecuritySection = SecuritySection()
     licences: LicencesSection = LicencesSection()
     materials: MaterialsSection = MaterialsSection()

@@ -26,6 +26,8 @@ from hall_ops.clock import Clock, system_clock
 from hall_ops.config import ASYNC_MODES, ConfigError, HallConfig, load_config
 from hall_ops.db import Database
 from hall_ops.errors import HallError
+from hall_ops.evaluation.export import with_platform
+from hall_ops.evaluation.ratings import EvaluationRules
 from hall_ops.floor.auto_mode import ensure_auto_row
 from hall_ops.hall import load_hall
 from hall_ops.licences import library as licence_library
@@ -40,6 +42,7 @@ from hall_web import (
     backoffice,
     citizens,
     clerks,
+    evaluation,
     forms,
     licences,
     managers,
@@ -129,16 +132,19 @@ def create_app(
     backends = backends_from_config(
         hall.sections.approval.model_dump(exclude_none=True), db, clock=clock
     )
+    backends = with_platform(backends, hall.sections.evaluation.platform)
     store = store_from_config(hall.sections.materials, app.instance_path)
     connect_archive(store)  # the archive packs the scans and licences of a finished case
     app.extensions["hall"] = HallContext(
-        hall, db, clock, socketio, backends, always_open, message_queue, notices, store,
+        hall, db, clock, socketio, backends, always_open, message_queue, notices,
+        material_store=store, evaluation=EvaluationRules.from_config(hall),
+        link_secret=app.config["SECRET_KEY"],
     )
     register_handlers(socketio, db, hall, clock, auth.may_join_room)
 
     init_i18n(app)
     for blueprint in (citizens.bp, clerks.bp, forms.bp, backoffice.bp, managers.bp, admin.bp,
-                      licences.bp, openapi.bp):
+                      licences.bp, evaluation.bp, openapi.bp):
         app.register_blueprint(blueprint)
     auth.init_app(app, db, hall, clock, staff_policy)
     init_operations(app)

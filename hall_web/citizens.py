@@ -30,6 +30,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hall_ops import queue
@@ -39,12 +40,14 @@ from hall_ops.cases.intake import get_case
 from hall_ops.clock import from_local, hall_day, to_local
 from hall_ops.config import WEEKDAYS
 from hall_ops.errors import NotFound
+from hall_ops.evaluation import ratings
+from hall_ops.evaluation.models import Rating
 from hall_ops.licences import library
-from hall_ops.queue import ratings
 from hall_ops.queue.models import Service, Ticket, Window
 from hall_web.access import access
 from hall_web.api import answers, api
 from hall_web.context import current_hall
+from hall_web.evaluation import scheme
 from hall_web.i18n import current_language
 from hall_web.licences import verify_url
 from hall_web.request_helpers import layout, page_number, write
@@ -56,8 +59,6 @@ from hall_web.schemas.citizens import (
     DeliveryCheckIn,
     HallLayout,
     ItemGuide,
-    RateService,
-    Rating,
     RatingPad,
     ServiceInfo,
     ServiceItems,
@@ -69,11 +70,19 @@ from hall_web.security import framed_by_self, lookup_limits
 bp = Blueprint("citizens", __name__)
 
 
+def _rating_of(s: Session, ticket_id: int) -> dict[str, Any] | None:
+    """The visit's rating as its citizen sees it again, or None."""
+    rating = s.scalars(select(Rating).where(Rating.ticket_id == ticket_id)).first()
+    hall = current_hall()
+    return ratings.rating_view(rating, hall.rules, hall.clock()) if rating else None
+
+
 def ticket_status_view(s: Session, ticket: Ticket) -> dict[str, Any]:
     """The ticket as its holder sees it, with the case behind it and where to find it again."""
     view = queue.ticket_status(s, current_hall().config, ticket.status_token)
     view["case"] = delivery.delivery_view(s, ticket.id)
     view["licences"] = _holder_licences(s, view["case"])
+    view["rating"] = _rating_of(s, ticket.id)
     token = ticket.status_token
     view["status_url"] = url_for("citizens.ticket_page", token=token, _external=True)
     view["print_url"] = url_for("citizens.ticket_print", token=token)
@@ -108,6 +117,7 @@ def kiosk() -> str:
         layout=layout(),
         hall_open=hall.always_open or hall.config.is_open(hall.clock()),
         hours={day: f"{h[0]:%H:%M}–{h[1]:%H:%M}" if h else None for day, h in hours.items()},
+        scheme=scheme(),
     )
 
 
@@ -142,6 +152,7 @@ def _ticket_or_404(token: str) -> dict[str, Any]:
             abort(404)
         view["case"] = delivery.delivery_view(s, view["id"])
         view["licences"] = _holder_licences(s, view["case"])
+        view["rating"] = _rating_of(s, view["id"])
         return view
 
 
@@ -152,7 +163,7 @@ def rating_pad() -> str:
     window = page_number(request.args.get("window"))
     if window is None:
         abort(404)
-    return render_template("pad.html", window=window)
+    return render_template("pad.html", window=window, scheme=scheme())
 
 
 @bp.get("/guide/<service_code>")
@@ -172,7 +183,7 @@ def guide(service_code: str) -> str:
 @access("public")
 @lookup_limits
 def ticket_page(token: str) -> str:
-    return render_template("ticket.html", ticket=_ticket_or_404(token))
+    return render_template("ticket.html", ticket=_ticket_or_404(token), scheme=scheme())
 
 
 @bp.get("/tickets/<token>/print")
@@ -258,26 +269,6 @@ def cancel_ticket(token: str) -> Any:
     with write() as s:
         view = ticket_status_view(s, queue.cancel_ticket(s, token, hall.clock()))
     return jsonify(view)
-
-
-@bp.post("/api/v1/tickets/<token>/rating")
-@access("public")
-@lookup_limits
-@api.validate(resp=answers(HTTP_201=Rating, errors=(404, 409)))
-def rate(token: str, json: RateService) -> Any:
-    hall = current_hall()
-    with write() as s:
-        rating = ratings.rate(
-            s,
-            token,
-            json.score,
-            hall.clock(),
-            comment=json.comment,
-            complaint=bool(json.complaint),
-            source=json.source or "ticket_page",
-        )
-        return jsonify(score=rating.score, complaint=rating.complaint,
-                       window=rating.window_number), 201
 
 
 @bp.post("/api/v1/deliveries/check-in")

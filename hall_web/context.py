@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from flask import current_app
@@ -12,6 +13,7 @@ from hall_ops.cases.notices import NoticeSettings
 from hall_ops.clock import Clock
 from hall_ops.config import HallConfig
 from hall_ops.db import Database
+from hall_ops.evaluation.ratings import EvaluationRules, link_url
 from hall_ops.licences.store import MaterialStore
 
 
@@ -31,6 +33,20 @@ class HallContext:
     """Channels that tell citizens their result is ready (``[notices]``); none: not told."""
     material_store: MaterialStore | None = None
     """Where scans of paper materials go (``[materials]``): the instance folder or S3."""
+    evaluation: EvaluationRules | None = None
+    """``[evaluation]`` with the hall's calendar (好差评 and its rectifications)."""
+    link_secret: str = ""
+    """Signs the rating links of notices (the app's secret key)."""
+
+    @property
+    def rules(self) -> EvaluationRules:
+        if self.evaluation is None:
+            self.evaluation = EvaluationRules.from_config(self.config)
+        return self.evaluation
+
+    def rating_link(self, case_number: str, now: dt.datetime) -> str | None:
+        """The rating page of a case for its result notice (None without a public URL)."""
+        return link_url(self.link_secret, self.rules, case_number, now)
 
 
 def current_hall() -> HallContext:

@@ -140,7 +140,8 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
     )
     notices = hall.notices or settings_from_config({})
     scheduler.add_job(
-        lambda: notify_ready(hall.db, notices.channels, hall.clock(), policy=notices.policy),
+        lambda: notify_ready(hall.db, notices.channels, hall.clock(), policy=notices.policy,
+                             link_for=hall.rating_link),
         "interval", seconds=notices.interval_seconds, id="notify_ready", max_instances=1,
         coalesce=True,
     )

@@ -31,15 +31,17 @@ ERROR_DESCRIPTIONS = {
     422: "A field is missing or not in the right format",
     429: "Too many failed logins or look-ups from this address (or for this account)",
 }
-CSV_REPORTS = ("managers.ticket_report", "managers.case_report")
+CSV_REPORTS = ("managers.ticket_report", "managers.case_report", "evaluation.figures_api")
 LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     ("citizens.take_ticket", "201"): {
         "TicketStatus": {"operationId": "citizens.ticket_status",
                          "parameters": {"token": "$response.body#/token"}},
         "CancelTicket": {"operationId": "citizens.cancel_ticket",
                          "parameters": {"token": "$response.body#/token"}},
-        "RateTicket": {"operationId": "citizens.rate",
+        "RateTicket": {"operationId": "evaluation.rate_visit",
                        "parameters": {"token": "$response.body#/token"}},
+        "FollowUp": {"operationId": "evaluation.follow_up_visit",
+                     "parameters": {"token": "$response.body#/token"}},
     },
     ("citizens.create_appointment", "201"): {
         "CheckIn": {"operationId": "citizens.check_in",

@@ -28,6 +28,7 @@ from hall_ops.cases.catalogue import load_catalogue
 from hall_ops.cases.intake import cases_of_applicant
 from hall_ops.cases.models import Case, ConsoleCase
 from hall_ops.errors import Conflict
+from hall_ops.evaluation.ratings import link_token
 from hall_ops.staff import accounts, devices
 from hall_ops.tables import metadata
 from hall_web.access import views_without_rule
@@ -73,6 +74,15 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("GET", "/api/v1/tickets/<token>"): ("/api/v1/tickets/{token}", EVERYONE),
     ("POST", "/api/v1/tickets/<token>/cancel"): ("/api/v1/tickets/{token}/cancel", EVERYONE),
     ("POST", "/api/v1/tickets/<token>/rating"): ("/api/v1/tickets/{token}/rating", EVERYONE),
+    ("POST", "/api/v1/tickets/<token>/rating/follow-up"):
+        ("/api/v1/tickets/{token}/rating/follow-up", EVERYONE),
+    # the rating link of a result notice: its signed token is the key
+    ("GET", "/r/<token>"): ("/r/{rating_link}", EVERYONE),
+    ("GET", "/api/v1/rating-links/<token>"): ("/api/v1/rating-links/{rating_link}", EVERYONE),
+    ("POST", "/api/v1/rating-links/<token>/items/<item_code>/rating"):
+        ("/api/v1/rating-links/{rating_link}/items/BDC-01/rating", EVERYONE),
+    ("POST", "/api/v1/rating-links/<token>/items/<item_code>/follow-up"):
+        ("/api/v1/rating-links/{rating_link}/items/BDC-01/follow-up", EVERYONE),
     ("POST", "/api/v1/deliveries/check-in"): ("/api/v1/deliveries/check-in", EVERYONE),
     ("POST", "/api/v1/appointments"): ("/api/v1/appointments", EVERYONE),
     ("POST", "/api/v1/appointments/<code>/check-in"):
@@ -118,6 +128,12 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("GET", "/api/v1/windows/<int:number>/drafts"): ("/api/v1/windows/4/drafts", CLERK),
     ("POST", "/api/v1/windows/<int:number>/drafts/<int:draft_id>/accept"):
         ("/api/v1/windows/4/drafts/1/accept", CLERK),
+    # the clerk's bad ratings and appeals: the clerk at that window
+    ("GET", "/appeals"): ("/appeals?window=4", CLERK),
+    ("GET", "/api/v1/windows/<int:number>/rectifications"):
+        ("/api/v1/windows/4/rectifications", CLERK),
+    ("POST", "/api/v1/windows/<int:number>/rectifications/<int:rectification_id>/appeal"):
+        ("/api/v1/windows/4/rectifications/1/appeal", CLERK),
     # cases: clerks, and approvers (unmasked only to the accepting clerk and the case's
     # departments' approvers: see test_intake_api)
     ("GET", "/cases/<number>/slip"): ("/cases/{case}/slip", CLERKS_AND_APPROVERS),
@@ -150,6 +166,20 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("POST", "/api/v1/notices/<int:notice_id>/retry"): ("/api/v1/notices/1/retry", MANAGER),
     ("GET", "/api/v1/reports/tickets"): ("/api/v1/reports/tickets", MANAGER),
     ("GET", "/api/v1/reports/cases"): ("/api/v1/reports/cases", MANAGER),
+    # 好差评: figures and rectifications (the owner's steps are checked in test_evaluation_web)
+    ("GET", "/manager/evaluation"): ("/manager/evaluation", MANAGER),
+    ("GET", "/manager/rectifications"): ("/manager/rectifications", MANAGER),
+    ("GET", "/api/v1/reports/ratings"): ("/api/v1/reports/ratings", MANAGER),
+    ("GET", "/api/v1/rectifications"): ("/api/v1/rectifications", MANAGER),
+    ("GET", "/api/v1/rectifications/<int:rectification_id>"): ("/api/v1/rectifications/1", MANAGER),
+    ("GET", "/api/v1/rectifications/<int:rectification_id>/contact"):
+        ("/api/v1/rectifications/1/contact", MANAGER),
+    ("POST", "/api/v1/rectifications/<int:rectification_id>/"
+             "<any(rectify, 'call-back', answer):step>"):
+        ("/api/v1/rectifications/1/rectify", MANAGER),
+    ("POST", "/api/v1/rectifications/<int:rectification_id>/"
+             "appeal/<any(accept, reject):decision>"):
+        ("/api/v1/rectifications/1/appeal/accept", MANAGER),
     # admins
     ("GET", "/admin/outbox"): ("/admin/outbox", ADMIN),
     ("GET", "/api/v1/outbox"): ("/api/v1/outbox", ADMIN),
@@ -273,7 +303,8 @@ def hall(tmp_path_factory, hall_config):
     values = {"token": token, "case": case, "console": console, "device": spare_id,
               "pad_link": devices.device_link("pad", "window:4", pad),
               "licence": licence.number, "fragment": licence.fragment,
-              "file": scan.json["id"]}
+              "file": scan.json["id"],
+              "rating_link": link_token(app.config["SECRET_KEY"], case, hall.rules, clock())}
     yield Hall(app, values)
     hall.db.dispose()
 

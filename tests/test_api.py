@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from tests.support.web import hall_app, staff_client
+from hall_ops.staff import devices
+from tests.support.web import CHEAP, hall_app, staff_client
 
 
 @pytest.fixture
@@ -232,13 +233,24 @@ def test_report_endpoint_json_and_csv(app):
 def test_rating_endpoint(client, app):
     token = take(client)["token"]
     clerk = clerk_at(app, 4, "c01")
-    assert client.post(f"/api/v1/tickets/{token}/rating", json={"score": 5}).status_code == 409
+    assert client.post(f"/api/v1/tickets/{token}/rating", json={"level": 5}).status_code == 409
     clerk.post("/api/v1/windows/4/call-next")
     clerk.post("/api/v1/windows/4/start")
     clerk.post("/api/v1/windows/4/finish")
-    assert client.post(f"/api/v1/tickets/{token}/rating", json={"score": "x"}).status_code == 422
-    r = client.post(f"/api/v1/tickets/{token}/rating", json={"score": 4, "comment": "好"})
-    assert r.status_code == 201 and r.json["window"] == 4
+    assert client.post(f"/api/v1/tickets/{token}/rating", json={"level": "x"}).status_code == 422
+    r = client.post(f"/api/v1/tickets/{token}/rating", json={"level": 2})
+    assert (r.status_code, r.json["error"]) == (422, "tags_required")
+    r = client.post(f"/api/v1/tickets/{token}/rating", json={"level": 4, "tags": ["attitude"]})
+    assert (r.status_code, r.json["error"]) == (422, "invalid_tags")
+    r = client.post(f"/api/v1/tickets/{token}/rating", json={"level": 4, "comment": "好"})
+    assert r.status_code == 201 and r.json["level_code"] == "satisfied"
+    assert r.json["channel"] == "ticket_page" and r.json["follow_up_open"]
+    assert client.get(f"/api/v1/tickets/{token}").json["rating"]["level"] == 4
+    r = client.post(f"/api/v1/tickets/{token}/rating/follow-up", json={"text": "材料一次讲清"})
+    assert r.status_code == 200 and r.json["follow_up"] == "材料一次讲清"
+    assert not r.json["follow_up_open"]
+    assert client.post(f"/api/v1/tickets/{token}/rating/follow-up",
+                       json={"text": "再补一句"}).json["error"] == "already_followed_up"
 
 
 def test_collect_a_result_and_hand_it_over(client, app, clock):
@@ -298,7 +310,7 @@ def test_case_report_per_department(app, clock):
     assert client.get("/api/v1/reports/cases?from=2026-11-25&to=2026-11-01").status_code == 422
 
 
-def test_window_side_rating_pad(client, app):
+def test_window_side_rating_pad(client, app, clock):
     """The pad beside a window (a device; a manager may open it too)."""
     take(client)
     pad = staff_client(app, "manager")
@@ -309,9 +321,16 @@ def test_window_side_rating_pad(client, app):
     clerk.post("/api/v1/windows/4/finish")
     offered = pad.get("/api/v1/windows/4/rating-pad").json["ticket"]
     assert offered["number"] == "B001"
-    r = client.post(f"/api/v1/tickets/{offered['token']}/rating",
-                    json={"score": 5, "source": "window_pad"})
-    assert r.status_code == 201
+    with app.extensions["hall"].db.write() as s:
+        _, secret = devices.issue_device(s, "test", "pad", "4号窗口评价器", "window:4",
+                                         clock.now, CHEAP)
+    device = app.test_client()
+    assert device.get(devices.device_link("pad", "window:4", secret)).status_code == 302
+    r = device.post(f"/api/v1/tickets/{offered['token']}/rating",
+                    json={"level": 5, "channel": "kiosk"})
+    assert r.status_code == 422  # the channel is the caller's device, never the body's word
+    r = device.post(f"/api/v1/tickets/{offered['token']}/rating", json={"level": 5})
+    assert (r.status_code, r.json["channel"]) == (201, "window_pad")
     assert pad.get("/api/v1/windows/4/rating-pad").json["ticket"] is None
     assert pad.get("/api/v1/windows/999/rating-pad").status_code == 404
     assert pad.get("/pad?window=4").status_code == 200

@@ -43,6 +43,12 @@ def raw() -> dict:
         ("notices", {"email": {"host": "h", "sender": "s", "tls": True}},
          "[notices] email.tls: unknown key"),
         ("clerks", [{"id": "c01", "name": "王芳", "pin_hash": "x"}], "clerks[0] pin_hash"),
+        ("evaluation", {"rectify_working_days": 0}, "[evaluation] rectify_working_days"),
+        ("evaluation", {"public_url": "hall.example.gov"}, "[evaluation] public_url"),
+        ("evaluation", {"platform": {"url": "https://p.example.gov"}},
+         "[evaluation] platform.secret"),
+        ("evaluation", {"department_managers": {"bdc": 7}},
+         "[evaluation] department_managers.bdc"),
     ],
 )
 def test_a_wrong_key_or_type_names_it(raw, section, value, named):

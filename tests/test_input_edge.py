@@ -152,9 +152,9 @@ def test_bad_numbers_in_bodies(client, clerk, manager):
     refused(manager.post("/api/v1/workload/proposals/apply", json={"proposal": proposal}))
 
 
-def test_unicode_digit_rating_score(client, clerk):
+def test_unicode_digit_rating_level(client, clerk):
     token = clerk.get("/api/v1/windows/4").get_json()["ticket"]["token"]
-    refused(client.post(f"/api/v1/tickets/{token}/rating", json={"score": "²"}))
+    refused(client.post(f"/api/v1/tickets/{token}/rating", json={"level": "²"}))
 
 
 @pytest.mark.parametrize("start", ["9999-12-31T23:59", "0001-01-01T00:00", "2026-13-01T10:00"])

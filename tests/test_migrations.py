@@ -123,7 +123,8 @@ def test_migrations_build_what_the_models_describe(empty_url: str, hall_config: 
     else:
         assert triggers(db) == {"ticket_events_append_only", "case_item_events_append_only",
                                 "workload_changes_append_only", "security_events_append_only",
-                                "licence_events_append_only", "licence_uses_append_only"}
+                                "licence_events_append_only", "licence_uses_append_only",
+                                "rectification_events_append_only"}
 
     with db.write() as session:
         load_hall(session, hall_config)
@@ -171,6 +172,15 @@ def test_a_hall_of_release_3d14288_is_upgraded_with_every_row(
                 row["payload"] = json.loads(row["payload"])
         for row in after[table]:
             row["payload"] = json.loads(cipher.decrypt(row["payload"], f"{table}.payload"))
+    # Revision 0006: scores 1–5 are the scheme's levels; a complaint is a bad rating.
+    tags = {}
+    for row in before["ratings"]:
+        complaint, score = bool(row.pop("complaint")), row.pop("score")
+        row["level"] = min(score, 2) if complaint else score
+        row["channel"] = row.pop("source")
+        tags[row["id"]] = ["other"] if complaint else []
+    assert {r["id"]: r["tags"] if isinstance(r["tags"], list) else json.loads(r["tags"])
+            for r in after["ratings"]} == tags
     for table, rows in before.items():
         kept = [{k: row[k] for k in rows[0]} for row in after[table]]
         missing = [row for row in rows if row not in kept]

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from hall_ops.archive import contributors
@@ -46,9 +46,11 @@ from hall_ops.cases.time_limits import item_time_limit
 from hall_ops.cases.views import clock_view, material_view
 from hall_ops.clock import hall_day, iso_utc
 from hall_ops.db import Database
+from hall_ops.evaluation.models import Rating
+from hall_ops.evaluation.ratings import level_code
 from hall_ops.forms.drafts import form_of_case
 from hall_ops.forms.spec import APPLICANT, ItemFormField
-from hall_ops.queue.models import Rating, Ticket
+from hall_ops.queue.models import Ticket
 
 if TYPE_CHECKING:
     from hall_ops.config import HallConfig
@@ -189,14 +191,20 @@ def _events(session: Session, case: Case) -> dict[str, Any]:
 
 
 def _rating(session: Session, case: Case) -> dict[str, Any] | None:
+    """The ratings of the case's visits and of its items (好差评), as given: an appeal that
+    took one out of the clerk's figures is noted, never hidden."""
     tickets = {case.ticket_id, *session.scalars(
         select(CaseVisit.ticket_id).where(CaseVisit.case_id == case.id))}
     ratings = session.scalars(
-        select(Rating).where(Rating.ticket_id.in_(tickets)).order_by(Rating.id)).all()
+        select(Rating).where(or_(Rating.ticket_id.in_(tickets), Rating.case_number == case.number))
+        .order_by(Rating.id)).all()
     if not ratings:
         return None
-    return {"ratings": [{"score": r.score, "complaint": r.complaint, "window": r.window_number,
-                         "at": iso_utc(r.at), "source": r.source} for r in ratings]}
+    return {"ratings": [{"subject": r.subject, "item": r.item_code, "level": r.level,
+                         "level_code": level_code(r.level), "tags": list(r.tags),
+                         "window": r.window_number, "at": iso_utc(r.at), "channel": r.channel,
+                         "follow_up": r.follow_up is not None, "excluded": r.excluded}
+                        for r in ratings]}
 
 
 def _record(session: Session, case: Case, rules: IntakeRules, settings: ArchiveSettings,

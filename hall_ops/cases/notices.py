@@ -32,7 +32,7 @@ import smtplib
 import ssl
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -67,6 +67,8 @@ class OutgoingNotice:
     case_number: str
     text_zh: str
     text_en: str
+    rating_link: str | None = None
+    """The signed, expiring link to rate the case's items (``hall_ops.evaluation.ratings``)."""
 
 
 class NoticeError(Exception):
@@ -122,7 +124,11 @@ class SmsGateway:
             "SignatureNonce": uuid.uuid4().hex,
             "SignatureVersion": "1.0",
             "TemplateCode": self.template_code,
-            "TemplateParam": json.dumps({"case": notice.case_number}, ensure_ascii=False),
+            # the approved template has ${case}, and ${link} when the hall sends rating links
+            "TemplateParam": json.dumps(
+                {"case": notice.case_number,
+                 **({"link": notice.rating_link} if notice.rating_link else {})},
+                ensure_ascii=False),
             "Timestamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "Version": "2017-05-25",
             "OutId": str(notice.id),
@@ -259,9 +265,17 @@ def settings_from_config(section: Any) -> NoticeSettings:
 # ---------------------------------------------------------------- sending
 
 
-def notice_texts(case_number: str) -> tuple[str, str]:
-    return (f"您的办件 {case_number} 已办结，请凭办件号到统一出件窗口领取结果。",
-            f"Your case {case_number} is decided; collect the result at the delivery window.")
+LinkFor = Callable[[str, dt.datetime], str | None]
+"""Case number, now → the rating link of its notice, or None (no ``[evaluation] public_url``)."""
+
+
+def notice_texts(case_number: str, rating_link: str | None = None) -> tuple[str, str]:
+    zh = f"您的办件 {case_number} 已办结，请凭办件号到统一出件窗口领取结果。"
+    en = f"Your case {case_number} is decided; collect the result at the delivery window."
+    if rating_link:
+        zh += f"欢迎评价：{rating_link}"
+        en += f" Please rate our service: {rating_link}"
+    return zh, en
 
 
 def _recipient(case: Case, channel: str) -> str | None:
@@ -287,7 +301,8 @@ def _record_notices(session: Session, channels: Mapping[str, Notifier], now: dt.
 
 
 def _claim(db: Database, channels: Mapping[str, Notifier], now: dt.datetime,
-           policy: RetryPolicy, token: str, batch: int) -> list[tuple[str, OutgoingNotice]]:
+           policy: RetryPolicy, token: str, batch: int,
+           link_for: LinkFor | None) -> list[tuple[str, OutgoingNotice]]:
     with db.write() as session:
         _record_notices(session, channels, now)
         session.flush()
@@ -307,9 +322,10 @@ def _claim(db: Database, channels: Mapping[str, Notifier], now: dt.datetime,
             assert delivery is not None
             case = session.get(Case, delivery.case_id)
             assert case is not None
-            zh, en = notice_texts(case.number)
+            link = link_for(case.number, now) if link_for else None
+            zh, en = notice_texts(case.number, link)
             claimed.append((row.channel, OutgoingNotice(row.id, row.recipient, case.number,
-                                                        zh, en)))
+                                                        zh, en, link)))
         return claimed
 
 
@@ -355,12 +371,13 @@ def _settle(db: Database, notice: OutgoingNotice, token: str, provider_id: str |
 def notify_ready(
     db: Database, channels: Mapping[str, Notifier], now: dt.datetime, *,
     policy: RetryPolicy = DEFAULT_POLICY, rng: random.Random | None = None, batch: int = 50,
+    link_for: LinkFor | None = None,
 ) -> NoticeReport:
     """The scheduler job: record ready cases, send due notices, settle each (see above)."""
     rng = rng or random.Random()
     token = uuid.uuid4().hex
     report = NoticeReport()
-    claimed = _claim(db, channels, now, policy, token, batch)
+    claimed = _claim(db, channels, now, policy, token, batch, link_for)
     started = time.monotonic()
     for channel, notice in claimed:
         provider_id: str | None = None

@@ -1,4 +1,5 @@
-"""What needs the manager now: unstaffed and long queues, cameras down, items overdue."""
+"""What needs the manager now: unstaffed and long queues, cameras down, items overdue,
+rectifications of bad ratings past their deadline."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Any
 
 from hall_ops import queue
 from hall_ops.cases.time_limits import deadline_watch
+from hall_ops.clock import hall_day
 from hall_ops.config import HallConfig
 from hall_ops.db import Database
+from hall_ops.evaluation import rectification
 from sensors.status import camera_statuses
 
 
@@ -24,6 +27,7 @@ def build_alerts(
     cameras: Sequence[Mapping[str, Any]],
     overdue: Sequence[Mapping[str, Any]] | None,
     queue_alert: int,
+    late_rectifications: int = 0,
 ) -> list[dict[str, Any]]:
     """What needs the manager now: the one definition of the alert rules (the page asks
     ``/api/v1/dashboard/alerts`` after each live push instead of repeating them)."""
@@ -44,6 +48,9 @@ def build_alerts(
     late = sum(1 for item in overdue or () if item["overdue"])
     if late:
         alerts.append({"kind": "overdue", "severity": "critical", "count": late})
+    if late_rectifications:
+        alerts.append({"kind": "rectification_overdue", "severity": "critical",
+                       "count": late_rectifications})
     return alerts
 
 
@@ -51,5 +58,6 @@ def alerts_now(db: Database, hall: HallConfig, now: dt.datetime) -> list[dict[st
     with db.read() as session:
         snapshot = queue.queue_snapshot(session, hall, now)
         cameras = camera_statuses(hall, session)
+        late = rectification.overdue_count(session, hall_day(now, hall.timezone))
     return build_alerts(snapshot, cameras, overdue_cases(hall, db, now),
-                        hall.dashboard.queue_alert)
+                        hall.dashboard.queue_alert, late)

@@ -5,7 +5,7 @@
 * ``windows``  — what a clerk does at a window; *Call next* is ``windows.call_next``;
 * ``views``    — snapshots for screens, the citizen's phone and the manager;
 * ``records``  — the append-only ticket history every transition writes;
-* ``ratings``, ``models`` — ratings after service, the tables.
+* ``models`` — the tables (ratings: ``hall_ops.evaluation``).
 
 The public functions are re-exported here, so callers write ``queue.call_next(...)``.
 """

@@ -1,4 +1,6 @@
-"""Tables of the queue: services, windows, clerks, tickets and their history, ratings.
+"""Tables of the queue: services, windows, clerks, tickets and their history.
+
+Ratings live in ``hall_ops.evaluation.models``.
 
 Times are stored as naive UTC; the hall's local date (for daily numbering
 and opening hours) is derived with the hall's time zone in ``hall_ops.clock``.
@@ -164,20 +166,3 @@ class TicketEvent(Base):
 
 make_append_only(TicketEvent.__table__)  # type: ignore[arg-type]
 
-
-class Rating(Base):
-    """A citizen's rating of one service (好差评), tied to window, clerk and item."""
-
-    __tablename__ = "ratings"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
-    window_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    clerk_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    service_code: Mapped[str] = mapped_column(String(32))
-    item_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    score: Mapped[int] = mapped_column(Integer)
-    comment: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    complaint: Mapped[bool] = mapped_column(default=False)
-    source: Mapped[str] = mapped_column(String(16))
-    at: Mapped[dt.datetime] = mapped_column(DateTime)

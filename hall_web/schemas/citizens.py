@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field
 
-from hall_web.fields import Code, LocalDateTime, LongText, Phone, QueryInt, Text, coded
+from hall_web.fields import Code, LocalDateTime, Phone, QueryInt, Text, coded
 from hall_web.schemas.base import Answer, Query, Request
 from hall_web.schemas.queue import Call, Priority
 
@@ -16,14 +16,6 @@ MAX_CALLS = 100
 class TakeTicket(Request):
     service: Code
     priority: Annotated[Priority, coded("invalid_priority", "unknown priority")] | None = None
-
-
-class RateService(Request):
-    score: Annotated[int, Field(strict=True), coded("invalid_score", "a score from 1 to 5"),
-                     Field(ge=1, le=5)]
-    comment: Annotated[LongText, Field(max_length=500)] | None = None
-    complaint: Annotated[bool, Field(strict=True)] | None = None
-    source: Literal["ticket_page", "window_pad"] | None = None
 
 
 class DeliveryCheckIn(Request):
@@ -76,12 +68,6 @@ class HallLayout(Answer):
     zones: list[ZoneInfo]
     services: list[ServiceInfo]
     windows: list[WindowInfo]
-
-
-class Rating(Answer):
-    score: int
-    complaint: bool
-    window: int | None
 
 
 class PadTicket(Answer):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Literal
 
 from hall_web.schemas.base import Answer, Minutes, Moment
+from hall_web.schemas.evaluation import RatingView
 from hall_web.schemas.licences import HolderLicences
 
 TicketState = Literal["waiting", "called", "serving", "done", "no_show", "cancelled"]
@@ -54,6 +55,8 @@ class TicketStatus(Ticket):
     case: CaseDelivery | None
     licences: HolderLicences | None = None
     """The applicant's e-licences and each department's use of them (with a case)."""
+    rating: RatingView | None = None
+    """The visit's rating once given (with whether 追评 is still open)."""
     status_url: str
     print_url: str
     qr_url: str

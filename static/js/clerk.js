@@ -55,6 +55,7 @@
     number = next.number;
     sessionStorage.setItem("hall.window", String(number));
     document.getElementById("intake-link").href = "/intake?window=" + number;
+    document.getElementById("appeals-link").href = "/appeals?window=" + number;
     document.getElementById("login").hidden = true;
     document.getElementById("console").hidden = false;
     render(next);

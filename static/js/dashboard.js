@@ -67,6 +67,7 @@
         { c: a.camera, z: zoneNames[a.zone] || a.zone, st: cameraStatus(a) })
         + " · " + t("Last seen") + " " + clock(a.last_seen_at);
       case "overdue": return nt("%(num)d item past its time limit", "%(num)d items past their time limit", a.count);
+      case "rectification_overdue": return nt("%(num)d bad rating not rectified in time", "%(num)d bad ratings not rectified in time", a.count);
       default: return a.kind;
     }
   }

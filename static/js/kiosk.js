@@ -1,10 +1,12 @@
-/* Kiosk: zone → service → ticket, or appointment check-in; back to the start when idle. */
+/* Kiosk: zone → service → ticket, or appointment check-in, or rating a finished service
+   (the ticket's QR code scanned); back to the start when idle. */
 (function () {
   "use strict";
   const { t, nt, api, showError, minutes } = window.Hall;
-  const steps = ["step-zone", "step-service", "step-checkin", "step-collect", "step-form", "step-ticket"];
+  const steps = ["step-zone", "step-service", "step-checkin", "step-collect", "step-form", "step-rate",
+    "step-ticket"];
   const IDLE_SECONDS = { "step-service": 60, "step-checkin": 90, "step-collect": 90, "step-form": 240,
-    "step-ticket": 30 };
+    "step-rate": 90, "step-ticket": 30 };
   /* The kiosk is shared: a citizen who switched to English hands the next one a Chinese kiosk. */
   const ENGLISH = window.HALL_LANG === "en";
   if (ENGLISH) IDLE_SECONDS["step-zone"] = 60;
@@ -31,6 +33,12 @@
     document.getElementById("code").value = "";
     /* A form typed here is the citizen's: nothing of it stays for the next one. */
     document.dispatchEvent(new CustomEvent("hall:kiosk-reset"));
+    document.getElementById("rate-slip").value = "";
+    document.getElementById("kiosk-rating").reset();
+    document.querySelector("#kiosk-rating .tags").hidden = true;
+    document.getElementById("rate-box").hidden = true;
+    document.getElementById("rate-find").hidden = false;
+    document.getElementById("rate-thanks").hidden = true;
     show("step-zone");
   }
 
@@ -113,6 +121,40 @@
         { case_number: caseNumber.value.trim(), phone_last4: last4.value.trim() }));
       caseNumber.value = "";
       last4.value = "";
+    } catch (error) { failed(error); }
+  });
+
+  /* Rating at the kiosk: the scanner types the ticket's QR code (its status page's address);
+     the kiosk is a device, so the server records the channel as the kiosk. */
+  let rateToken = null;
+  const rating = document.getElementById("kiosk-rating");
+  window.HallRating.wire(rating);
+  document.getElementById("to-rate").addEventListener("click", () => {
+    show("step-rate");
+    document.getElementById("rate-slip").focus();
+  });
+  document.getElementById("rate-find").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const scanned = document.getElementById("rate-slip").value.trim();
+    const match = scanned.match(/\/t\/([A-Za-z0-9_-]+)/);
+    try {
+      const ticket = await api("GET", "/tickets/" + encodeURIComponent(match ? match[1] : scanned));
+      if (ticket.status !== "done") throw new Error(t("Only a finished service can be rated"));
+      if (ticket.rating) throw new Error(t("This service has already been rated"));
+      rateToken = ticket.token;
+      document.getElementById("rate-ticket").textContent = t("Please rate this service") + " · " + ticket.number;
+      document.getElementById("rate-find").hidden = true;
+      document.getElementById("rate-box").hidden = false;
+      showError(null);
+    } catch (error) { failed(error); }
+  });
+  rating.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await api("POST", "/tickets/" + rateToken + "/rating", window.HallRating.read(rating));
+      document.getElementById("rate-box").hidden = true;
+      document.getElementById("rate-thanks").hidden = false;
+      setTimeout(reset, 4000);
     } catch (error) { failed(error); }
   });
 

@@ -4,13 +4,15 @@
   const { api, joinRoom, showError } = window.Hall;
   const number = document.getElementById("pad").dataset.window;
   const form = document.getElementById("rating");
+  const box = document.getElementById("rating-box");
+  window.HallRating.wire(form);
   let token = null;
 
   async function refresh() {
     try {
       const { ticket } = await api("GET", "/windows/" + number + "/rating-pad");
       token = ticket ? ticket.token : null;
-      form.hidden = !ticket;
+      box.hidden = !ticket;
       document.getElementById("idle").hidden = Boolean(ticket);
       if (ticket) document.getElementById("pad-ticket").textContent = ticket.number;
       showError(null);
@@ -19,17 +21,14 @@
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const score = form.querySelector("input[name=score]:checked");
     try {
-      await api("POST", "/tickets/" + token + "/rating", {
-        score: Number(score.value),
-        complaint: document.getElementById("complaint").checked,
-        source: "window_pad",
-      });
+      /* the server knows this is the window's pad: the channel is not the page's to say */
+      await api("POST", "/tickets/" + token + "/rating", window.HallRating.read(form));
       form.reset();
+      form.querySelector(".tags").hidden = true;
       document.getElementById("thanks").hidden = false;
       setTimeout(() => { document.getElementById("thanks").hidden = true; refresh(); }, 4000);
-      form.hidden = true;
+      box.hidden = true;
     } catch (error) { showError(error); }
   });
 

@@ -26,8 +26,11 @@
     go.hidden = !atWindow;
     if (atWindow) go.textContent = t("Please go to window %(w)s", { w: ticket.window });
     if (ticket.status === "called" && !wasCalled && navigator.vibrate) navigator.vibrate([300, 150, 300]);
-    const rated = !document.getElementById("thanks").hidden;
-    document.getElementById("rating").hidden = ticket.status !== "done" || rated;
+    /* rate once the service is done; then 追评 while the scheme allows it */
+    const rating = ticket.rating;
+    document.getElementById("rating-box").hidden = ticket.status !== "done" || Boolean(rating);
+    document.getElementById("thanks").hidden = !rating;
+    document.getElementById("follow-up").hidden = !(rating && rating.follow_up_open);
     document.getElementById("updated").textContent = new Date().toLocaleTimeString(
       window.HALL_LANG === "en" ? "en-GB" : "zh-CN", { timeZone: window.HALL_TZ });
     if (FINAL.includes(ticket.status)) stop();
@@ -54,20 +57,28 @@
     try { render(await api("POST", "/tickets/" + token + "/cancel")); } catch (error) { showError(error); }
   });
 
-  document.getElementById("rating").addEventListener("submit", async (event) => {
+  const form = document.getElementById("rating");
+  window.HallRating.wire(form);
+  form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const score = document.querySelector("input[name=score]:checked");
     try {
-      await api("POST", "/tickets/" + token + "/rating", {
-        score: Number(score.value),
-        comment: document.getElementById("comment").value || null,
-        complaint: document.getElementById("complaint").checked,
-      });
-      document.getElementById("rating").hidden = true;
-      document.getElementById("thanks").hidden = false;
+      const rating = await api("POST", "/tickets/" + token + "/rating", window.HallRating.read(form));
+      render({ ...ticket, rating });
+      showError(null);
     } catch (error) {
-      if (error.code === "already_rated") document.getElementById("rating").hidden = true;
+      if (error.code === "already_rated") refresh();
       showError(error);
     }
+  });
+
+  const followUp = document.getElementById("follow-up");
+  followUp.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const rating = await api("POST", "/tickets/" + token + "/rating/follow-up",
+        { text: followUp.querySelector("textarea").value });
+      render({ ...ticket, rating });
+      showError(null);
+    } catch (error) { showError(error); }
   });
 })();
