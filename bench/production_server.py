@@ -24,6 +24,7 @@ Each figure is the median over ``--repeat`` runs; the ratio is production / embe
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -71,13 +72,14 @@ def main() -> None:
     runs: dict[tuple[str, str], list[dict[str, float]]] = {
         (mode, kind): [] for mode in args.async_mode for kind in KINDS}
     started = time.monotonic()
+    print(f"load average at start: {', '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
     for r in range(args.repeat):
         order = KINDS if r % 2 == 0 else tuple(reversed(KINDS))
         for mode in args.async_mode:
             for kind in order:
                 figures = measure(mode, kind, args)
                 runs[mode, kind].append(figures)
-                print(f"run {r + 1} {mode:<9} {kind:<10} "
+                print(f"run {r + 1} {mode:<9} {kind:<10} load {os.getloadavg()[0]:.1f}: "
                       + ", ".join(f"{name} {value:.1f}" for name, value in figures.items()),
                       flush=True)
 
@@ -88,12 +90,14 @@ def main() -> None:
             name = name.format(k=args.kiosks)
             values = {kind: [run[name] for run in runs[mode, kind]] for kind in KINDS}
             med = {kind: statistics.median(values[kind]) for kind in KINDS}
-            listed = "; ".join(", ".join(f"{v:.0f}" for v in values[kind]) for kind in KINDS)
+            listed = "; ".join(", ".join(f"{v:.0f}" for v in values[kind])
+                               for kind in ("embedded", "production"))
             print(f"| {mode} | {name} | {med['embedded']:.1f} | {med['production']:.1f} "
                   f"| {med['production'] / med['embedded']:.2f} | {listed} |")
     print(f"\nmedians of {args.repeat} runs, alternating; {args.tickets} tickets per HTTP run, "
           f"{args.screens} screens ({args.client} client), {args.calls} calls; "
-          f"{time.monotonic() - started:.0f} s")
+          f"{time.monotonic() - started:.0f} s; load average at the end: "
+          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
