@@ -5,7 +5,8 @@ what runs here), with the doc's ports, certificate, log and package paths replac
 the test's; nginx itself runs from a temporary prefix on free loopback ports, so no root
 and no system configuration are needed. Through it: TLS, the redirect from HTTP, static
 files served by nginx, forwarded headers believed exactly as far as they should be, and
-screens on a websocket and on long-polling receiving a clerk's call.
+screens on a websocket and on long-polling receiving a clerk's call — in each async mode
+(gunicorn's gthread and gevent workers, eventlet's own server), behind one nginx.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from tests.support.web import HallSession
 
 DOC = ROOT / "docs" / "deploy.md"
 PACKAGE_STATIC = ROOT / "hall_web" / "static"
+WORKERS = {"threading": "gthread", "gevent": "gevent"}  # gunicorn's; eventlet runs its own
 
 
 def documented_site() -> str:
@@ -180,6 +182,9 @@ def hall_behind_nginx(
     config = site_config(tmp_path, trusted_proxies=1)
     with HallServer(tmp_path, "--async-mode", request.param, config=config,
                     port=nginx.hall_port) as hall:
+        assert f"({request.param}, sqlite)" in hall.log()
+        worker = WORKERS.get(request.param)
+        assert worker is None or f"Using worker: {worker}" in hall.log()
         yield hall, nginx.proxy
 
 
