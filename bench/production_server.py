@@ -37,24 +37,22 @@ from ticket_rate import http_rate
 
 from hall_ops.config import load_config
 
-# (name, unit, higher is better)
-METRICS = [
-    ("tickets/s, 1 kiosk", "/s", True),
-    ("tickets/s, {k} kiosks", "/s", True),
-    ("call-next answer p50", "ms", False),
-    ("call → slowest screen p50", "ms", False),
-    ("call → slowest screen p99", "ms", False),
-]
+METRICS = ["tickets/s, 1 kiosk", "tickets/s, {k} kiosks", "call-next answer p50 (ms)",
+           "call → slowest screen p50 (ms)", "call → slowest screen p99 (ms)"]
 
 
 def measure(mode: str, kind: str, args: argparse.Namespace) -> dict[str, float]:
-    hall = load_config(ROOT / "config.toml")
-    one = http_rate(mode, hall, 1, args.tickets, kind=kind)
-    many = http_rate(mode, hall, args.kiosks, args.tickets, kind=kind)
-    screens = run_once(mode, args.screens, args.calls, 1, args.client, kind).row()
-    names = [name.format(k=args.kiosks) for name, _unit, _better in METRICS]
-    return dict(zip(names, (one, many, screens["http_p50"], screens["max_p50"],
-                            screens["max_p99"]), strict=True))
+    names = [name.format(k=args.kiosks) for name in METRICS]
+    figures: dict[str, float] = {}
+    if "tickets" in args.measure:
+        hall = load_config(ROOT / "config.toml")
+        figures[names[0]] = http_rate(mode, hall, 1, args.tickets, kind=kind)
+        figures[names[1]] = http_rate(mode, hall, args.kiosks, args.tickets, kind=kind)
+    if "screens" in args.measure:
+        screens = run_once(mode, args.screens, args.calls, 1, args.client, kind).row()
+        figures.update(zip(names[2:], (screens["http_p50"], screens["max_p50"],
+                                       screens["max_p99"]), strict=True))
+    return figures
 
 
 def main() -> None:
@@ -65,6 +63,8 @@ def main() -> None:
     parser.add_argument("--kiosks", type=int, default=8, help="concurrent kiosks")
     parser.add_argument("--screens", type=int, default=100)
     parser.add_argument("--calls", type=int, default=50)
+    parser.add_argument("--measure", nargs="+", choices=["tickets", "screens"],
+                        default=["tickets", "screens"])
     parser.add_argument("--client", choices=["socketio", "raw"], default="raw",
                         help="screens' client (raw: less load-generator CPU)")
     args = parser.parse_args()
@@ -86,8 +86,7 @@ def main() -> None:
     print("\n| mode | measure | embedded | production | ratio | runs (embedded; production) |")
     print("| --- | --- | ---: | ---: | ---: | --- |")
     for mode in args.async_mode:
-        for name, _unit, _better in METRICS:
-            name = name.format(k=args.kiosks)
+        for name in runs[mode, KINDS[0]][0]:
             values = {kind: [run[name] for run in runs[mode, kind]] for kind in KINDS}
             med = {kind: statistics.median(values[kind]) for kind in KINDS}
             listed = "; ".join(", ".join(f"{v:.0f}" for v in values[kind])
