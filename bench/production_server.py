@@ -93,8 +93,10 @@ def main() -> None:
                                for kind in ("embedded", "production"))
             print(f"| {mode} | {name} | {med['embedded']:.1f} | {med['production']:.1f} "
                   f"| {med['production'] / med['embedded']:.2f} | {listed} |")
-    print(f"\nmedians of {args.repeat} runs, alternating; {args.tickets} tickets per HTTP run, "
-          f"{args.screens} screens ({args.client} client), {args.calls} calls; "
+    measured = [f"{args.tickets} tickets per HTTP run"] if "tickets" in args.measure else []
+    if "screens" in args.measure:
+        measured.append(f"{args.screens} screens ({args.client} client), {args.calls} calls")
+    print(f"\nmedians of {args.repeat} runs, alternating; {'; '.join(measured)}; "
           f"{time.monotonic() - started:.0f} s; load average at the end: "
           f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
