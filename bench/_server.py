@@ -5,6 +5,10 @@ process (its own interpreter, GIL and async mode), never inside the load
 generator. The process is started by ``tests/support/server.py`` (``HallServer``),
 the one way the tests and the benchmarks start a server; here each run gets its
 SQLite file in a temporary directory, so a benchmark never touches ``instance/hall.db``.
+
+``kind="production"`` is ``serve`` as ``./hall serve`` runs it (gunicorn's gthread or
+gevent worker; eventlet's own server); ``kind="embedded"`` is the same ``serve`` on
+Flask-SocketIO's own server, the one it had before (``_embedded_server.py``), to compare.
 """
 
 from __future__ import annotations
@@ -25,18 +29,23 @@ from tests.support.server import HallServer  # noqa: E402 - needs ROOT on the pa
 from tests.support.web import HallSession  # noqa: E402
 
 MODES = ("threading", "gevent", "eventlet")
+KINDS = ("production", "embedded")
 
 
 @contextmanager
 def server(
-    async_mode: str = "threading", *, database_url: str | None = None
+    async_mode: str = "threading", *, database_url: str | None = None, kind: str = "production"
 ) -> Iterator[HallServer]:
     """``with server(mode) as srv: srv.url`` — a hall server whose log and SQLite file
     (unless ``database_url``) live in a temporary directory."""
     if async_mode not in MODES:
         raise ValueError(f"async mode must be one of {MODES}")
+    if kind not in KINDS:
+        raise ValueError(f"server kind must be one of {KINDS}")
+    entry = ("-m", "hall_web") if kind == "production" else (
+        str(ROOT / "bench" / "_embedded_server.py"),)
     with tempfile.TemporaryDirectory(prefix="hall-bench-") as tmp, HallServer(
-        Path(tmp), "--async-mode", async_mode, database_url=database_url
+        Path(tmp), "--async-mode", async_mode, database_url=database_url, entry=entry
     ) as srv:
         yield srv
 
@@ -59,6 +68,6 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-if __name__ == "__main__":  # smoke check: python bench/_server.py [mode]
-    with server(sys.argv[1] if len(sys.argv) > 1 else "threading") as srv:
+if __name__ == "__main__":  # smoke check: python bench/_server.py [mode [kind]]
+    with server(*sys.argv[1:2], kind=sys.argv[2] if len(sys.argv) > 2 else "production") as srv:
         print(srv.url, requests.get(f"{srv.url}/api/v1/hall", timeout=5).json()["name_en"])

@@ -38,7 +38,7 @@ from typing import Any
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import MODES, clerk_session, percentile, server
+from _server import KINDS, MODES, clerk_session, percentile, server
 
 WINDOW, CLERK, SERVICE = 4, "c01", "enterprise"  # window 4 serves enterprise (B) only
 QUEUE_PUSHES_PER_CALL = 3  # call-next, start and finish each push one `queue` to the hall room
@@ -217,8 +217,9 @@ def _collect(results: mp.Queue, kind: str, workers: int) -> list[tuple]:
     return got
 
 
-def run_once(mode: str, screens: int, calls: int, workers: int, kind: str) -> RunResult:
-    with server(mode) as srv:
+def run_once(mode: str, screens: int, calls: int, workers: int, kind: str,
+             server_kind: str = "production") -> RunResult:
+    with server(mode, kind=server_kind) as srv:
         kiosk = requests.Session()
         for _ in range(calls):
             reply = kiosk.post(f"{srv.url}/api/v1/tickets", json={"service": SERVICE}, timeout=10)
@@ -309,6 +310,8 @@ def main() -> None:
                         help="screen worker processes (the machine has few cores)")
     parser.add_argument("--client", choices=["socketio", "raw"], default="socketio",
                         help="python-socketio AsyncClient, or hand-spoken frames (less client CPU)")
+    parser.add_argument("--server", choices=KINDS, default="production",
+                        help="as ./hall serve runs it, or Flask-SocketIO's own server")
     args = parser.parse_args()
 
     rows = []
@@ -316,14 +319,16 @@ def main() -> None:
         for mode in args.async_mode:
             runs = []
             for r in range(args.repeat):
-                run = run_once(mode, screens, args.calls, args.client_procs, args.client).row()
+                run = run_once(mode, screens, args.calls, args.client_procs, args.client,
+                               args.server).row()
                 runs.append(run)
                 print(f"{mode} {screens} screens, run {r + 1}: "
                       + ", ".join(f"{k} {v:.1f}" for k, v in run.items()), flush=True)
             row = {k: statistics.median(run[k] for run in runs) for k in runs[0]}
             rows.append({"mode": mode, "screens": screens, **row})
     print_table(rows)
-    print(f"client: {args.client}, {args.client_procs} screen process(es), {args.calls} calls, "
+    print(f"server: {args.server}; client: {args.client}, {args.client_procs} screen "
+          f"process(es), {args.calls} calls, "
           f"{args.repeat} repeat(s)")
 
 

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import MODES, ROOT, server
+from _server import KINDS, MODES, ROOT, server
 
 sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, func, select, text
@@ -146,8 +146,8 @@ async def _http_kiosks(base: str, services: list[str], clients: int, tickets: in
 
 
 def http_rate(mode: str, hall: HallConfig, clients: int, tickets: int,
-              database_url: str | None = None) -> float:
-    with server(mode, database_url=database_url) as srv:
+              database_url: str | None = None, kind: str = "production") -> float:
+    with server(mode, database_url=database_url, kind=kind) as srv:
         rate = asyncio.run(_http_kiosks(srv.url, citizen_services(hall), clients, tickets))
         db = Database(srv.database_url)
         try:
@@ -175,6 +175,8 @@ def main() -> None:
     parser.add_argument("--http-tickets", type=int, default=1600, help="tickets per HTTP run")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--async-mode", choices=MODES, default="threading")
+    parser.add_argument("--server", choices=KINDS, default="production",
+                        help="HTTP server: as ./hall serve runs it, or Flask-SocketIO's own")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--postgres-http", action="store_true",
                         help="also run (b) against a server on PostgreSQL")
@@ -199,7 +201,7 @@ def main() -> None:
 
     def over_http_pg(n: int) -> float:
         with postgres_url() as url:
-            return http_rate(args.async_mode, hall, n, args.http_tickets, url)
+            return http_rate(args.async_mode, hall, n, args.http_tickets, url, args.server)
 
     for n in args.threads:
         record("domain", "sqlite", n, lambda n=n: on_sqlite(n))
@@ -208,7 +210,8 @@ def main() -> None:
             record("domain", "postgresql", n, lambda n=n: on_postgres(n))
     for n in args.clients:
         record("http", "sqlite", n,
-               lambda n=n: http_rate(args.async_mode, hall, n, args.http_tickets))
+               lambda n=n: http_rate(args.async_mode, hall, n, args.http_tickets,
+                                     kind=args.server))
     if args.postgres_http:
         for n in args.clients:
             record("http", "postgresql", n, lambda n=n: over_http_pg(n))
@@ -217,7 +220,7 @@ def main() -> None:
     for level, database, n, med, figures in rows:
         print(f"{level:<8} {database:<11} {n:>15}  {med:>24.0f}  "
               + ", ".join(f"{f:.0f}" for f in figures))
-    print(f"(HTTP server: {args.async_mode}; one write transaction per ticket)")
+    print(f"(HTTP server: {args.async_mode}, {args.server}; one write transaction per ticket)")
 
 
 if __name__ == "__main__":

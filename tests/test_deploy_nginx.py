@@ -5,7 +5,8 @@ what runs here), with the doc's ports, certificate, log and package paths replac
 the test's; nginx itself runs from a temporary prefix on free loopback ports, so no root
 and no system configuration are needed. Through it: TLS, the redirect from HTTP, static
 files served by nginx, forwarded headers believed exactly as far as they should be, and
-screens on a websocket and on long-polling receiving a clerk's call.
+screens on a websocket and on long-polling receiving a clerk's call — in each async mode
+(gunicorn's gthread and gevent workers, eventlet's own server), behind one nginx.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from tests.support.web import HallSession
 
 DOC = ROOT / "docs" / "deploy.md"
 PACKAGE_STATIC = ROOT / "hall_web" / "static"
+WORKERS = {"threading": "gthread", "gevent": "gevent"}  # gunicorn's; eventlet runs its own
 
 
 def documented_site() -> str:
@@ -87,67 +89,103 @@ class Proxy:
         return session
 
 
-@pytest.fixture
-def hall_behind_nginx(tmp_path: Path) -> Iterator[tuple[HallServer, Proxy]]:
-    nginx = _nginx()
+class Nginx:
+    """Debian's nginx running the documented site, for one hall port (the site's upstream)."""
+
+    def __init__(self, nginx: str, prefix: Path) -> None:
+        self.nginx, self.prefix = nginx, prefix
+        self.hall_port, self.http_port, self.https_port = free_port(), free_port(), free_port()
+        self.proxy = Proxy(prefix, self.http_port, self.https_port)
+        self.error_log = prefix / "error.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def configure(self) -> None:
+        cert, key = self.prefix / "cert.pem", self.prefix / "key.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=hall.example.gov.cn", "-keyout", str(key), "-out",
+                        str(cert), "-addext",
+                        "subjectAltName=IP:127.0.0.1,DNS:hall.example.gov.cn"],
+                       check=True, capture_output=True, timeout=60)
+        site = site_for_test({
+            "server 127.0.0.1:5000;": f"server 127.0.0.1:{self.hall_port};",
+            "listen 80;": f"listen 127.0.0.1:{self.http_port};",
+            "listen 443 ssl;": f"listen 127.0.0.1:{self.https_port} ssl;",
+            "/etc/ssl/hall/fullchain.pem": str(cert),
+            "/etc/ssl/hall/privkey.pem": str(key),
+            "/var/log/nginx/hall.access.log": str(self.proxy.access_log),
+            "/srv/hall/venv/lib/python3.11/site-packages/hall_web/static/": f"{PACKAGE_STATIC}/",
+        })
+        prefix = self.prefix
+        (prefix / "hall.conf").write_text(site)
+        # The test's own main file: everything nginx writes stays under the prefix. As root,
+        # the workers keep root's rights to read the pytest folder (0700); as anyone else,
+        # nginx ignores "user" and runs as that user.
+        user = "user root root;\n" if os.geteuid() == 0 else ""
+        temp_paths = "".join(f"    {kind}_temp_path {prefix / kind};\n"
+                             for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        (prefix / "nginx.conf").write_text(
+            f"{user}daemon off;\nworker_processes 1;\npid {prefix / 'nginx.pid'};\n"
+            f"error_log {self.error_log} info;\n"
+            "events { worker_connections 256; }\n"
+            "http {\n"
+            "    include /etc/nginx/mime.types;\n"
+            "    default_type application/octet-stream;\n"
+            f"    access_log {prefix / 'other.access.log'};\n"
+            f"{temp_paths}"
+            f"    include {prefix / 'hall.conf'};\n"
+            "}\n")
+        check = subprocess.run(self._command("-t"), capture_output=True, text=True, timeout=30)
+        assert check.returncode == 0, check.stderr
+
+    def _command(self, *flags: str) -> list[str]:
+        return [self.nginx, *flags, "-p", str(self.prefix), "-c", str(self.prefix / "nginx.conf"),
+                "-e", str(self.error_log)]
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self._command(), stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.STDOUT, process_group=0)
+        _wait_for_port(self.https_port, self.process, self.error_log)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()  # nginx: fast shutdown of the master and its worker
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, 9)
+            self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nginx]:
+    """One nginx (and certificate) for the module; each async mode's hall takes its place
+    behind it in turn, on the same upstream port."""
+    binary = _nginx()
     if shutil.which("openssl") is None:
         service_missing("openssl is not installed (needed for the test certificate)")
-    prefix = tmp_path / "nginx"
-    prefix.mkdir()
-    cert, key = prefix / "cert.pem", prefix / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=hall.example.gov.cn", "-keyout", str(key), "-out", str(cert),
-                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:hall.example.gov.cn"],
-                   check=True, capture_output=True, timeout=60)
+    running = Nginx(binary, tmp_path_factory.mktemp("nginx"))
+    running.configure()
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
 
-    hall_port, http_port, https_port = free_port(), free_port(), free_port()
-    site = site_for_test({
-        "server 127.0.0.1:5000;": f"server 127.0.0.1:{hall_port};",
-        "listen 80;": f"listen 127.0.0.1:{http_port};",
-        "listen 443 ssl;": f"listen 127.0.0.1:{https_port} ssl;",
-        "/etc/ssl/hall/fullchain.pem": str(cert),
-        "/etc/ssl/hall/privkey.pem": str(key),
-        "/var/log/nginx/hall.access.log": str(prefix / "hall.access.log"),
-        "/srv/hall/venv/lib/python3.11/site-packages/hall_web/static/": f"{PACKAGE_STATIC}/",
-    })
-    (prefix / "hall.conf").write_text(site)
-    # The test's own main file: everything nginx writes stays under the prefix. As root,
-    # the workers keep root's rights to read the pytest folder (0700); as anyone else,
-    # nginx ignores "user" and runs as that user.
-    user = "user root root;\n" if os.geteuid() == 0 else ""
-    temp_paths = "".join(f"    {kind}_temp_path {prefix / kind};\n"
-                         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    (prefix / "nginx.conf").write_text(
-        f"{user}daemon off;\nworker_processes 1;\npid {prefix / 'nginx.pid'};\n"
-        f"error_log {prefix / 'error.log'} info;\n"
-        "events { worker_connections 256; }\n"
-        "http {\n"
-        "    include /etc/nginx/mime.types;\n"
-        "    default_type application/octet-stream;\n"
-        f"    access_log {prefix / 'other.access.log'};\n"
-        f"{temp_paths}"
-        f"    include {prefix / 'hall.conf'};\n"
-        "}\n")
-    error_log = prefix / "error.log"
-    check = subprocess.run([nginx, "-t", "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
-                            "-e", str(error_log)], capture_output=True, text=True, timeout=30)
-    assert check.returncode == 0, check.stderr
 
+@pytest.fixture(params=["threading", "gevent", "eventlet"])
+def hall_behind_nginx(
+    request: pytest.FixtureRequest, nginx: Nginx, tmp_path: Path
+) -> Iterator[tuple[HallServer, Proxy]]:
+    """A hall in the given async mode (gunicorn's gthread and gevent workers, eventlet's
+    server) behind the module's nginx."""
     config = site_config(tmp_path, trusted_proxies=1)
-    with HallServer(tmp_path, config=config, port=hall_port) as hall:
-        process = subprocess.Popen(
-            [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(error_log)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            _wait_for_port(https_port, process, error_log)
-            yield hall, Proxy(prefix, http_port, https_port)
-        finally:
-            process.terminate()  # nginx: fast shutdown of the master and its worker
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, 9)
-                process.wait()
+    with HallServer(tmp_path, "--async-mode", request.param, config=config,
+                    port=nginx.hall_port) as hall:
+        assert f"({request.param}, sqlite)" in hall.log()
+        worker = WORKERS.get(request.param)
+        assert worker is None or f"Using worker: {worker}" in hall.log()
+        yield hall, nginx.proxy
 
 
 def test_screens_get_a_call_through_nginx(hall_behind_nginx: tuple[HallServer, Proxy]) -> None:

@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -51,6 +51,8 @@ class HallServer:
     """``with HallServer(workdir) as server: server.url`` — a hall server on loopback.
 
     ``workdir`` holds the log and, unless ``database_url`` is given, a fresh SQLite file.
+    ``entry`` replaces ``-m hall_web`` (the benchmarks' ``bench/_embedded_server.py`` runs the
+    same ``serve`` on Flask-SocketIO's own server, to compare).
     """
 
     def __init__(
@@ -66,13 +68,14 @@ class HallServer:
         timeout: float = 60,
         demo: bool = True,
         jobs: bool = False,
+        entry: Sequence[str] = ("-m", "hall_web"),
     ) -> None:
         self.database_url = database_url or f"sqlite:///{workdir / 'hall.db'}"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"{name}-{self.port}.log"
         self.command = [
-            str(python), "-m", "hall_web", "serve", "--config", str(config),
+            str(python), *entry, "serve", "--config", str(config),
             *(["--demo"] if demo else []), *([] if jobs else ["--no-jobs"]),
             "--host", "127.0.0.1", "--port", str(self.port),
             "--database-url", self.database_url, *args,
@@ -84,10 +87,13 @@ class HallServer:
     def start(self) -> HallServer:
         """Start the process and return once ``/api/v1/hall`` answers."""
         with self.log_path.open("wb") as log:
-            # A session of its own: gunicorn's master and its worker are stopped together.
+            # A process group of its own, so gunicorn's master and worker can be killed
+            # together; not a session of its own: on Linux a new session is a new scheduler
+            # autogroup, which would give the server as much CPU as everything else on the
+            # machine together and skew the benchmarks' client/server sharing.
             self.process = subprocess.Popen(
                 self.command, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"}, process_group=0,
             )
         deadline = time.monotonic() + self.timeout
         while True:
