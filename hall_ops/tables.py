@@ -12,13 +12,14 @@ from hall_ops.db import Base
 from hall_ops.floor import models as floor_models
 from hall_ops.queue import models as queue_models
 from hall_ops.runtime import models as runtime_models
+from hall_ops.screens import models as screens_models
 from hall_ops.staff import models as staff_models
 from sensors import models as sensors_models
 from zones import models as zones_models
 
 CONTEXTS = (
     zones_models, queue_models, cases_models, floor_models, sensors_models, staff_models,
-    runtime_models,
+    runtime_models, screens_models,
 )
 """The model modules, in the order their tables depend on each other."""
 

@@ -109,7 +109,7 @@ def create_app(
     )
     app.extensions["hall"] = HallContext(hall, db, clock, socketio, backends, always_open,
                                          message_queue, notices)
-    register_handlers(socketio, db, hall, clock, auth.may_join_room)
+    register_handlers(socketio, db, hall, clock, auth.may_join_room, auth.screen_of_connection)
 
     init_i18n(app)
     for blueprint in (citizens.bp, clerks.bp, backoffice.bp, managers.bp, admin.bp, openapi.bp):
