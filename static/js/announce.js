@@ -2,14 +2,14 @@
    else our clips from /static/audio (made by scripts/make_audio.py), so a screen with no
    internet and no speech engine still talks. Announcements never overlap, and the queue
    stays short: a ticket called again replaces its announcement still waiting, at most
-   BACKLOG wait (the oldest is dropped: it is still on the screen), and while others wait
-   the short phrase "A023 到 7 号窗口" is used. `spoken(call)` runs only when every part of
+   BACKLOG wait (the oldest is dropped: it is still on the screen), and an announcement that
+   had to wait, or has others waiting, uses the short phrase "A023 到 7 号窗口" (no chime). `spoken(call)` runs only when every part of
    the announcement really played to its end; a dropped or failed one is never reported. */
 (function () {
   "use strict";
   const DIGITS = "零一二三四五六七八九";
   const STEP_LIMIT_MS = 8000; /* a clip that never ends must not silence every later call */
-  const BACKLOG = 3;
+  const BACKLOG = 2;
   const waiting = []; /* {call, spoken} not started yet, oldest first */
   const played = [];
   const dropped = [];
@@ -47,12 +47,24 @@
   }
 
   /* One step: calls done(true) when it played to its end, done(false) on error or time-out. */
+  /* One element per clip, loaded once: back-to-back clips start without a fetch between them. */
+  const elements = new Map();
+  function clip(name) {
+    if (!elements.has(name)) {
+      const audio = new Audio("/static/audio/" + name + ".wav");
+      audio.preload = "auto";
+      elements.set(name, audio);
+    }
+    return elements.get(name);
+  }
+
   function playClip(name) {
     return (done) => {
       note(name);
-      const audio = new Audio("/static/audio/" + name + ".wav");
+      const audio = clip(name);
       audio.onended = () => done(true);
       audio.onerror = () => done(false);
+      audio.currentTime = 0;
       audio.play().catch(() => done(false));
     };
   }
@@ -105,7 +117,7 @@
     const item = waiting.shift();
     if (!item) { playing = false; return; }
     playing = true;
-    runSteps(steps(item.call, waiting.length > 0), (ok) => {
+    runSteps(steps(item.call, item.short || waiting.length > 0), (ok) => {
       if (ok && item.spoken) item.spoken(item.call);
       playNext();
     });
@@ -116,7 +128,7 @@
     for (let i = waiting.length - 1; i >= 0; i--) {
       if (waiting[i].call.ticket === call.ticket) dropped.push(waiting.splice(i, 1)[0].call);
     }
-    waiting.push({ call, spoken });
+    waiting.push({ call, spoken, short: playing }); /* queued behind another: a busy moment */
     while (waiting.length > BACKLOG) dropped.push(waiting.shift().call);
     if (!playing) playNext();
   }

@@ -76,7 +76,7 @@
     const [kind, key] = scope.split(":");
     if (kind === "zone") return zoneNames[key] || key;
     if (kind === "window") return t("Window %(n)s", { n: key });
-    return t("whole hall");
+    return t("Whole hall");
   }
   function renderAlerts() {
     const alerts = state.serverAlerts;

@@ -109,7 +109,7 @@
     stage = stage.filter((s, i) => now - s.since < HOLD_MS || (i === 0 && !pending.length));
     while (pending.length && stage.length < LARGE) {
       const call = pending.shift();
-      stage = [{ call, since: now }, ...stage.filter((s) => s.call.ticket !== call.ticket)];
+      stage = [{ call, since: now }, ...stage];
     }
     render(freshSeq);
     clearTimeout(timer);
@@ -117,10 +117,12 @@
     if (next.length) timer = setTimeout(() => pump(null), Math.max(50, Math.min(...next)));
   }
 
+  /* The same ticket again, or the same window calling anew (a window calls one ticket at a
+     time): the old card gives its place at once, held or not. */
   function place(call) {
-    const held = stage.findIndex((s) => s.call.ticket === call.ticket);
-    if (held >= 0) stage.splice(held, 1); /* the same ticket again: its card is renewed */
-    pending = pending.filter((c) => c.ticket !== call.ticket);
+    const stale = (c) => c.ticket === call.ticket || c.window === call.window;
+    stage = stage.filter((s) => !stale(s.call));
+    pending = pending.filter((c) => !stale(c));
     pending.push(call);
     pump(call.seq);
   }
