@@ -60,6 +60,23 @@ def push_workload(hall: HallContext) -> list[dict[str, Any]]:
     return applied
 
 
+class ScreenWatch:
+    """Every 10 s: when a call screen falls silent (or speaks again) the manager's alerts are
+    pushed at once, not at the next workload tick (``build_alerts`` holds the 30-s rule)."""
+
+    def __init__(self, hall: HallContext) -> None:
+        self.hall = hall
+        self.silent: set[int] = set()
+
+    def __call__(self) -> None:
+        now = self.hall.clock()
+        alerts = alerts_now(self.hall.db, self.hall.config, now)
+        silent = {a["device"] for a in alerts if a["kind"] == "screen"}
+        if silent != self.silent:
+            self.silent = silent
+            manager_room.push_alerts(self.hall.socketio, alerts, iso_utc(now))
+
+
 def _waiting_per_zone(hall: HallContext, now: datetime) -> dict[str, int]:
     with hall.db.read() as session:
         return waiting_per_zone(session, hall.config, now)
@@ -117,6 +134,10 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
     scheduler.add_job(
         push_workload, "interval", seconds=hall.config.dashboard.workload_seconds,
         args=[hall], id="workload_tick", max_instances=1, coalesce=True,
+    )
+    scheduler.add_job(
+        ScreenWatch(hall), "interval", seconds=10, id="screen_watch", max_instances=1,
+        coalesce=True,
     )
     notices = hall.notices or settings_from_config({})
     scheduler.add_job(

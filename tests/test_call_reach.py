@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from hall_ops.screens.models import CallAnnouncement, CallReceipt
+from hall_web.jobs import ScreenWatch
 from tests.support.web import device_client, hall_app, staff_client, window_client
 
 
@@ -155,3 +156,25 @@ def test_a_screen_silent_for_30_seconds_is_an_alert(app, clock, floor):
     assert screen_alerts() == []
     clock.advance(seconds=40)
     assert {a["screen"] for a in screen_alerts()} == {"大厅总屏", "前台受理区屏", "公共事务区屏"}
+
+
+def test_the_manager_page_hears_of_a_silent_screen_at_once(app, clock, floor):
+    """The scheduler's screen watch (every 10 s) pushes the alerts when the set of silent
+    screens changes, and only then."""
+    hall_screen, zone_screen, other_zone, clerk, console = floor
+    manager = joined(app, "manager", staff_client(app, "manager"))
+    watch = ScreenWatch(app.extensions["hall"])
+    watch()
+    assert received(manager, "alerts") == []
+    clock.advance(seconds=31)
+    for screen in (hall_screen, other_zone):
+        screen.emit("heartbeat", {}, callback=True)
+    watch()
+    [push] = received(manager, "alerts")
+    assert [a["screen"] for a in push["alerts"] if a["kind"] == "screen"] == ["前台受理区屏"]
+    watch()
+    assert received(manager, "alerts") == []  # nothing changed: nothing pushed
+    zone_screen.emit("heartbeat", {}, callback=True)
+    watch()
+    [push] = received(manager, "alerts")
+    assert [a for a in push["alerts"] if a["kind"] == "screen"] == []
