@@ -64,6 +64,7 @@
       : t("No screen in service shows this call"));
     box.title = missing.length ? t("Not shown on: %(names)s", { names: missing.join(", ") }) : "";
     box.classList.toggle("short", reach.shown < reach.expected || reach.expected === 0);
+    box.classList.toggle("unspoken", reach.spoken < reach.expected);
   }
 
   function enter(next) {

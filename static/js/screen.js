@@ -14,7 +14,9 @@
   const KEEP = 24;
   const LARGE = 3; /* calls shown large at once */
   const HOLD_MS = 10000; /* a new call stays large at least this long */
-  const ROWS = 6; /* recent-call rows: the waiting table below must stay whole */
+  /* Recent-call rows: the waiting table below them must stay whole (landscape); a portrait
+     screen has them side by side, with room for more. */
+  const ROWS = window.matchMedia("(orientation: portrait)").matches ? 10 : 6;
   const MISSED_MAX_AGE_S = 120; /* a call missed while away is spoken if younger than this */
   const STORE = "hall.screen." + room + ".";
   const seen = new Set();
