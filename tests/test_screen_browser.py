@@ -237,3 +237,25 @@ def test_console_shows_how_many_screens_showed_and_spoke_the_call(browser, hall)
     for page in (hall_screen, zone_screen, clerk):
         assert page.errors == []
         page.close()
+
+
+def test_a_silent_screen_is_named_on_the_manager_dashboard(browser, hall):
+    """A screen closed (its PC switched off) is, 30 s later, an alert naming it, where it
+    hangs and since when."""
+    from tests.support.browser import staff_page
+
+    screen = device_page(browser, hall.device_link("/screen?zone=business"),
+                         viewport=SIZES["portrait"])
+    screen.wait_for_selector("#waiting tr")
+    screen.close()
+    silent_from = time.monotonic()
+    dashboard = staff_page(browser, hall, "/manager/dashboard", "manager")
+    dashboard.wait_for_selector("#alerts li")
+    assert dashboard.locator("#alerts li.alert-screen", has_text="商务区屏").count() == 0
+    time.sleep(max(0.0, 31 - (time.monotonic() - silent_from)))
+    dashboard.reload()
+    alert = dashboard.locator("#alerts li.alert-screen", has_text="商务区屏")
+    alert.wait_for(timeout=WAIT_MS)
+    assert "（商务区）" in alert.inner_text() and "起无响应" in alert.inner_text()
+    assert dashboard.errors == []
+    dashboard.close()
