@@ -1,7 +1,8 @@
 """Proof that a call reached the hall, with real Socket.IO clients (Flask-SocketIO test client):
 screens report each call shown and spoken, the window's console gets the counts live, a
 screen that drops its reports counts as not shown, re-announcing is audited, and a screen
-silent for more than 30 s is an alert on the manager's dashboard (step clock)."""
+silent for more than 30 s is an alert on the manager's dashboard (step clock). SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from hall_web.jobs import ScreenWatch
 from tests.support.web import device_client, hall_app, staff_client, window_client
 
 
-@pytest.fixture
-def app(tmp_path, hall_config, clock):
-    app = hall_app(hall_config, clock=clock, database_url=f"sqlite:///{tmp_path / 'h.db'}")
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def app(request, tmp_path, hall_config, clock):
+    """On both databases: the receipts and presence are upserts in each one's dialect."""
+    url = (f"sqlite:///{tmp_path / 'h.db'}" if request.param == "sqlite"
+           else request.getfixturevalue("pg_url"))
+    app = hall_app(hall_config, clock=clock, database_url=url)
     yield app
     app.extensions["hall"].db.dispose()
 
