@@ -169,7 +169,15 @@
       .filter((c) => c.seq > known && (Date.parse(snap.at) - Date.parse(c.at)) / 1000 <= MISSED_MAX_AGE_S)
       .reverse();
     for (const c of snap.calls) { seen.add(callKey(c)); remember(c); }
-    if (!stage.length && !missed.length && calls.length) stage = [{ call: calls[0], since: 0 }];
+    const kept = new Set(calls.map((c) => c.seq));
+    stage = stage.filter((s) => kept.has(s.call.seq)); /* a new day clears the board */
+    pending = pending.filter((c) => kept.has(c.seq));
+    const top = calls[0];
+    if (top && !missed.includes(top) && !stage.some((s) => s.call.seq === top.seq)) {
+      /* the newest call belongs large, silently and held no time (it is not new) */
+      const other = (s) => s.call.ticket !== top.ticket && s.call.window !== top.window;
+      stage = [{ call: top, since: 0 }, ...stage.filter(other)].slice(0, LARGE);
+    }
     for (const c of missed) place(c);
     render(null);
     renderQueue(snap.queue);
