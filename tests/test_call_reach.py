@@ -6,6 +6,9 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -182,3 +185,26 @@ def test_the_manager_page_hears_of_a_silent_screen_at_once(app, clock, floor):
     watch()
     [push] = received(manager, "alerts")
     assert [a for a in push["alerts"] if a["kind"] == "screen"] == []
+
+
+def page_words(html: str) -> dict:
+    block = re.search(r'<script type="application/json" id="hall-page">(.*?)</script>', html, re.S)
+    assert block
+    return json.loads(block.group(1))["words"]
+
+
+def test_the_screen_and_console_words_in_chinese_and_english(app):
+    screen = device_client(app, "hall")
+    zh, en = (screen.get(f"/screen{q}").get_data(as_text=True) for q in ("", "?lang=en"))
+    assert "点击启用声音" in zh and "保持静音" in zh and 'class="sound-overlay"' not in zh
+    assert "Click to enable sound" in en and "Keep silent" in en
+    clerk = app.test_client()
+    zh, en = (clerk.get(f"/clerk{q}").get_data(as_text=True) for q in ("", "?lang=en"))
+    assert "重新播报" in zh and "Re-announce" in en
+    sentence = "Shown on %(shown)s/%(expected)s screens, spoken on %(spoken)s"
+    assert page_words(zh)[sentence] == "已显示 %(shown)s/%(expected)s 块屏幕，已播报 %(spoken)s"
+    assert page_words(en)[sentence] == sentence
+    manager = staff_client(app, "manager")
+    words = page_words(manager.get("/manager/dashboard").get_data(as_text=True))
+    assert words["Screen %(s)s (%(w)s) silent since %(at)s"] == \
+        "屏幕 %(s)s（%(w)s）自 %(at)s 起无响应"
