@@ -20,6 +20,7 @@ numbers, windows and counts, never a name or a staff login.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -51,24 +52,30 @@ ROOM = re.compile(r"^(hall|manager|zone:[a-z_]{1,32}|window:[0-9]{1,4})$")
 class Publisher:
     """Pushes committed domain events to the rooms that show them."""
 
+    REACH_EVERY = 0.25
+    """Seconds: the screens' reports of one call arrive together (two per screen); the
+    window's console gets one ``reach`` per this interval, counted after the last of them."""
+
     def __init__(self, socketio: SocketIO, db: Database, hall: HallConfig, clock: Clock) -> None:
         self.socketio = socketio
         self.db = db
         self.hall = hall
         self.clock = clock
+        self._lock = threading.Lock()
+        self._reach_due: set[int] = set()
 
     def publish(self, events: Sequence[Event]) -> None:
         """One transaction's events: calls first (screens announce them), then one queue
         snapshot however many tickets changed, then each changed window's console."""
-        reached: set[int] = set()
+        called: set[int] = set()
         for event in events:
             if isinstance(event, (TicketCalled, CallRepeated)):
                 self.call(event.call)
-                reached.add(event.call["window"])
-            elif isinstance(event, CallReached):
-                reached.add(event.window)
-        for number in sorted(reached):
-            self.reach(number)
+                called.add(event.call["window"])
+        for number in sorted(called):
+            self.reach(number)  # at once: the console's count starts again from 0
+        for number in sorted({e.window for e in events if isinstance(e, CallReached)} - called):
+            self.reach_soon(number)
         if any(isinstance(e, QueueChanged) for e in events):
             self.queue_changed()
         for number in sorted({e.number for e in events if isinstance(e, WindowChanged)}):
@@ -90,6 +97,20 @@ class Publisher:
             view = reach.call_reach(session, hall_code(self.hall), self.hall.timezone, number,
                                     self.clock())
         self.socketio.emit("reach", view, to=f"window:{number}")
+
+    def reach_soon(self, number: int) -> None:
+        """``reach`` for the window within ``REACH_EVERY``, once however many reports came."""
+        with self._lock:
+            if number in self._reach_due:
+                return
+            self._reach_due.add(number)
+        self.socketio.start_background_task(self._reach_later, number)
+
+    def _reach_later(self, number: int) -> None:
+        self.socketio.sleep(self.REACH_EVERY)
+        with self._lock:
+            self._reach_due.discard(number)
+        self.reach(number)
 
     def queue_changed(self) -> None:
         with self.db.read() as session:
