@@ -25,7 +25,7 @@ from hall_ops.cases.intake import IntakeRules
 from hall_ops.cases.notices import notify_ready, settings_from_config
 from hall_ops.cases.time_limits import deadline_watch
 from hall_ops.clock import iso_utc
-from hall_ops.floor.alerts import alerts_now
+from hall_ops.floor.alerts import alerts_now, build_alerts, screens_today
 from hall_ops.floor.auto_mode import workload_tick
 from hall_ops.runtime.leader import Election, beat, begin_term, end_term, lock_for
 from hall_web.context import HallContext
@@ -70,11 +70,15 @@ class ScreenWatch:
 
     def __call__(self) -> None:
         now = self.hall.clock()
-        alerts = alerts_now(self.hall.db, self.hall.config, now)
-        silent = {a["device"] for a in alerts if a["kind"] == "screen"}
+        with self.hall.db.read() as session:
+            screens = screens_today(session, self.hall.config, now)
+        # the screens' rule alone (cheap); the whole list only when it changed
+        only_screens = build_alerts({"services": []}, (), None, 0, screens, now)
+        silent = {a["device"] for a in only_screens}
         if silent != self.silent:
             self.silent = silent
-            manager_room.push_alerts(self.hall.socketio, alerts, iso_utc(now))
+            manager_room.push_alerts(self.hall.socketio,
+                                     alerts_now(self.hall.db, self.hall.config, now), iso_utc(now))
 
 
 def _waiting_per_zone(hall: HallContext, now: datetime) -> dict[str, int]:
