@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from displays.screens import Publisher  # noqa: E402
 from hall_ops.config import load_config  # noqa: E402
 from hall_ops.staff import devices  # noqa: E402
 from tests.conftest import StepClock  # noqa: E402
@@ -64,6 +65,7 @@ def run(screens: int, calls: int, url: str) -> list[float]:
         clerk.post("/api/v1/windows/4/finish")
         for client in clients:
             client.get_received()
+    time.sleep(2 * Publisher.REACH_EVERY)  # the last count is pushed from a background task
     hall.db.dispose()
     return took
 
