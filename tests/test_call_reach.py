@@ -13,6 +13,7 @@ import time
 import pytest
 from sqlalchemy import select
 
+from displays.screens import Publisher
 from hall_ops.screens.models import CallAnnouncement, CallReceipt
 from hall_web.jobs import ScreenWatch
 from tests.support.web import device_client, hall_app, staff_client, window_client
@@ -25,6 +26,7 @@ def app(request, tmp_path, hall_config, clock):
            else request.getfixturevalue("pg_url"))
     app = hall_app(hall_config, clock=clock, database_url=url)
     yield app
+    time.sleep(2 * Publisher.REACH_EVERY)  # a count still due is pushed before the database goes
     app.extensions["hall"].db.dispose()
 
 
