@@ -6,6 +6,11 @@ rule admits it to the room, gets a ``snapshot`` built from the database, so a
 screen that was offline, or is connected to another process behind the Redis
 message queue, shows exactly what the others show.
 
+A screen *device* also reports: ``heartbeat`` every few seconds, and a ``receipt`` for each
+call it showed and, separately, spoke (``hall_ops.screens.reach``). After each report the
+calling window's console gets ``reach``: how many of the screens that count showed and
+spoke its latest call.
+
 ``Publisher.publish`` is subscribed to the database's committed domain events
 (``hall_ops.events``): this module decides which room learns what. ``hall``,
 ``zone:<code>`` and ``window:<n>`` are seen on public screens: they get ticket
@@ -15,6 +20,7 @@ numbers, windows and counts, never a name or a staff login.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,10 +28,13 @@ from flask_socketio import SocketIO, emit, join_room
 
 from displays import manager as manager_room
 from hall_ops import queue
-from hall_ops.clock import Clock, hall_day
+from hall_ops.clock import Clock, hall_day, iso_utc
 from hall_ops.config import HallConfig
 from hall_ops.db import Database
+from hall_ops.errors import HallError
 from hall_ops.events import (
+    CallReached,
+    CallRepeated,
     CaseAccepted,
     Event,
     QueueChanged,
@@ -33,6 +42,9 @@ from hall_ops.events import (
     WindowChanged,
     WorkloadChanged,
 )
+from hall_ops.screens import reach
+from hall_ops.staff.devices import DeviceIdentity
+from hall_ops.staff.policy import hall_code
 
 ROOM = re.compile(r"^(hall|manager|zone:[a-z_]{1,32}|window:[0-9]{1,4})$")
 
@@ -40,18 +52,30 @@ ROOM = re.compile(r"^(hall|manager|zone:[a-z_]{1,32}|window:[0-9]{1,4})$")
 class Publisher:
     """Pushes committed domain events to the rooms that show them."""
 
+    REACH_EVERY = 0.25
+    """Seconds: the screens' reports of one call arrive together (two per screen); the
+    window's console gets one ``reach`` per this interval, counted after the last of them."""
+
     def __init__(self, socketio: SocketIO, db: Database, hall: HallConfig, clock: Clock) -> None:
         self.socketio = socketio
         self.db = db
         self.hall = hall
         self.clock = clock
+        self._lock = threading.Lock()
+        self._reach_due: set[int] = set()
 
     def publish(self, events: Sequence[Event]) -> None:
         """One transaction's events: calls first (screens announce them), then one queue
         snapshot however many tickets changed, then each changed window's console."""
+        called: set[int] = set()
         for event in events:
-            if isinstance(event, TicketCalled):
+            if isinstance(event, (TicketCalled, CallRepeated)):
                 self.call(event.call)
+                called.add(event.call["window"])
+        for number in sorted(called):
+            self.reach(number)  # at once: the console's count starts again from 0
+        for number in sorted({e.window for e in events if isinstance(e, CallReached)} - called):
+            self.reach_soon(number)
         if any(isinstance(e, QueueChanged) for e in events):
             self.queue_changed()
         for number in sorted({e.number for e in events if isinstance(e, WindowChanged)}):
@@ -66,6 +90,27 @@ class Publisher:
     def call(self, call: dict[str, Any]) -> None:
         rooms = ["hall", manager_room.ROOM, f"zone:{call['zone']}", f"window:{call['window']}"]
         self.socketio.emit("call", call, to=rooms)
+
+    def reach(self, number: int) -> None:
+        """The window's latest call: screens that showed and spoke it, to its console."""
+        with self.db.read() as session:
+            view = reach.call_reach(session, hall_code(self.hall), self.hall.timezone, number,
+                                    self.clock())
+        self.socketio.emit("reach", view, to=f"window:{number}")
+
+    def reach_soon(self, number: int) -> None:
+        """``reach`` for the window within ``REACH_EVERY``, once however many reports came."""
+        with self._lock:
+            if number in self._reach_due:
+                return
+            self._reach_due.add(number)
+        self.socketio.start_background_task(self._reach_later, number)
+
+    def _reach_later(self, number: int) -> None:
+        self.socketio.sleep(self.REACH_EVERY)
+        with self._lock:
+            self._reach_due.discard(number)
+        self.reach(number)
 
     def queue_changed(self) -> None:
         with self.db.read() as session:
@@ -94,7 +139,7 @@ def snapshot_for(room: str, db: Database, hall: HallConfig, clock: Clock) -> dic
         snapshot = queue.queue_snapshot(session, hall, now)
     if room != manager_room.ROOM:
         snapshot = queue.public_snapshot(snapshot)
-    return {"room": room, "calls": calls, "queue": snapshot}
+    return {"room": room, "calls": calls, "queue": snapshot, "at": iso_utc(now)}
 
 
 def register_handlers(
@@ -103,8 +148,13 @@ def register_handlers(
     hall: HallConfig,
     clock: Clock,
     may_join: Callable[[str], bool],
+    screen_of: Callable[[], DeviceIdentity | None],
 ) -> None:
-    """``may_join(room)``: whether the connection asking (its login or device) may join."""
+    """``may_join(room)``: whether the connection asking (its login or device) may join;
+    ``screen_of()``: the screen device of the connection asking, if it is one."""
+
+    def refused() -> dict[str, Any]:
+        return {"error": "forbidden", "message": "only a screen device reports"}
 
     @socketio.on("join")
     def on_join(data: Any) -> dict[str, Any] | None:
@@ -117,7 +167,43 @@ def register_handlers(
                     "message": "this login or device may not join this room"}
         join_room(room)
         emit("snapshot", snapshot_for(room, db, hall, clock))
+        if room != manager_room.ROOM and (device := screen_of()) is not None:
+            with db.write() as session:
+                reach.heard(session, device.id, clock())
         return {"ok": True, "room": room}
+
+    @socketio.on("heartbeat")
+    def on_heartbeat(_data: Any = None) -> dict[str, Any]:
+        device = screen_of()
+        if device is None:
+            return refused()
+        with db.write() as session:
+            reach.heard(session, device.id, clock())
+        return {"ok": True}
+
+    @socketio.on("receipt")
+    def on_receipt(data: Any) -> dict[str, Any]:
+        """``{call: seq, repeat: id | null, stage: "shown" | "spoken"}`` from a screen."""
+        fields = data if isinstance(data, dict) else {}
+        call, repeat, stage = fields.get("call"), fields.get("repeat"), fields.get("stage")
+        if not (isinstance(call, int) and _positive(call)
+                and (repeat is None or _positive(repeat)) and stage in reach.STAGES):
+            return {"error": "invalid_receipt",
+                    "message": "call: a call's seq, repeat: null or an id, stage: shown|spoken"}
+        device = screen_of()
+        if device is None:
+            return refused()
+        try:
+            with db.write() as session:
+                reach.record_receipt(session, device, call, repeat, stage, clock())
+        except HallError as exc:
+            return exc.to_dict()
+        return {"ok": True}
+
+
+def _positive(value: Any) -> bool:
+    """A database id: an int (not a bool) in the 32-bit range."""
+    return type(value) is int and 0 < value < 2**31
 
 
 def connected_clients(socketio: SocketIO, hall: HallConfig) -> tuple[int, dict[str, int]]:

@@ -59,7 +59,24 @@ class WorkloadChanged:
     payload: dict[str, Any] = field(hash=False)
 
 
-Event = QueueChanged | TicketIssued | TicketCalled | WindowChanged | CaseAccepted | WorkloadChanged
+@dataclass(frozen=True)
+class CallRepeated:
+    """A clerk re-announced a call (not a recall); ``call`` carries ``repeat``, its id."""
+
+    call: dict[str, Any] = field(hash=False)
+
+
+@dataclass(frozen=True)
+class CallReached:
+    """A screen reported showing or speaking a call of window ``window``."""
+
+    window: int
+
+
+Event = (
+    QueueChanged | TicketIssued | TicketCalled | WindowChanged | CaseAccepted | WorkloadChanged
+    | CallRepeated | CallReached
+)
 
 
 def record(session: Session, event: Event) -> None:

@@ -140,7 +140,7 @@ def create_app(
         material_store=store, evaluation=EvaluationRules.from_config(hall),
         link_secret=app.config["SECRET_KEY"],
     )
-    register_handlers(socketio, db, hall, clock, auth.may_join_room)
+    register_handlers(socketio, db, hall, clock, auth.may_join_room, auth.screen_of_connection)
 
     init_i18n(app)
     for blueprint in (citizens.bp, clerks.bp, forms.bp, backoffice.bp, managers.bp, admin.bp,

@@ -318,6 +318,14 @@ def may_join_room(room: str) -> bool:
     return may_join(room, user, _verify(token) if token else None)
 
 
+def screen_of_connection() -> devices.DeviceIdentity | None:
+    """For a screen's Socket.IO reports: the connection's device, if it is a screen (read
+    anew each time, so a revoked screen stops counting at once)."""
+    token = _device_token()
+    device = _verify(token) if token else None
+    return device if device is not None and device.kind == "screen" else None
+
+
 # ---------------------------------------------------------------- views
 
 

@@ -43,6 +43,8 @@ from hall_ops.clock import hall_day, to_local
 from hall_ops.errors import NotFound, Unauthorized
 from hall_ops.queue.models import Clerk, Service, Ticket, Window
 from hall_ops.queue.records import get_window
+from hall_ops.screens import reach
+from hall_ops.staff.policy import hall_code
 from hall_web.access import access, current_staff
 from hall_web.api import answers, api
 from hall_web.auth import check_window_pin, end_session, record_unmasked_read, start_window_session
@@ -62,6 +64,7 @@ from hall_web.schemas.clerks import (
     WindowLogin,
 )
 from hall_web.schemas.queue import WindowView
+from hall_web.schemas.socketio import Reach
 from hall_web.security import login_limits
 
 bp = Blueprint("clerks", __name__)
@@ -231,6 +234,32 @@ WINDOW_ACTION = answers(HTTP_200=WindowView, errors=(401, 404, 409))
 @api.validate(resp=WINDOW_ACTION)
 def recall(number: int, json: TicketGuard) -> Any:
     return _ticket_action(number, json.ticket, queue.recall)
+
+
+@bp.get("/api/v1/windows/<int:number>/reach")
+@access("clerk_at_window", also=("manager",))
+@api.validate(resp=answers(HTTP_200=Reach, errors=(404,)))
+def call_reach(number: int) -> Any:
+    """The window's latest call: how many of its screens reported showing and speaking it."""
+    hall = current_hall()
+    with hall.db.read() as s:
+        get_window(s, number)
+        return jsonify(reach.call_reach(s, hall_code(hall.config), hall.config.timezone, number,
+                                        hall.clock()))
+
+
+@bp.post("/api/v1/windows/<int:number>/reannounce")
+@access("clerk_at_window")
+@api.validate(resp=answers(HTTP_200=Reach, errors=(401, 404, 409)))
+def reannounce(number: int, json: TicketGuard) -> Any:
+    """Show and speak the current call again on the screens (not a recall; audited)."""
+    hall = current_hall()
+    clerk = clerk_at(number)
+    with write() as s:
+        reach.reannounce(s, number, clerk, hall.clock(), json.ticket)
+    with hall.db.read() as s:
+        return jsonify(reach.call_reach(s, hall_code(hall.config), hall.config.timezone, number,
+                                        hall.clock()))
 
 
 @bp.post("/api/v1/windows/<int:number>/no-show")

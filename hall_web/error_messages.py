@@ -45,6 +45,7 @@ ENGLISH: dict[str, str] = dict([
     error_msgid("no_services", "This window serves no service"),
     error_msgid("no_current_ticket", "This window has no ticket in hand"),
     error_msgid("ticket_not_current", "The current ticket has changed; reload the page"),
+    error_msgid("nothing_to_announce", "No called ticket at this window to announce again"),
     error_msgid("not_called", "This ticket is already being served"),
     error_msgid("recall_first", "Recall the ticket before marking it a no-show"),
     error_msgid("not_serving", "Start serving the ticket before finishing it"),

@@ -27,7 +27,7 @@ from hall_ops.cases.intake import IntakeRules
 from hall_ops.cases.notices import notify_ready, settings_from_config
 from hall_ops.cases.time_limits import deadline_watch
 from hall_ops.clock import iso_utc
-from hall_ops.floor.alerts import alerts_now
+from hall_ops.floor.alerts import alerts_now, build_alerts, screens_today
 from hall_ops.floor.auto_mode import workload_tick
 from hall_ops.forms.drafts import delete_expired
 from hall_ops.runtime.leader import Election, beat, begin_term, end_term, lock_for
@@ -78,6 +78,27 @@ def archive_cases(hall: HallContext, settings: ArchiveSettings) -> list[str]:
     if done:
         log.info("archived %d finished cases", len(done))
     return done
+
+
+class ScreenWatch:
+    """Every 10 s: when a call screen falls silent (or speaks again) the manager's alerts are
+    pushed at once, not at the next workload tick (``build_alerts`` holds the 30-s rule)."""
+
+    def __init__(self, hall: HallContext) -> None:
+        self.hall = hall
+        self.silent: set[int] = set()
+
+    def __call__(self) -> None:
+        now = self.hall.clock()
+        with self.hall.db.read() as session:
+            screens = screens_today(session, self.hall.config, now)
+        # the screens' rule alone (cheap); the whole list only when it changed
+        only_screens = build_alerts({"services": []}, (), None, 0, screens=screens, now=now)
+        silent = {a["device"] for a in only_screens}
+        if silent != self.silent:
+            self.silent = silent
+            manager_room.push_alerts(self.hall.socketio,
+                                     alerts_now(self.hall.db, self.hall.config, now), iso_utc(now))
 
 
 def _waiting_per_zone(hall: HallContext, now: datetime) -> dict[str, int]:
@@ -137,6 +158,10 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
     scheduler.add_job(
         push_workload, "interval", seconds=hall.config.dashboard.workload_seconds,
         args=[hall], id="workload_tick", max_instances=1, coalesce=True,
+    )
+    scheduler.add_job(
+        ScreenWatch(hall), "interval", seconds=10, id="screen_watch", max_instances=1,
+        coalesce=True,
     )
     notices = hall.notices or settings_from_config({})
     scheduler.add_job(

@@ -121,9 +121,11 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     # the window: its clerk only
     ("GET", "/intake"): ("/intake?window=4", CLERK),
     ("GET", "/api/v1/windows/<int:number>"): ("/api/v1/windows/4", {"clerk", "manager"}),
+    ("GET", "/api/v1/windows/<int:number>/reach"): ("/api/v1/windows/4/reach",
+                                                    {"clerk", "manager"}),
     **{("POST", f"/api/v1/windows/<int:number>/{action}"): (f"/api/v1/windows/4/{action}", CLERK)
        for action in ("logout", "pause", "call-next", "recall", "no-show", "start", "finish",
-                      "hand-over", "transfer", "intake")},
+                      "hand-over", "transfer", "intake", "reannounce")},
     # form drafts: pulled and accepted by the clerk at the window
     ("GET", "/api/v1/windows/<int:number>/drafts"): ("/api/v1/windows/4/drafts", CLERK),
     ("POST", "/api/v1/windows/<int:number>/drafts/<int:draft_id>/accept"):
@@ -232,6 +234,11 @@ ROOMS: dict[str, set[str]] = {
     "manager": MANAGER,
 }
 """The public rooms carry masked data only (tests/test_socketio.py checks what they get)."""
+
+SCREEN_REPORTS: dict[str, set[str]] = {"heartbeat": {"screen", "zone_screen"},
+                                       "receipt": {"screen", "zone_screen"}}
+"""Socket.IO events a client emits besides ``join``: only screen devices report (a receipt
+for a call its scope shows; tests/test_call_reach.py)."""
 
 
 @dataclasses.dataclass
@@ -375,6 +382,28 @@ def test_each_caller_may_join_exactly_its_rooms(hall, room):
             assert ack["error"] == "forbidden"
         socket.disconnect()
     assert {actor for actor, joined in got.items() if joined} == ROOMS[room]
+
+
+@pytest.mark.parametrize("event", sorted(SCREEN_REPORTS))
+def test_only_screen_devices_report(hall, event):
+    socketio = hall.app.extensions["hall"].socketio
+    with hall.app.extensions["hall"].db.read() as s:
+        call = s.scalar(text("SELECT max(id) FROM ticket_events WHERE kind = 'called'"))
+    if call is None:
+        clerk = hall.client("clerk")
+        assert clerk.post("/api/v1/windows/4/call-next").json["call"]
+        with hall.app.extensions["hall"].db.read() as s:
+            call = s.scalar(text("SELECT max(id) FROM ticket_events WHERE kind = 'called'"))
+    payload = {"call": call, "stage": "shown"} if event == "receipt" else {}
+    got = {}
+    for actor in ACTORS:
+        socket = socketio.test_client(hall.app, flask_test_client=hall.client(actor))
+        ack = socket.emit(event, payload, callback=True)
+        got[actor] = ack == {"ok": True}
+        if not got[actor]:
+            assert ack["error"] == "forbidden", (actor, ack)
+        socket.disconnect()
+    assert {actor for actor, ok in got.items() if ok} == SCREEN_REPORTS[event]
 
 
 def test_a_revoked_device_or_a_logged_out_clerk_joins_nothing_private(hall):

@@ -4,11 +4,12 @@ shows it works offline, and what Socket.IO pushes matches the published event sc
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from tests.support.web import hall_app, staff_client, window_client
+from tests.support.web import device_client, hall_app, staff_client, window_client
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +122,17 @@ def test_pushed_payloads_match_the_published_schemas(app):
     assert clerk.post("/api/v1/windows/4/call-next").status_code == 200
     assert clerk.post("/api/v1/windows/4/recall", json={"ticket": "B001"}).status_code == 200
     assert manager.emit("join", {"room": "manager"}, callback=True)["ok"] is True
+    device = socketio.test_client(app, flask_test_client=device_client(app, "hall"))
+    assert device.emit("join", {"room": "hall"}, callback=True)["ok"] is True
+    seq = clerk.get("/api/v1/windows/4/reach").json["call"]
+    for report in ({"call": seq, "stage": "shown"}, {"call": seq, "repeat": None,
+                                                     "stage": "spoken"}):
+        check("receipt", report)
+        assert device.emit("receipt", report, callback=True) == {"ok": True}
+    check("heartbeat", {})
+    assert device.emit("heartbeat", {}, callback=True) == {"ok": True}
+    time.sleep(0.5)  # the reports are counted and pushed together (Publisher.REACH_EVERY)
+    assert clerk.post("/api/v1/windows/4/reannounce", json={"ticket": "B001"}).status_code == 200
     auto = boss.post("/api/v1/workload/auto", json={"enabled": True})
     assert auto.status_code == 200
 
@@ -128,8 +140,10 @@ def test_pushed_payloads_match_the_published_schemas(app):
     for client in (hall_screen, window_screen, manager):
         for name, payloads in events(client).items():
             pushed.setdefault(name, []).extend(payloads)
-    assert {"snapshot", "queue", "call", "window", "workload"} <= set(pushed), set(pushed)
+    assert {"snapshot", "queue", "call", "window", "workload", "reach"} <= set(pushed), set(pushed)
     for name, payloads in pushed.items():
         for payload in payloads:
             check(name, payload)
     assert any(call["recall"] for call in pushed["call"])
+    assert any(call.get("repeat") for call in pushed["call"])
+    assert any(reach["shown"] == reach["spoken"] == 1 for reach in pushed["reach"])

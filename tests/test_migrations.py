@@ -124,7 +124,8 @@ def test_migrations_build_what_the_models_describe(empty_url: str, hall_config: 
         assert triggers(db) == {"ticket_events_append_only", "case_item_events_append_only",
                                 "workload_changes_append_only", "security_events_append_only",
                                 "licence_events_append_only", "licence_uses_append_only",
-                                "rectification_events_append_only"}
+                                "rectification_events_append_only",
+                                "call_announcements_append_only"}
 
     with db.write() as session:
         load_hall(session, hall_config)

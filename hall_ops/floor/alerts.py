@@ -1,5 +1,5 @@
 """What needs the manager now: unstaffed and long queues, cameras down, items overdue,
-rectifications of bad ratings past their deadline."""
+rectifications of bad ratings past their deadline, call screens gone silent."""
 
 from __future__ import annotations
 
@@ -7,12 +7,16 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from hall_ops import queue
 from hall_ops.cases.time_limits import deadline_watch
-from hall_ops.clock import hall_day
+from hall_ops.clock import hall_day, iso_utc
 from hall_ops.config import HallConfig
 from hall_ops.db import Database
 from hall_ops.evaluation import rectification
+from hall_ops.screens.reach import day_start, screens_in_service
+from hall_ops.staff.policy import hall_code
 from sensors.status import camera_statuses
 
 
@@ -22,16 +26,35 @@ def overdue_cases(hall: HallConfig, db: Database, now: dt.datetime) -> list[dict
         return deadline_watch(session, hall.intake_rules, now)
 
 
+SCREEN_SILENT_AFTER = dt.timedelta(seconds=30)
+"""A screen beats every 10 s: three missed beats and it is an alert."""
+
+
+def screens_today(session: Session, hall: HallConfig, now: dt.datetime) -> list[dict[str, Any]]:
+    """The hall's screen devices heard from today, with when (``hall_ops.screens.reach``)."""
+    return screens_in_service(session, hall_code(hall), day_start(now, hall.timezone))
+
+
 def build_alerts(
     snapshot: Mapping[str, Any],
     cameras: Sequence[Mapping[str, Any]],
     overdue: Sequence[Mapping[str, Any]] | None,
     queue_alert: int,
     late_rectifications: int = 0,
+    screens: Sequence[Mapping[str, Any]] = (),
+    now: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
     """What needs the manager now: the one definition of the alert rules (the page asks
-    ``/api/v1/dashboard/alerts`` after each live push instead of repeating them)."""
+    ``/api/v1/dashboard/alerts`` after each live push instead of repeating them).
+
+    ``screens``: screens in service today with ``last_heard_at`` (naive UTC); one heard
+    from longer than ``SCREEN_SILENT_AFTER`` before ``now`` is silent: which, where, since."""
     alerts: list[dict[str, Any]] = []
+    for screen in screens:
+        if now is not None and now - screen["last_heard_at"] > SCREEN_SILENT_AFTER:
+            alerts.append({"kind": "screen", "severity": "critical", "screen": screen["name"],
+                           "device": screen["id"], "scope": screen["scope"],
+                           "since": iso_utc(screen["last_heard_at"])})
     for s in snapshot["services"]:
         if s["waiting"] > 0 and s["open_windows"] == 0:
             alerts.append({"kind": "unstaffed", "severity": "critical", "service": s["code"],
@@ -59,5 +82,6 @@ def alerts_now(db: Database, hall: HallConfig, now: dt.datetime) -> list[dict[st
         snapshot = queue.queue_snapshot(session, hall, now)
         cameras = camera_statuses(hall, session)
         late = rectification.overdue_count(session, hall_day(now, hall.timezone))
+        screens = screens_today(session, hall, now)
     return build_alerts(snapshot, cameras, overdue_cases(hall, db, now),
-                        hall.dashboard.queue_alert, late)
+                        hall.dashboard.queue_alert, late, screens, now)

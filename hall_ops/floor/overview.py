@@ -11,7 +11,7 @@ from hall_ops.clock import hall_day, iso_utc
 from hall_ops.config import HallConfig
 from hall_ops.db import Database
 from hall_ops.evaluation import rectification
-from hall_ops.floor.alerts import build_alerts, overdue_cases
+from hall_ops.floor.alerts import build_alerts, overdue_cases, screens_today
 from hall_ops.floor.auto_mode import (
     auto_settings,
     auto_view,
@@ -34,6 +34,7 @@ def floor_state(db: Database, hall: HallConfig, now: dt.datetime) -> dict[str, A
         changes = recent_changes(session, 10)
         waiting = waiting_per_zone(session, hall, now)
         late = rectification.overdue_count(session, hall_day(now, hall.timezone))
+        screens = screens_today(session, hall, now)
     zones = zone_occupancy(db, now, waiting)
     overdue = overdue_cases(hall, db, now)
     return {
@@ -43,7 +44,8 @@ def floor_state(db: Database, hall: HallConfig, now: dt.datetime) -> dict[str, A
         "queue": snapshot,
         "occupancy": {code: zone_view(z) for code, z in zones.items()},
         "cameras": cameras,
-        "alerts": build_alerts(snapshot, cameras, overdue, config.queue_alert, late),
+        "alerts": build_alerts(snapshot, cameras, overdue, config.queue_alert, late,
+                               screens, now),
         "overdue": overdue,
         "auto": auto_view(settings, last),
         "changes": changes,

@@ -72,6 +72,8 @@ class Call(Answer):
     service: str
     recall: bool
     at: Moment
+    repeat: int | None = None
+    """Set on a clerk's re-announcement (its id): show and speak the call again."""
 
 
 class ServiceQueue(Answer):

@@ -7,7 +7,7 @@ HTTP answers that carry the same data use the same models (``queue``, ``window``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
@@ -32,6 +32,8 @@ class Snapshot(Answer):
     calls: list[Call]
     """Newest first, up to ``[queue] recent_calls_shown``; dedupe by ``seq``."""
     queue: QueueSnapshot
+    at: Moment
+    """The server's time: a screen judges how old a missed call is by it, not its own clock."""
 
 
 class CaseNotice(Answer):
@@ -90,6 +92,45 @@ class WorkloadPush(Answer):
     auto: AutoView | None = None
 
 
+class Heartbeat(Open):
+    """Screen → server, every 10 s: the screen is alive (a screen device only; anything
+    else is answered ``forbidden``). Acknowledged ``{ok: true}``."""
+
+
+class Receipt(BaseModel):
+    """Screen → server: this screen drew (``shown``) or finished speaking (``spoken``) the
+    call ``call`` (its ``seq``), or its re-announcement ``repeat``. Acknowledged ``{ok: true}``
+    or ``{error, message}``."""
+
+    call: Annotated[int, Field(gt=0, lt=2**31)]
+    repeat: Annotated[int, Field(gt=0, lt=2**31)] | None = None
+    stage: Literal["shown", "spoken"]
+
+
+class ReachScreen(Answer):
+    id: int
+    name: str
+    scope: str
+    last_heard_at: Moment
+    shown: bool
+    spoken: bool
+
+
+class Reach(Answer):
+    """The window's latest call today: of the screens that count (screen devices showing it,
+    heard from today), how many reported showing and speaking it (or its latest
+    re-announcement ``repeat``)."""
+
+    window: int
+    call: int | None
+    ticket: str | None
+    repeat: int | None
+    expected: int
+    shown: int
+    spoken: int
+    screens: list[ReachScreen]
+
+
 @dataclass(frozen=True)
 class Event:
     name: str
@@ -100,6 +141,9 @@ class Event:
 
 EVENTS = (
     Event("join", Join, "—", "client → server"),
+    Event("heartbeat", Heartbeat, "—", "client → server"),
+    Event("receipt", Receipt, "—", "client → server"),
+    Event("reach", Reach, "window:<n>"),
     Event("snapshot", Snapshot, "the joining client only"),
     Event("call", Call, "hall, manager, zone:<zone>, window:<n>"),
     Event("queue", QueueSnapshot, "hall, manager, every zone:<code>"),

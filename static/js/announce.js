@@ -1,12 +1,18 @@
 /* Speaks "请 A023 号到 7 号窗口" after a chime: the browser's own Chinese voice if it has one,
    else our clips from /static/audio (made by scripts/make_audio.py), so a screen with no
-   internet and no speech engine still talks. Announcements queue up and never overlap. */
+   internet and no speech engine still talks. Announcements never overlap, and the queue
+   stays short: a ticket called again replaces its announcement still waiting, at most
+   BACKLOG wait (the oldest is dropped: it is still on the screen), and an announcement that
+   had to wait, or has others waiting, uses the short phrase "A023 到 7 号窗口" (no chime). `spoken(call)` runs only when every part of
+   the announcement really played to its end; a dropped or failed one is never reported. */
 (function () {
   "use strict";
   const DIGITS = "零一二三四五六七八九";
   const STEP_LIMIT_MS = 8000; /* a clip that never ends must not silence every later call */
-  const chain = [];
+  const BACKLOG = 2;
+  const waiting = []; /* {call, spoken} not started yet, oldest first */
   const played = [];
+  const dropped = [];
   let playing = false;
 
   function windowWords(n) {
@@ -24,8 +30,9 @@
     return ticket.split("").map((c) => (/[0-9]/.test(c) ? "d" + c : "l" + c.toUpperCase()));
   }
 
-  /* "chuangkou" says 号窗口, so the sequence reads 请 A零二三 号 到 七 号窗口. */
-  function clips(call) {
+  /* "chuangkou" says 号窗口, so the sequence reads 请 A零二三 号 到 七 号窗口; short: A零二三 到 七 号窗口. */
+  function clips(call, short) {
+    if (short) return [...ticketWords(call.ticket), "dao", ...windowWords(call.window), "chuangkou"];
     return ["qing", ...ticketWords(call.ticket), "hao", "dao", ...windowWords(call.window), "chuangkou"];
   }
 
@@ -34,59 +41,96 @@
     return speechSynthesis.getVoices().find((v) => /^(zh|cmn)([-_](CN|Hans))?/i.test(v.lang)) || null;
   }
 
-  function playNext() {
-    const next = chain.shift();
-    if (!next) { playing = false; return; }
-    playing = true;
-    let finished = false;
-    const done = () => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(guard);
-      playNext();
-    };
-    const guard = setTimeout(done, STEP_LIMIT_MS);
-    next(done);
+  function note(name) {
+    played.push(name);
+    if (played.length > 100) played.shift();
   }
 
-  function enqueue(step) {
-    chain.push(step);
-    if (!playing) playNext();
+  /* One step: calls done(true) when it played to its end, done(false) on error or time-out. */
+  /* One element per clip, loaded once: back-to-back clips start without a fetch between them. */
+  const elements = new Map();
+  function clip(name) {
+    if (!elements.has(name)) {
+      const audio = new Audio("/static/audio/" + name + ".wav");
+      audio.preload = "auto";
+      elements.set(name, audio);
+    }
+    return elements.get(name);
   }
 
   function playClip(name) {
     return (done) => {
-      played.push(name);
-      if (played.length > 100) played.shift();
-      const audio = new Audio("/static/audio/" + name + ".wav");
-      audio.onended = done;
-      audio.onerror = done;
-      audio.play().catch(done);
+      note(name);
+      const audio = clip(name);
+      audio.onended = () => done(true);
+      audio.onerror = () => done(false);
+      audio.currentTime = 0;
+      audio.play().catch(() => done(false));
     };
   }
 
   function speak(text, voice) {
     return (done) => {
-      played.push("speech:" + text);
+      note("speech:" + text);
       const utterance = new SpeechSynthesisUtterance(text);
       utterance.voice = voice;
       utterance.lang = voice.lang;
       utterance.rate = 0.9;
-      utterance.onend = done;
-      utterance.onerror = done;
+      utterance.onend = () => done(true);
+      utterance.onerror = () => done(false);
       speechSynthesis.speak(utterance);
     };
   }
 
-  function announce(call) {
-    enqueue(playClip("chime"));
+  function steps(call, short) {
     const voice = chineseVoice();
+    const list = short ? [] : [playClip("chime")];
     if (voice) {
       const spoken = call.ticket.split("").map((c) => (/[0-9]/.test(c) ? DIGITS[c] : c)).join(" ");
-      enqueue(speak("请 " + spoken + " 号，到 " + call.window + " 号窗口", voice));
+      list.push(speak(short ? spoken + "，到 " + call.window + " 号窗口"
+        : "请 " + spoken + " 号，到 " + call.window + " 号窗口", voice));
     } else {
-      for (const clip of clips(call)) enqueue(playClip(clip));
+      list.push(...clips(call, short).map(playClip));
     }
+    return list;
+  }
+
+  function runSteps(list, finished) {
+    let ok = true;
+    const next = (i) => {
+      if (i >= list.length) { finished(ok); return; }
+      let over = false;
+      const done = (good) => {
+        if (over) return;
+        over = true;
+        clearTimeout(guard);
+        ok = ok && good;
+        next(i + 1);
+      };
+      const guard = setTimeout(() => done(false), STEP_LIMIT_MS);
+      list[i](done);
+    };
+    next(0);
+  }
+
+  function playNext() {
+    const item = waiting.shift();
+    if (!item) { playing = false; return; }
+    playing = true;
+    runSteps(steps(item.call, item.short || waiting.length > 0), (ok) => {
+      if (ok && item.spoken) item.spoken(item.call);
+      playNext();
+    });
+  }
+
+  /* Queue `call`; `spoken(call)` once it has really been heard in the hall. */
+  function announce(call, spoken) {
+    for (let i = waiting.length - 1; i >= 0; i--) {
+      if (waiting[i].call.ticket === call.ticket) dropped.push(waiting.splice(i, 1)[0].call);
+    }
+    waiting.push({ call, spoken, short: playing }); /* queued behind another: a busy moment */
+    while (waiting.length > BACKLOG) dropped.push(waiting.shift().call);
+    if (!playing) playNext();
   }
 
   /* Browsers allow sound only after a gesture unless the screen's browser is set to autoplay
@@ -97,5 +141,5 @@
     return audio.play().then(() => { audio.pause(); return true; }, () => false);
   }
 
-  window.HallAnnounce = { announce, clips, probe, played };
+  window.HallAnnounce = { announce, clips, probe, played, dropped, BACKLOG };
 })();

@@ -8,7 +8,7 @@
   /* Which buttons make sense in which window state (the API still checks every press). */
   const ALLOWED = {
     idle: ["call-next", "pause", "logout"],
-    calling: ["recall", "no-show", "start", "transfer"],
+    calling: ["recall", "reannounce", "no-show", "start", "transfer"],
     serving: ["finish", "transfer", "hand-over"],
     paused: ["pause", "logout"],
     closed: [],
@@ -51,6 +51,22 @@
       : [el("span", { className: "muted" }, t("none"))]));
   }
 
+  /* Proof that the call reached the hall: what the screens reported for the latest call. */
+  function renderReach(reach) {
+    if (!reach || reach.window !== number) return;
+    const box = document.getElementById("reach");
+    box.hidden = !reach.call;
+    if (!reach.call) return;
+    const missing = reach.screens.filter((s) => !s.shown).map((s) => s.name);
+    box.textContent = reach.ticket + " · " + (reach.expected
+      ? t("Shown on %(shown)s/%(expected)s screens, spoken on %(spoken)s",
+        { shown: reach.shown, expected: reach.expected, spoken: reach.spoken })
+      : t("No screen in service shows this call"));
+    box.title = missing.length ? t("Not shown on: %(names)s", { names: missing.join(", ") }) : "";
+    box.classList.toggle("short", reach.shown < reach.expected || reach.expected === 0);
+    box.classList.toggle("unspoken", reach.spoken < reach.expected);
+  }
+
   function enter(next) {
     number = next.number;
     sessionStorage.setItem("hall.window", String(number));
@@ -60,7 +76,8 @@
     document.getElementById("console").hidden = false;
     render(next);
     if (socket) socket.disconnect();
-    socket = joinRoom("window:" + number, { window: render });
+    socket = joinRoom("window:" + number, { window: render, reach: renderReach });
+    api("GET", "/windows/" + number + "/reach").then(renderReach, () => {});
   }
 
   function leave() {
@@ -98,7 +115,9 @@
       showError(result.call ? null : { code: "nobody_waiting", message: t("No one is waiting for this window's services") });
       return;
     }
-    if (action === "hand-over") {
+    if (action === "reannounce") {
+      renderReach(await api("POST", path, guard));
+    } else if (action === "hand-over") {
       render((await api("POST", path)).window);
     } else if (action === "logout") {
       await api("POST", path);

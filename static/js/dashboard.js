@@ -66,10 +66,18 @@
       case "camera": return t("Camera %(c)s (%(z)s) %(st)s",
         { c: a.camera, z: zoneNames[a.zone] || a.zone, st: cameraStatus(a) })
         + " · " + t("Last seen") + " " + clock(a.last_seen_at);
+      case "screen": return t("Screen %(s)s (%(w)s) silent since %(at)s",
+        { s: a.screen, w: screenPlace(a.scope), at: clock(a.since, true) });
       case "overdue": return nt("%(num)d item past its time limit", "%(num)d items past their time limit", a.count);
       case "rectification_overdue": return nt("%(num)d bad rating not rectified in time", "%(num)d bad ratings not rectified in time", a.count);
       default: return a.kind;
     }
+  }
+  function screenPlace(scope) {
+    const [kind, key] = scope.split(":");
+    if (kind === "zone") return zoneNames[key] || key;
+    if (kind === "window") return t("Window %(n)s", { n: key });
+    return t("Whole hall");
   }
   function renderAlerts() {
     const alerts = state.serverAlerts;
