@@ -71,6 +71,8 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("POST", "/api/v1/tickets/<token>/cancel"): ("/api/v1/tickets/{token}/cancel", EVERYONE),
     ("POST", "/api/v1/tickets/<token>/rating"): ("/api/v1/tickets/{token}/rating", EVERYONE),
     ("POST", "/api/v1/deliveries/check-in"): ("/api/v1/deliveries/check-in", EVERYONE),
+    # a missed ticket rejoins at the kiosk (number + the ticket's QR code), or a manager helps
+    ("POST", "/api/v1/tickets/rejoin"): ("/api/v1/tickets/rejoin", {"kiosk", "manager"}),
     ("POST", "/api/v1/appointments"): ("/api/v1/appointments", EVERYONE),
     ("POST", "/api/v1/appointments/<code>/check-in"):
         ("/api/v1/appointments/123456/check-in", EVERYONE),
@@ -104,8 +106,8 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("GET", "/intake"): ("/intake?window=4", CLERK),
     ("GET", "/api/v1/windows/<int:number>"): ("/api/v1/windows/4", {"clerk", "manager"}),
     **{("POST", f"/api/v1/windows/<int:number>/{action}"): (f"/api/v1/windows/4/{action}", CLERK)
-       for action in ("logout", "pause", "call-next", "recall", "no-show", "start", "finish",
-                      "hand-over", "transfer", "intake")},
+       for action in ("logout", "pause", "call-next", "call", "recall", "no-show", "start",
+                      "finish", "hand-over", "transfer", "intake", "rejoin")},
     # cases: clerks, and approvers (unmasked only to the accepting clerk and the case's
     # departments' approvers: see test_intake_api)
     ("GET", "/cases/<number>/slip"): ("/cases/{case}/slip", CLERKS_AND_APPROVERS),
@@ -126,6 +128,7 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("GET", "/manager"): ("/manager", MANAGER),
     ("GET", "/manager/dashboard"): ("/manager/dashboard", MANAGER),
     ("GET", "/manager/reports"): ("/manager/reports", MANAGER),
+    ("GET", "/api/v1/reports/pauses"): ("/api/v1/reports/pauses", MANAGER),
     ("GET", "/api/v1/dashboard"): ("/api/v1/dashboard", MANAGER),
     ("GET", "/api/v1/dashboard/occupancy"): ("/api/v1/dashboard/occupancy", MANAGER),
     ("GET", "/api/v1/dashboard/alerts"): ("/api/v1/dashboard/alerts", MANAGER),

@@ -18,6 +18,15 @@ class TakeTicket(Request):
     priority: Annotated[Priority, coded("invalid_priority", "unknown priority")] | None = None
 
 
+class RejoinAtKiosk(Request):
+    """A missed ticket's holder rejoins at the kiosk: the number and the ticket's own token
+    (scanned from its QR code, or the status link), so nobody rejoins another's number."""
+
+    number: Annotated[Text, Field(max_length=16)]
+    token: Annotated[Text, Field(max_length=200)]
+    """The token, or the whole status link (``…/t/<token>``) as a QR scanner types it."""
+
+
 class RateService(Request):
     score: Annotated[int, Field(strict=True), coded("invalid_score", "a score from 1 to 5"),
                      Field(ge=1, le=5)]

@@ -1,0 +1,44 @@
+"""Window pauses with a reason (break, meeting, system fault), counted by the reports.
+
+Windows paused at upgrade time get no row: their reason was never recorded, so the
+console shows them paused without one and the reports start counting from the next pause.
+
+Revision ID: 0009
+Revises: 0005
+Create Date: 2026-11-30
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "window_pauses",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("window_number", sa.Integer(), nullable=False),
+        sa.Column("clerk_id", sa.String(length=32), nullable=False),
+        sa.Column("reason", sa.String(length=16), nullable=False),
+        sa.Column("started_at", sa.DateTime(), nullable=False),
+        sa.Column("ended_at", sa.DateTime(), nullable=True),
+        sa.Column("origin", sa.String(length=120), nullable=True),
+        sa.ForeignKeyConstraint(["window_number"], ["windows.number"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("window_pauses", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_window_pauses_window_started", ["window_number", "started_at"], unique=False
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("window_pauses", schema=None) as batch_op:
+        batch_op.drop_index("ix_window_pauses_window_started")
+    op.drop_table("window_pauses")
