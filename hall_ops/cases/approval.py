@@ -352,14 +352,14 @@ def _move(
         .where(Case.number == row.case_number, CaseItem.department_code == row.department)
         .order_by(CaseItem.id)
     ).all()
-    case = session.scalars(select(Case).where(Case.number == row.case_number)).one()
-    if action == "approve":
+    case = session.scalars(select(Case).where(Case.number == row.case_number)).first()
+    if action == "approve" and case is not None:
         reason = gaps_reason(outstanding_gaps(case, items), confirm_gaps, reason, "approve")
     for item in items:
         if item.status != item_status:
             set_item_status(session, row.case_number, item.item_code, item_status, approver,
                             reason, now=now)
-    if action in ("approve", "reject"):
+    if action in ("approve", "reject") and case is not None:
         record_if_ready(session, case, now)
     row.status = to_status
     row.updated_at = now
