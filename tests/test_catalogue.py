@@ -110,7 +110,8 @@ def test_service_guide_and_items_for_service(cat_db):
         load_catalogue(s, DATA)
     with cat_db.read() as s:
         guide = service_guide(s, "BDC-01")
-        assert guide["department"] == {"code": "bdc", "name_zh": "不动产登记中心"}
+        assert guide["department"] == {"code": "bdc", "name_zh": "不动产登记中心",
+                                       "name_en": "Real Estate Registration Centre"}
         assert guide["board"] == "real_estate" and guide["board_name_zh"] == "不动产登记"
         assert guide["time_limit_days"] == 5
         assert (guide["fee_yuan"], guide["free"]) == ("80.00", False)

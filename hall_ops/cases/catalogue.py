@@ -51,6 +51,8 @@ ITEM_COLUMNS = (
     "code", "name_zh", "name_en", "board", "department_code", "department_zh",
     "time_limit_days", "fee_yuan", "service_code",
 )
+OPTIONAL_ITEM_COLUMNS = ("department_en",)
+"""Older catalogue files lack them: the department's English name falls back to Chinese."""
 MATERIAL_COLUMNS = ("item_code", "name_zh", "name_en", "key", "copies", "e_licence")
 CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 
@@ -67,6 +69,7 @@ class ServiceItem(Base):
     board: Mapped[str] = mapped_column(String(32))
     department_code: Mapped[str] = mapped_column(String(32), index=True)
     department_name_zh: Mapped[str] = mapped_column(String(64))
+    department_name_en: Mapped[str | None] = mapped_column(String(128), nullable=True)
     time_limit_days: Mapped[int] = mapped_column(Integer)
     """Legal time limit in working days (0 = decided on the spot, 即办件)."""
     fee_yuan: Mapped[Decimal] = mapped_column(Numeric(10, 2))
@@ -128,6 +131,7 @@ class _Item:
     board: str
     department_code: str
     department_zh: str
+    department_en: str | None
     time_limit_days: int
     fee_yuan: Decimal
     service_code: str
@@ -158,6 +162,7 @@ def load_catalogue(session: Session, path: str | Path) -> dict[str, int]:
         row_item.name_zh, row_item.name_en = parsed.name_zh, parsed.name_en
         row_item.board, row_item.department_code = parsed.board, parsed.department_code
         row_item.department_name_zh = parsed.department_zh
+        row_item.department_name_en = parsed.department_en
         row_item.time_limit_days, row_item.fee_yuan = parsed.time_limit_days, parsed.fee_yuan
         row_item.service_code, row_item.active = parsed.service_code, True
         row_item.position = position
@@ -184,8 +189,11 @@ def load_catalogue(session: Session, path: str | Path) -> dict[str, int]:
     }
 
 
-def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (line number, row dict) of a CSV file whose header has exactly ``columns``."""
+def _rows(
+    path: Path, columns: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (line number, row dict) of a CSV file whose header has exactly ``columns``
+    (and any of ``optional``, which may be left empty)."""
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except FileNotFoundError:
@@ -197,7 +205,7 @@ def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str,
             raise CatalogueError(path, 1, "empty file")
         header = [h.strip() for h in header]
         missing = [c for c in columns if c not in header]
-        unknown = [h for h in header if h not in columns]
+        unknown = [h for h in header if h not in columns and h not in optional]
         if missing:
             raise CatalogueError(path, 1, f"missing column(s) {missing}")
         if unknown:
@@ -221,7 +229,7 @@ def _read_items(path: Path, session: Session) -> dict[str, _Item]:
     services = {s.code: s for s in session.scalars(select(Service))}
     items: dict[str, _Item] = {}
     departments: dict[str, tuple[str, int]] = {}
-    for line, row in _rows(path, ITEM_COLUMNS):
+    for line, row in _rows(path, ITEM_COLUMNS, OPTIONAL_ITEM_COLUMNS):
         code = row["code"]
         if not CODE_PATTERN.fullmatch(code):
             raise CatalogueError(path, line, f"item code {code!r} must be letters, digits, - or _")
@@ -259,6 +267,7 @@ def _read_items(path: Path, session: Session) -> dict[str, _Item]:
             board=board,
             department_code=dept,
             department_zh=dept_zh,
+            department_en=row.get("department_en") or None,
             time_limit_days=_int(row["time_limit_days"], "time_limit_days", path, line),
             fee_yuan=_fee(row["fee_yuan"], path, line),
             service_code=service.code,
@@ -344,7 +353,8 @@ def item_summary(item: ServiceItem) -> dict[str, Any]:
         "name_zh": item.name_zh,
         "name_en": item.name_en,
         "board": item.board,
-        "department": {"code": item.department_code, "name_zh": item.department_name_zh},
+        "department": {"code": item.department_code, "name_zh": item.department_name_zh,
+                       "name_en": item.department_name_en or item.department_name_zh},
         "time_limit_days": item.time_limit_days,
         "fee_yuan": f"{item.fee_yuan:.2f}",
         "service": item.service_code,

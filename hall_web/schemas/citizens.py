@@ -119,6 +119,8 @@ class Calls(Answer):
 class Department(Answer):
     code: str
     name_zh: str
+    name_en: str | None = None
+    """From the catalogue's optional ``department_en``; the Chinese name when it has none."""
 
 
 class ItemSummary(Answer):

@@ -150,6 +150,7 @@ class CaseItem(Answer):
 class DepartmentItems(Answer):
     code: str
     name_zh: str
+    name_en: str
     items: list[str]
 
 

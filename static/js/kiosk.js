@@ -1,9 +1,10 @@
-/* Kiosk: zone → service → ticket, or appointment check-in; back to the start when idle. */
+/* Kiosk: zone → service → ticket, or appointment check-in, collecting a result, or a missed
+   ticket rejoining the queue; back to the start when idle. */
 (function () {
   "use strict";
   const { t, nt, api, showError, minutes } = window.Hall;
-  const steps = ["step-zone", "step-service", "step-checkin", "step-collect", "step-ticket"];
-  const IDLE_SECONDS = { "step-service": 60, "step-checkin": 90, "step-collect": 90, "step-ticket": 30 };
+  const steps = ["step-zone", "step-service", "step-checkin", "step-collect", "step-rejoin", "step-ticket"];
+  const IDLE_SECONDS = { "step-service": 60, "step-checkin": 90, "step-collect": 90, "step-rejoin": 90, "step-ticket": 30 };
   /* The kiosk is shared: a citizen who switched to English hands the next one a Chinese kiosk. */
   const ENGLISH = window.HALL_LANG === "en";
   if (ENGLISH) IDLE_SECONDS["step-zone"] = 60;
@@ -110,6 +111,27 @@
         { case_number: caseNumber.value.trim(), phone_last4: last4.value.trim() }));
       caseNumber.value = "";
       last4.value = "";
+    } catch (error) { failed(error); }
+  });
+
+  /* A missed ticket rejoins with its number and its QR code: a scanner types the ticket's
+     status link into the focused field (the server takes the token from it). */
+  document.getElementById("to-rejoin").addEventListener("click", () => {
+    show("step-rejoin");
+    document.getElementById("rejoin-number").focus();
+  });
+  document.getElementById("rejoin-number").addEventListener("keydown", (event) => {
+    if (event.key === "Enter") { event.preventDefault(); document.getElementById("rejoin-token").focus(); }
+  });
+  document.getElementById("rejoin").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const number = document.getElementById("rejoin-number");
+    const token = document.getElementById("rejoin-token");
+    try {
+      showTicket(await api("POST", "/tickets/rejoin",
+        { number: number.value.trim().toUpperCase(), token: token.value.trim() }));
+      number.value = "";
+      token.value = "";
     } catch (error) { failed(error); }
   });
 
