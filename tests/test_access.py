@@ -162,7 +162,8 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
 }
 
 DEVICE_PAGES = {("GET", "/kiosk"), ("GET", "/screen"), ("GET", "/pad"),
-                ("GET", "/api/v1/windows/<int:number>/rating-pad")}
+                ("GET", "/api/v1/windows/<int:number>/rating-pad"),
+                ("POST", "/api/v1/tickets/rejoin")}
 
 ROOMS: dict[str, set[str]] = {
     "hall": EVERYONE,

@@ -84,9 +84,11 @@
     for (const c of calls) seen.add(c.seq);
     render(false);
     renderQueue(snap.queue);
+    window.HallMissed.render(snap.missed);
   }
 
-  joinRoom(room, { snapshot: onSnapshot, call: onCall, queue: renderQueue });
+  joinRoom(room, { snapshot: onSnapshot, call: onCall, queue: renderQueue,
+    missed: (push) => window.HallMissed.render(push.missed) });
 
   const overlay = document.getElementById("sound");
   function enableSound() {
