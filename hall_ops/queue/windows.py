@@ -316,15 +316,15 @@ def transfer(
         if to_window == number:
             raise InvalidInput("cannot transfer a ticket to its own window", code="same_window")
         target = get_window(session, to_window)
-        if target.state == "closed":
-            # Nobody would call it there: refused rather than left waiting for no one.
-            raise Conflict(f"window {to_window} is closed", code="window_closed",
-                           window=to_window)
         if service.code not in target.service_codes:
             raise InvalidInput(
                 f"window {to_window} does not serve {service.code!r}",
                 code="window_does_not_serve",
             )
+        if target.state == "closed":
+            # Nobody would call it there: refused rather than left waiting for no one.
+            raise Conflict(f"window {to_window} is closed", code="window_closed",
+                           window=to_window)
     elif service.code == ticket.service_code:
         raise InvalidInput("the ticket is already in that service", code="same_service")
     record_event(
