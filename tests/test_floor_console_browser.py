@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.support.browser import clerk_console, device_page
+from tests.support.browser import clerk_console, device_page, staff_page
 from tests.support.browser import new_page as _page
 from tests.support.server import running_server
 from tests.support.web import live_window
@@ -80,6 +80,15 @@ def test_console_no_show_state_missed_rejoin_out_of_order_call_and_pause(browser
     assert clerk.is_disabled("button[data-action=call-next]")
     assert clerk.is_disabled("#call-chosen button[type=submit]")
     assert clerk.errors == [], clerk.errors
+
+    # the manager's reports count the pause, by reason
+    reports = staff_page(browser, hall, "/manager/reports", "manager")
+    wait_text(reports, "#pause-report-window tbody", "4 号窗口")
+    row = reports.eval_on_selector_all("#pause-report-window tbody td",
+                                       "tds => tds.map(td => td.textContent)")
+    assert row[:3] == ["4 号窗口", "1", "0"] and float(row[3]) >= 0 and row[4] == "0", row
+    wait_text(reports, "#pause-report-clerk tbody", "c01")
+    assert reports.errors == [], reports.errors
 
 
 def test_a_finished_tickets_phone_page_shows_its_end_and_stops_listening(browser, hall):
