@@ -153,9 +153,15 @@ def test_a_missed_ticket_rejoins_at_the_kiosk_with_its_qr_code(app, client):
     # the scanner types the whole status link
     body = {"number": missed["number"], "token": missed["status_url"]}
     assert client.post("/api/v1/tickets/rejoin", json=body).status_code == 401  # not a kiosk
+    console = app.extensions["hall"].socketio.test_client(app, flask_test_client=clerk)
+    console.emit("join", {"room": "window:4"}, callback=True)
+    console.get_received()
     r = kiosk.post("/api/v1/tickets/rejoin", json=body)
     assert r.status_code == 200, r.json
     assert r.json["status"] == "waiting" and r.json["number"] == missed["number"]
+    # the consoles of windows serving it redraw: no longer missed, waiting again
+    (view,) = [e["args"][0] for e in console.get_received() if e["name"] == "window"]
+    assert view["missed"] == [] and view["next"] == [other["number"], missed["number"]]
     (event,) = events(app, "rejoined")
     assert event.clerk_id is None and event.detail["via"] == "kiosk"
     assert "device:" in event.origin

@@ -22,6 +22,7 @@ from hall_ops.queue.models import (
     TicketEvent,
     Window,
     WindowPause,
+    WindowService,
 )
 from hall_ops.queue.records import ACTIVE, get_service, get_window, record_event
 
@@ -29,6 +30,15 @@ from hall_ops.queue.records import ACTIVE, get_service, get_window, record_event
 def _window_changed(session: Session, number: int) -> None:
     events.record(session, WindowChanged(number))
     events.record(session, QueueChanged())
+
+def _missed_changed(session: Session, service_code: str) -> None:
+    """A missed list changed: screens, and the consoles of the open windows serving it."""
+    events.record(session, MissedChanged())
+    for number in session.scalars(
+        select(Window.number).join(Window.assignments)
+        .where(Window.state != "closed", WindowService.service_code == service_code)
+    ):
+        events.record(session, WindowChanged(number))
 
 
 def _staffed_window(session: Session, number: int, clerk_id: str) -> Window:
@@ -265,7 +275,7 @@ def mark_no_show(
     record_event(session, ticket, "no_show", "no_show", now, window=number, clerk=clerk_id)
     ticket.finished_at = now
     _release(window)
-    events.record(session, MissedChanged())
+    _missed_changed(session, ticket.service_code)
     return ticket
 
 def start_service(
@@ -390,7 +400,7 @@ def rejoin(
     ticket.called_at = None
     ticket.finished_at = None
     ticket.recalls = 0
-    events.record(session, MissedChanged())
+    _missed_changed(session, ticket.service_code)
     return ticket
 
 def missed_ticket(session: Session, hall: HallConfig, ticket_number: str,
