@@ -137,13 +137,22 @@ def test_kiosk_fills_a_portrait_screen_and_language_switches_are_touch_sized(bro
     box = kiosk.eval_on_selector("a.lang", "e => e.getBoundingClientRect().toJSON()")
     assert box["width"] >= 44 and box["height"] >= 44, box
 
+    print(f"portrait kiosk: tiles reach {tiles:.0f} px of 1920; language switch "
+          f"{box['width']:.0f}×{box['height']:.0f} px")
+
     # a missed citizen rejoins at the kiosk: number, then the QR code scanned as a link
+    screen = device_page(browser, hall.device_link("/screen?zone=front_intake"),
+                         viewport={"width": 1920, "height": 1080})
+    screen.wait_for_function("() => document.querySelector('#waiting').rows.length > 0")
+    assert screen.is_hidden("#missed-line")
     missed = take(hall)
     session = live_window(hall.url, 4, "c01")
     session.post(f"{hall}/api/v1/windows/4/call-next")
     for _ in range(2):
         session.post(f"{hall}/api/v1/windows/4/recall", json={})
     session.post(f"{hall}/api/v1/windows/4/no-show", json={})
+    wait_text(screen, "#missed", missed["number"])  # the call screen lists it
+    assert screen.is_visible("#missed-line")
     kiosk.click("#to-rejoin")
     kiosk.fill("#rejoin-number", missed["number"])
     kiosk.press("#rejoin-number", "Enter")
@@ -151,6 +160,7 @@ def test_kiosk_fills_a_portrait_screen_and_language_switches_are_touch_sized(bro
     kiosk.press("#rejoin-token", "Enter")
     kiosk.wait_for_selector("#step-ticket:not([hidden])")
     assert kiosk.inner_text("#ticket-number") == missed["number"]
+    screen.wait_for_selector("#missed-line", state="hidden", timeout=WAIT_MS)
 
     guide = _page(browser, viewport={"width": 360, "height": 740})
     guide.goto(f"{hall}/guide/enterprise")
@@ -158,7 +168,7 @@ def test_kiosk_fills_a_portrait_screen_and_language_switches_are_touch_sized(bro
         const r = document.createRange(); r.selectNodeContents(e);
         return {lines: r.getClientRects().length, ...e.getBoundingClientRect().toJSON()}; }""")
     assert lang["lines"] == 1 and lang["height"] >= 44 and lang["width"] >= 44, lang
-    for page in (kiosk, guide):
+    for page in (kiosk, guide, screen):
         assert page.errors == [], page.errors
 
 
