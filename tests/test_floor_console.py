@@ -225,3 +225,12 @@ def test_pause_needs_a_reason_and_the_report_counts_it(db, hall_config, clock):
     assert (rows["4"].pauses, rows["4"].break_minutes, rows["4"].meeting_minutes) == (2, 15, 30)
     assert rows["4"].paused_minutes == 45 and rows["5"].system_fault_minutes == 60
     assert by_clerk["c01"].paused_minutes == 45 and set(by_clerk) == {"c01", "c02"}
+
+
+def test_resume_leaves_a_window_that_is_not_paused_as_it_is(db, hall_config, clock):
+    login(db, 4)
+    take(db, hall_config, clock)
+    called(db, hall_config, clock)
+    with db.write() as s:
+        window = queue.pause_window(s, 4, "c01", False, clock())
+        assert window.state == "calling" and window.current_ticket_id is not None

@@ -133,9 +133,11 @@ def pause_window(
         session.add(WindowPause(window_number=number, clerk_id=clerk_id, reason=reason,
                                 started_at=now, origin=session.info.get("origin")))
         window.state = "paused"
-    else:
+    elif window.state == "paused":
         _end_pause(session, number, now)
         window.state = "idle"
+    else:
+        return window  # not paused: resuming changes nothing (never a ticket's window state)
     _window_changed(session, number)
     return window
 
