@@ -37,7 +37,9 @@ from hall_ops.events import (
     CallRepeated,
     CaseAccepted,
     Event,
+    MissedChanged,
     QueueChanged,
+    ResultReady,
     TicketCalled,
     WindowChanged,
     WorkloadChanged,
@@ -78,8 +80,13 @@ class Publisher:
             self.reach_soon(number)
         if any(isinstance(e, QueueChanged) for e in events):
             self.queue_changed()
+        if any(isinstance(e, MissedChanged) for e in events):
+            self.missed_changed()
         for number in sorted({e.number for e in events if isinstance(e, WindowChanged)}):
             self.window_changed(number)
+        if any(isinstance(e, ResultReady) for e in events):
+            # No case number on a public room: ticket pages refresh their own ticket.
+            self.socketio.emit("result", {}, to="hall")
         for event in events:
             if isinstance(event, CaseAccepted):
                 self.socketio.emit("case", event.notice, to=[manager_room.ROOM,
@@ -119,6 +126,18 @@ class Publisher:
         public = ["hall", *(f"zone:{z.code}" for z in self.hall.zones)]
         self.socketio.emit("queue", queue.public_snapshot(snapshot), to=public)
 
+    def missed_changed(self) -> None:
+        """The missed (过号) numbers, to the hall's screens and each zone's own."""
+        limit, now = self.hall.queue.missed_shown, self.clock()
+        with self.db.read() as session:
+            lists = {"hall": queue.missed_numbers(session, self.hall, now, limit=limit)} | {
+                f"zone:{zone.code}": queue.missed_numbers(session, self.hall, now, limit=limit,
+                                                          zone=zone.code)
+                for zone in self.hall.zones
+            }
+        for room, missed in lists.items():
+            self.socketio.emit("missed", {"room": room, "missed": missed}, to=room)
+
     def window_changed(self, number: int) -> None:
         with self.db.read() as session:
             view = queue.window_view(session, self.hall, number, self.clock())
@@ -137,9 +156,15 @@ def snapshot_for(room: str, db: Database, hall: HallConfig, clock: Clock) -> dic
             day=hall_day(now, hall.timezone),
         )
         snapshot = queue.queue_snapshot(session, hall, now)
+        missed = queue.missed_numbers(
+            session, hall, now, limit=hall.queue.missed_shown,
+            zone=key if kind == "zone" else None,
+            window=int(key) if kind == "window" else None,
+        )
     if room != manager_room.ROOM:
         snapshot = queue.public_snapshot(snapshot)
-    return {"room": room, "calls": calls, "queue": snapshot, "at": iso_utc(now)}
+    return {"room": room, "calls": calls, "queue": snapshot, "missed": missed,
+            "at": iso_utc(now)}
 
 
 def register_handlers(

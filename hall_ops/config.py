@@ -77,6 +77,14 @@ class QueueRules:
     service_time_sample: int = 20
     appointment_early_minutes: int = 30
     appointment_late_minutes: int = 15
+    missed_shown: int = 6
+    """Recently missed (过号) numbers a call screen lists, so a returning citizen sees theirs."""
+    rejoin_position: str = "back"
+    """Where a returning missed ticket rejoins: ``back`` of its queue, or ``after`` the next
+    ``rejoin_after_people`` waiting."""
+    rejoin_after_people: int = 3
+    rejoin_limit: int = 1
+    """How often one ticket may rejoin after being missed."""
 
 
 @dataclass(frozen=True)
@@ -282,6 +290,10 @@ def parse_config(data: dict[str, Any], base_dir: Path) -> HallConfig:
         service_time_sample=q.service_time_sample,
         appointment_early_minutes=q.appointment_early_minutes,
         appointment_late_minutes=q.appointment_late_minutes,
+        missed_shown=q.missed_shown,
+        rejoin_position=q.rejoin_position,
+        rejoin_after_people=q.rejoin_after_people,
+        rejoin_limit=q.rejoin_limit,
     )
 
     url = file.database.url

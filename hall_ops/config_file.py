@@ -70,6 +70,10 @@ class QueueSection(Section):
     service_time_sample: Annotated[int, Field(ge=1, le=1000)] = 20
     appointment_early_minutes: Annotated[int, Field(ge=0, le=240)] = 30
     appointment_late_minutes: Annotated[int, Field(ge=0, le=240)] = 15
+    missed_shown: Annotated[int, Field(ge=0, le=50)] = 6
+    rejoin_position: Literal["back", "after"] = "back"
+    rejoin_after_people: Annotated[int, Field(ge=0, le=100)] = 3
+    rejoin_limit: Annotated[int, Field(ge=0, le=5)] = 1
 
 
 class CatalogueSection(Section):

@@ -45,6 +45,18 @@ class WindowChanged:
 
 
 @dataclass(frozen=True)
+class MissedChanged:
+    """A ticket was missed (过号) or a missed one rejoined: screens list the missed numbers."""
+
+
+@dataclass(frozen=True)
+class ResultReady:
+    """A case's result became ready at the delivery window (its ticket pages refresh)."""
+
+    case_number: str
+
+
+@dataclass(frozen=True)
 class CaseAccepted:
     """An intake record was created at a window; ``notice`` names it without personal data."""
 
@@ -74,8 +86,8 @@ class CallReached:
 
 
 Event = (
-    QueueChanged | TicketIssued | TicketCalled | WindowChanged | CaseAccepted | WorkloadChanged
-    | CallRepeated | CallReached
+    QueueChanged | TicketIssued | TicketCalled | WindowChanged | MissedChanged | ResultReady
+    | CaseAccepted | WorkloadChanged | CallRepeated | CallReached
 )
 
 

@@ -33,6 +33,7 @@ from hall_ops.cases.approval import (
     verify_callback,
 )
 from hall_ops.cases.catalogue import ServiceItem
+from hall_ops.cases.delivery import record_if_ready
 from hall_ops.cases.identity import masked_applicant
 from hall_ops.cases.intake import (
     get_case,
@@ -153,7 +154,8 @@ def backoffice_act(case_id: int, action: str, json: ConsoleAction) -> Any:
     The approver is the one logged in."""
     with write() as s:
         _console_case(s, case_id)
-        row = console_act(s, case_id, action, actor(), current_hall().clock(), json.reason)
+        row = console_act(s, case_id, action, actor(), current_hall().clock(), json.reason,
+                          confirm_gaps=bool(json.confirm_gaps))
         view = console_view(row)
     return jsonify({**view, "applicant": masked_applicant(view["applicant"])})
 
@@ -211,4 +213,5 @@ def approval_callback() -> Any:
         if not unchanged:
             set_item_status(s, case_number, item_code, status, str(actor), reason,
                             now=hall.clock())
+            record_if_ready(s, case, hall.clock())
     return jsonify(case_number=case_number, item=item_code, status=status, unchanged=unchanged)

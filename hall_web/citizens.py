@@ -44,6 +44,7 @@ from hall_ops.evaluation import ratings
 from hall_ops.evaluation.models import Rating
 from hall_ops.licences import library
 from hall_ops.queue.models import Service, Ticket, Window
+from hall_ops.queue.windows import missed_ticket
 from hall_web.access import access
 from hall_web.api import answers, api
 from hall_web.context import current_hall
@@ -60,6 +61,7 @@ from hall_web.schemas.citizens import (
     HallLayout,
     ItemGuide,
     RatingPad,
+    RejoinAtKiosk,
     ServiceInfo,
     ServiceItems,
     TakeTicket,
@@ -268,6 +270,25 @@ def cancel_ticket(token: str) -> Any:
     hall = current_hall()
     with write() as s:
         view = ticket_status_view(s, queue.cancel_ticket(s, token, hall.clock()))
+    return jsonify(view)
+
+
+@bp.post("/api/v1/tickets/rejoin")
+@access("device", kinds=("kiosk",), also=("manager",))
+@lookup_limits
+@api.validate(resp=answers(HTTP_200=TicketStatus, errors=(404, 409)))
+def rejoin(json: RejoinAtKiosk) -> Any:
+    """A missed (过号) ticket's holder is back: at the kiosk, with the number and the ticket's
+    QR code, it waits again by the hall's policy (recorded, with the kiosk as origin)."""
+    hall = current_hall()
+    token = json.token.strip().rstrip("/").rsplit("/", 1)[-1]
+    with write() as s:
+        ticket = queue.ticket_by_token(s, token)
+        if ticket.number != json.number.strip().upper():
+            raise NotFound("no such ticket", code="unknown_ticket")
+        ticket = missed_ticket(s, hall.config, ticket.number, hall.clock())
+        queue.rejoin(s, hall.config, ticket, hall.clock(), via="kiosk")
+        view = ticket_status_view(s, ticket)
     return jsonify(view)
 
 

@@ -43,6 +43,7 @@ from hall_ops.clock import hall_day, to_local
 from hall_ops.errors import NotFound, Unauthorized
 from hall_ops.queue.models import Clerk, Service, Ticket, Window
 from hall_ops.queue.records import get_window
+from hall_ops.queue.windows import missed_ticket
 from hall_ops.screens import reach
 from hall_ops.staff.policy import hall_code
 from hall_web.access import access, current_staff
@@ -51,13 +52,16 @@ from hall_web.auth import check_window_pin, end_session, record_unmasked_read, s
 from hall_web.context import current_hall
 from hall_web.request_helpers import attached_licences, clerk_at, layout, write
 from hall_web.schemas.clerks import (
+    CallChosen,
     CallNext,
     CaseView,
     Clerks,
     HandOver,
+    HandOverBody,
     Intake,
     IntakeAccepted,
     Pause,
+    RejoinAtWindow,
     Supplement,
     TicketGuard,
     Transfer,
@@ -68,6 +72,8 @@ from hall_web.schemas.socketio import Reach
 from hall_web.security import login_limits
 
 bp = Blueprint("clerks", __name__)
+
+WINDOW_ACTION = answers(HTTP_200=WindowView, errors=(401, 404, 409))
 
 
 def window_answer(number: int) -> dict[str, Any]:
@@ -179,7 +185,7 @@ def window_login(number: int, json: WindowLogin) -> Any:
 def window_logout(number: int) -> Any:
     clerk = clerk_at(number)
     with write() as s:
-        queue.close_window(s, number, clerk)
+        queue.close_window(s, number, clerk, current_hall().clock())
     end_session()
     return jsonify(window_answer(number))
 
@@ -188,9 +194,10 @@ def window_logout(number: int) -> Any:
 @access("clerk_at_window")
 @api.validate(resp=answers(HTTP_200=WindowView, errors=(401, 404, 409)))
 def window_pause(number: int, json: Pause) -> Any:
+    """Pause with a reason (break, meeting, system fault; the reports count them) or resume."""
     clerk = clerk_at(number)
     with write() as s:
-        queue.pause_window(s, number, clerk, json.paused)
+        queue.pause_window(s, number, clerk, json.paused, current_hall().clock(), json.reason)
     return jsonify(window_answer(number))
 
 
@@ -216,6 +223,37 @@ def call_next(number: int) -> Any:
         message=None if call else "no one is waiting for this window's services",
     )
 
+@bp.post("/api/v1/windows/<int:number>/call")
+@access("clerk_at_window")
+@api.validate(resp=answers(HTTP_200=CallNext, errors=(401, 404, 409)))
+def call_chosen(number: int, json: CallChosen) -> Any:
+    """Call a chosen waiting number out of order, with a reason (kept in its history)."""
+    hall = current_hall()
+    clerk = clerk_at(number)
+    with write() as s:
+        ticket, event = queue.call_ticket(s, hall.config, number, clerk, hall.clock(),
+                                          json.ticket, json.reason)
+        call = queue.call_view(event, ticket.number, ticket.service_code,
+                               s.get(Window, number).zone_code)
+    view = window_answer(number)
+    return jsonify(ticket=view["ticket"], call=call, window=view, message=None)
+
+
+@bp.post("/api/v1/windows/<int:number>/rejoin")
+@access("clerk_at_window")
+@api.validate(resp=WINDOW_ACTION)
+def rejoin(number: int, json: RejoinAtWindow) -> Any:
+    """A missed ticket's holder came back to this window: it waits again by the hall's
+    policy (``[queue] rejoin_position``), recorded with this clerk and window."""
+    hall = current_hall()
+    clerk = clerk_at(number)
+    with write() as s:
+        ticket = missed_ticket(s, hall.config, json.ticket, hall.clock())
+        queue.rejoin(s, hall.config, ticket, hall.clock(), via="window", clerk_id=clerk,
+                     window=number)
+    return jsonify(window_answer(number))
+
+
 def _ticket_action(
     number: int, expected: str | None, action: Callable[..., Any], **kwargs: Any
 ) -> Any:
@@ -224,9 +262,6 @@ def _ticket_action(
     with write() as s:
         action(s, number, clerk, hall.clock(), expected=expected, **kwargs)
     return jsonify(window_answer(number))
-
-
-WINDOW_ACTION = answers(HTTP_200=WindowView, errors=(401, 404, 409))
 
 
 @bp.post("/api/v1/windows/<int:number>/recall")
@@ -290,12 +325,15 @@ def finish(number: int, json: TicketGuard) -> Any:
 @bp.post("/api/v1/windows/<int:number>/hand-over")
 @access("clerk_at_window")
 @api.validate(resp=answers(HTTP_200=HandOver, errors=(401, 404, 409)))
-def hand_over(number: int) -> Any:
-    """At the delivery window: the result of the case behind the ticket in hand is handed over."""
+def hand_over(number: int, json: HandOverBody) -> Any:
+    """At the delivery window: the result of the case behind the ticket in hand is handed over.
+    With a gap material still outstanding: refused (409 ``gaps_outstanding``) unless
+    ``confirm_gaps`` and a ``reason``, which go into the items' history."""
     hall = current_hall()
     clerk = clerk_at(number)
     with write() as s:
-        case = delivery.hand_over(s, number, clerk, hall.clock())
+        case = delivery.hand_over(s, number, clerk, hall.clock(),
+                                  confirm_gaps=bool(json.confirm_gaps), reason=json.reason)
         number_of_case = case.number
     return jsonify(case_number=number_of_case, window=window_answer(number))
 

@@ -47,7 +47,18 @@ ENGLISH: dict[str, str] = dict([
     error_msgid("ticket_not_current", "The current ticket has changed; reload the page"),
     error_msgid("nothing_to_announce", "No called ticket at this window to announce again"),
     error_msgid("not_called", "This ticket is already being served"),
-    error_msgid("recall_first", "Recall the ticket before marking it a no-show"),
+    error_msgid("recall_first",
+                "Recall the ticket %(left)s more time(s) before marking it a no-show"),
+    error_msgid("ticket_not_callable",
+                "That number is not waiting for this window: called elsewhere, finished, or "
+                "of another service"),
+    error_msgid("pause_reason_required", "Choose why the window pauses"),
+    error_msgid("window_closed", "That window is closed: nobody would call the ticket there"),
+    error_msgid("not_missed", "Only a missed ticket can rejoin the queue"),
+    error_msgid("rejoin_limit",
+                "This ticket has rejoined the queue as often as allowed; please take a new "
+                "ticket"),
+    error_msgid("ticket_expired", "This ticket is of an earlier day; please take a new ticket"),
     error_msgid("not_serving", "Start serving the ticket before finishing it"),
     error_msgid("same_window", "A ticket cannot be transferred to its own window"),
     error_msgid("window_does_not_serve", "The target window does not serve that service"),
@@ -105,6 +116,14 @@ ENGLISH: dict[str, str] = dict([
     error_msgid("material_twice", "A material comes on paper or as an e-licence, not both"),
     error_msgid("e_licence_not_accepted", "This material cannot be replaced by an e-licence"),
     error_msgid("unknown_case", "No such case number"),
+    error_msgid("result_not_ready",
+                "The result of this case is not ready yet; you will be told when it is"),
+    error_msgid("already_delivered", "The result of this case has already been collected"),
+    error_msgid("not_a_delivery", "The ticket in hand is not for collecting a result"),
+    error_msgid("gaps_outstanding",
+                "Gap materials are still outstanding: %(materials)s. Confirm with a reason to "
+                "go on"),
+    error_msgid("claimed_by_other", "Another approver has claimed this case"),
     error_msgid("unknown_case_item", "The case has no such item"),
     error_msgid("already_received", "This material has already been received"),
     error_msgid("invalid_transition", "This cannot be done in the current state"),
@@ -142,10 +161,22 @@ ENGLISH: dict[str, str] = dict([
 
 
 def translated(body: dict[str, Any]) -> dict[str, Any]:
-    """The error body with its message in the request's language, when the catalogue has it."""
+    """The error body with its message in the request's language, when the catalogue has it.
+    A message may name the error's details (``%(left)s`` recalls to go, ``%(materials)s``):
+    filled from the body, a list joined the way the language lists things."""
     code = body.get("error")
     english = ENGLISH.get(code) if isinstance(code, str) else None
     if english is None:
         return body
     text = pgettext(code, english)
-    return {**body, "message": text} if text != english else body
+    if text == english:
+        return body
+    if "%(" in text:
+        sep = ", " if text.isascii() else "、"
+        values = {k: sep.join(map(str, v)) if isinstance(v, list) else v
+                  for k, v in body.items()}
+        try:
+            text = text % values
+        except (KeyError, ValueError, TypeError):
+            return body
+    return {**body, "message": text}

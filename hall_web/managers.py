@@ -42,6 +42,7 @@ from hall_ops.floor.overview import floor_state
 from hall_ops.floor.workload import Proposal
 from hall_ops.queue.models import Clerk
 from hall_ops.reports import cases as case_reports
+from hall_ops.reports import pauses as pause_reports
 from hall_ops.reports import tickets as reports
 from hall_web.access import access
 from hall_web.api import answers, api, parse
@@ -60,6 +61,8 @@ from hall_web.schemas.managers import (
     NoticeRetried,
     Occupancy,
     OccupancyQuery,
+    PauseReport,
+    PauseReportQuery,
     ProposalBody,
     Proposals,
     ReportQuery,
@@ -291,6 +294,27 @@ def ticket_report(query: TicketReportQuery) -> Any:
         )
     return jsonify(group_by=group_by, first_day=first.isoformat(), last_day=last.isoformat(),
                    rows=[asdict(r) for r in rows])
+
+
+@bp.get("/api/v1/reports/pauses")
+@access("manager")
+@api.validate(resp=answers(HTTP_200=PauseReport))
+def pause_report(query: PauseReportQuery) -> Any:
+    """Minutes paused per window or clerk, by reason; ``format=csv`` for a spreadsheet."""
+    hall = current_hall()
+    first, last = _report_range(query)
+    with hall.db.read() as s:
+        rows = pause_reports.pause_report(s, hall.config, first, last, query.group_by,
+                                          hall.clock())
+    if query.format == "csv":
+        filename = f"pauses-{query.group_by}-{first}-{last}.csv"
+        return Response(
+            "\ufeff" + reports.report_csv(pause_reports.PauseRow, rows, query.group_by),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f"attachment; filename={filename}"},
+        )
+    return jsonify(group_by=query.group_by, first_day=first.isoformat(),
+                   last_day=last.isoformat(), rows=[asdict(r) for r in rows])
 
 
 @bp.get("/api/v1/reports/cases")

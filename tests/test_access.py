@@ -84,6 +84,8 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("POST", "/api/v1/rating-links/<token>/items/<item_code>/follow-up"):
         ("/api/v1/rating-links/{rating_link}/items/BDC-01/follow-up", EVERYONE),
     ("POST", "/api/v1/deliveries/check-in"): ("/api/v1/deliveries/check-in", EVERYONE),
+    # a missed ticket rejoins at the kiosk (number + the ticket's QR code), or a manager helps
+    ("POST", "/api/v1/tickets/rejoin"): ("/api/v1/tickets/rejoin", {"kiosk", "manager"}),
     ("POST", "/api/v1/appointments"): ("/api/v1/appointments", EVERYONE),
     ("POST", "/api/v1/appointments/<code>/check-in"):
         ("/api/v1/appointments/123456/check-in", EVERYONE),
@@ -124,8 +126,8 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("GET", "/api/v1/windows/<int:number>/reach"): ("/api/v1/windows/4/reach",
                                                     {"clerk", "manager"}),
     **{("POST", f"/api/v1/windows/<int:number>/{action}"): (f"/api/v1/windows/4/{action}", CLERK)
-       for action in ("logout", "pause", "call-next", "recall", "no-show", "start", "finish",
-                      "hand-over", "transfer", "intake", "reannounce")},
+       for action in ("logout", "pause", "call-next", "call", "recall", "no-show", "start",
+                      "finish", "hand-over", "transfer", "intake", "rejoin", "reannounce")},
     # form drafts: pulled and accepted by the clerk at the window
     ("GET", "/api/v1/windows/<int:number>/drafts"): ("/api/v1/windows/4/drafts", CLERK),
     ("POST", "/api/v1/windows/<int:number>/drafts/<int:draft_id>/accept"):
@@ -156,6 +158,7 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("GET", "/manager"): ("/manager", MANAGER),
     ("GET", "/manager/dashboard"): ("/manager/dashboard", MANAGER),
     ("GET", "/manager/reports"): ("/manager/reports", MANAGER),
+    ("GET", "/api/v1/reports/pauses"): ("/api/v1/reports/pauses", MANAGER),
     ("GET", "/api/v1/dashboard"): ("/api/v1/dashboard", MANAGER),
     ("GET", "/api/v1/dashboard/occupancy"): ("/api/v1/dashboard/occupancy", MANAGER),
     ("GET", "/api/v1/dashboard/alerts"): ("/api/v1/dashboard/alerts", MANAGER),
@@ -224,7 +227,8 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
 }
 
 DEVICE_PAGES = {("GET", "/kiosk"), ("GET", "/screen"), ("GET", "/pad"),
-                ("GET", "/api/v1/windows/<int:number>/rating-pad")}
+                ("GET", "/api/v1/windows/<int:number>/rating-pad"),
+                ("POST", "/api/v1/tickets/rejoin")}
 
 ROOMS: dict[str, set[str]] = {
     "hall": EVERYONE,

@@ -118,11 +118,13 @@ def test_window_not_serving_that_service(client, app):
     take(client)
     clerk = clerk_at(app, 4, "c01")
     clerk.post("/api/v1/windows/4/call-next")
+    r = clerk.post("/api/v1/windows/4/transfer", json={"service": "real_estate", "window": 8})
+    assert r.status_code == 409 and r.json["error"] == "window_closed"  # nobody would call it
+    other = clerk_at(app, 8, "c02")
     r = clerk.post("/api/v1/windows/4/transfer", json={"service": "real_estate", "window": 5})
     assert r.status_code == 422 and r.json["error"] == "window_does_not_serve"
     r = clerk.post("/api/v1/windows/4/transfer", json={"service": "real_estate", "window": 8})
     assert r.status_code == 200 and r.json["ticket"] is None
-    other = clerk_at(app, 8, "c02")
     assert other.post("/api/v1/windows/8/call-next").json["call"]["ticket"] == "B001"
 
 
@@ -282,6 +284,9 @@ def test_collect_a_result_and_hand_it_over(client, app, clock):
     assert clerk.post("/api/v1/windows/14/hand-over").json["error"] == "not_serving"
     clerk.post("/api/v1/windows/14/start")
     r = clerk.post("/api/v1/windows/14/hand-over")
+    assert r.status_code == 409 and r.json["error"] == "gaps_outstanding"  # accepted with gaps
+    r = clerk.post("/api/v1/windows/14/hand-over",
+                   json={"confirm_gaps": True, "reason": "承诺书已签，先行出件"})
     assert r.status_code == 200 and r.json["case_number"] == number
     assert client.get(f"/api/v1/tickets/{r.json['window']['ticket']['token']}").json["case"][
         "handed_over"] is True

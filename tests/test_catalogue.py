@@ -110,7 +110,8 @@ def test_service_guide_and_items_for_service(cat_db):
         load_catalogue(s, DATA)
     with cat_db.read() as s:
         guide = service_guide(s, "BDC-01")
-        assert guide["department"] == {"code": "bdc", "name_zh": "不动产登记中心"}
+        assert guide["department"] == {"code": "bdc", "name_zh": "不动产登记中心",
+                                       "name_en": "Real Estate Registration Centre"}
         assert guide["board"] == "real_estate" and guide["board_name_zh"] == "不动产登记"
         assert guide["time_limit_days"] == 5
         assert (guide["fee_yuan"], guide["free"]) == ("80.00", False)
@@ -273,3 +274,26 @@ def test_a_bad_file_leaves_the_loaded_catalogue_untouched(cat_db, tmp_path):
     with cat_db.read() as s:
         assert service_guide(s, "QY-01")["materials"][1]["name_zh"] == "公司章程"
         assert len(s.scalars(select(ServiceItem)).all()) >= 30
+
+
+def test_department_english_name_is_optional(cat_db, tmp_path):
+    """A catalogue without ``department_en`` (older files) still loads; English pages then show
+    the Chinese name. With the column, the English name is used (issue 10, defect 10)."""
+    plain = write_catalogue(tmp_path / "plain", [item()], [material()])
+    with cat_db.write() as s:
+        load_catalogue(s, plain)
+    with cat_db.read() as s:
+        assert service_guide(s, "X-1")["department"] == {
+            "code": "scj", "name_zh": "市场监督管理局", "name_en": "市场监督管理局"}
+    named = tmp_path / "named"
+    named.mkdir()
+    shutil.copy(plain / "materials.csv", named / "materials.csv")
+    rows = list(csv.reader((plain / "items.csv").open(encoding="utf-8")))
+    (named / "items.csv").write_text(
+        "\n".join(",".join(r + [v]) for r, v in zip(rows, ["department_en",
+                                                              "Market Regulation Bureau"],
+                                                      strict=True)) + "\n", encoding="utf-8")
+    with cat_db.write() as s:
+        load_catalogue(s, named)
+    with cat_db.read() as s:
+        assert service_guide(s, "X-1")["department"]["name_en"] == "Market Regulation Bureau"

@@ -86,3 +86,60 @@ def test_windows_calling_at_once_never_get_the_same_ticket(any_db, hall_config, 
         assert s.scalar(select(func.count()).where(Window.current_ticket_id.is_not(None))) == 0
     # More than one window did the work: the test really raced.
     assert sum(1 for numbers in served.values() if numbers) > 1
+
+
+def test_a_call_out_of_order_never_takes_a_ticket_another_window_calls(
+    any_db, hall_config, clock
+):
+    """Half the windows press *Call next*, the other half call chosen numbers out of order,
+    all aiming at the same tickets: each ticket is called by exactly one window."""
+    from hall_ops.errors import Conflict
+
+    windows = list(range(1, 13))
+    with any_db.write() as s:
+        s.execute(delete(WindowService))
+        for n in windows:
+            s.add(WindowService(window_number=n, service_code="enterprise"))
+    for n in windows:
+        with any_db.write() as s:
+            queue.open_window(s, n, f"c{n:02d}", clock.now)
+    numbers = []
+    for _ in range(60):
+        with any_db.write() as s:
+            numbers.append(queue.take_ticket(s, hall_config, "enterprise", clock.now).number)
+
+    served: dict[int, list[str]] = {n: [] for n in windows}
+    refused: list[str] = []
+
+    def window(i: int) -> None:
+        n, clerk = windows[i], f"c{windows[i]:02d}"
+        chooser = i % 2 == 1
+        for attempt in range(len(numbers)):
+            try:
+                with any_db.write() as s:
+                    if chooser:
+                        # the oldest numbers: exactly what Call next takes too
+                        wanted = numbers[attempt]
+                        ticket, _ = queue.call_ticket(s, hall_config, n, clerk, clock.now,
+                                                      wanted, "race")
+                    else:
+                        ticket, _ = queue.call_next(s, hall_config, n, clerk, clock.now)
+                        if ticket is None:
+                            return
+                    served[n].append(ticket.number)
+                    queue.start_service(s, n, clerk, clock.now)
+                    queue.finish(s, n, clerk, clock.now)
+            except Conflict as exc:
+                assert exc.code == "ticket_not_callable"
+                refused.append(wanted)
+
+    assert _run_threads(len(windows), window) == []
+    everything = [number for got in served.values() for number in got]
+    assert sorted(everything) == sorted(numbers)  # all called, none twice
+    with any_db.read() as s:
+        calls = Counter(
+            s.scalars(select(TicketEvent.ticket_id).where(TicketEvent.kind == "called")).all()
+        )
+    assert len(calls) == 60 and set(calls.values()) == {1}
+    chosen = sum(len(served[n]) for i, n in enumerate(windows) if i % 2 == 1)
+    assert chosen > 0 and refused  # both kinds of call took tickets, and some choices lost

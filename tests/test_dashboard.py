@@ -544,6 +544,7 @@ def test_reports_page_links_the_csv_of_each_grouping(app, clock):
     assert [re.search(r"group_by=(\w+)", h).group(1) for h in links[:5]] == \
         ["day", "hour", "service", "window", "clerk"]
     assert "/api/v1/reports/cases?" in links[5]  # the case measures
+    assert all("/api/v1/reports/pauses?" in h for h in links[6:8])  # time paused, by reason
     csv = client.get(links[2].replace("&amp;", "&"))
     assert csv.status_code == 200 and csv.mimetype == "text/csv"
     assert "enterprise,2," in csv.get_data(as_text=True)

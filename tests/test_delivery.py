@@ -97,8 +97,19 @@ def test_check_in_and_hand_over_at_the_delivery_window(db, hall_config, case_num
         with pytest.raises(Conflict):
             delivery.hand_over(s, 14, "c14", NOW)  # not started
         queue.start_service(s, 14, "c14", NOW)
-        case = delivery.hand_over(s, 14, "c14", NOW + dt.timedelta(minutes=3))
+    # The case was accepted with gaps still outstanding: no silent hand-over (issue 10, 6).
+    with pytest.raises(Conflict) as err, db.write() as s:
+        delivery.hand_over(s, 14, "c14", NOW + dt.timedelta(minutes=3))
+    assert err.value.code == "gaps_outstanding" and err.value.details["materials"]
+    with pytest.raises(Conflict), db.write() as s:
+        delivery.hand_over(s, 14, "c14", NOW, confirm_gaps=True, reason="  ")
+    with db.write() as s:
+        case = delivery.hand_over(s, 14, "c14", NOW + dt.timedelta(minutes=3),
+                                  confirm_gaps=True, reason="科长同意先行出件")
         assert {i.status for i in case.items} == {"delivered"}
+        last = case.items[0].events[-1]
+        assert last.to_status == "delivered" and last.actor == "c14"
+        assert "科长同意先行出件" in last.reason and "gaps outstanding" in last.reason
         assert case.windows_visited == 2
         assert delivery.delivery_view(s, ticket.id)["handed_over"] is True
     with pytest.raises(Conflict), db.write() as s:

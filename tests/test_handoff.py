@@ -413,7 +413,13 @@ def test_console_decisions_move_the_department_items_of_the_intake_record(db, ha
     assert items() == {"supplement_requested"}
     with db.write() as s:
         claim(s, case["id"], "审批员甲", now=t)
+    # Its gap materials are still outstanding: approving needs a confirmed reason (issue 10, 6).
+    with pytest.raises(Conflict) as err, db.write() as s:
         approve(s, case["id"], "审批员甲", now=t)
+    assert err.value.code == "gaps_outstanding"
+    assert items() == {"in_review"}
+    with db.write() as s:
+        approve(s, case["id"], "审批员甲", now=t, note="凭承诺书先行审批", confirm_gaps=True)
     assert items() == {"approved"}
     with db.read() as s:
         others = {i.status for i in get_case(s, number).items if i.department_code != "bdc"}

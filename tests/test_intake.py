@@ -447,7 +447,8 @@ def test_routing_slip_masks_the_applicant_and_lists_gaps(hall, hall_config):
                                  "phone": "138****8000"}
     assert [d["code"] for d in slip["departments"]] == ["bdc", "zjj", "swj"]
     assert slip["departments"][0] == {
-        "code": "bdc", "name_zh": "不动产登记中心", "items": ["BDC-01"]
+        "code": "bdc", "name_zh": "不动产登记中心", "name_en": "Real Estate Registration Centre",
+        "items": ["BDC-01"]
     }
     assert [(i["code"], i["deadline"]) for i in slip["items"]] == [
         ("BDC-01", "2026-12-02"), ("BDC-05", "2026-11-26"), ("BDC-06", "2026-11-25")

@@ -32,6 +32,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from hall_ops.cases.delivery import gaps_reason, outstanding_gaps, record_if_ready
 from hall_ops.cases.handoff import (
     POLICY_KEYS,
     ApprovalBackend,
@@ -323,7 +324,7 @@ def console_view(row: ConsoleCase) -> dict[str, Any]:
 
 def _move(
     session: Session, case_id: int, action: str, approver: str, now: dt.datetime,
-    reason: str | None,
+    reason: str | None, confirm_gaps: bool = False,
 ) -> ConsoleCase:
     approver = (approver or "").strip()
     if not approver or len(approver) > 64:
@@ -354,10 +355,15 @@ def _move(
         .where(Case.number == row.case_number, CaseItem.department_code == row.department)
         .order_by(CaseItem.id)
     ).all()
+    case = session.scalars(select(Case).where(Case.number == row.case_number)).first()
+    if action == "approve" and case is not None:
+        reason = gaps_reason(outstanding_gaps(case, items), confirm_gaps, reason, "approve")
     for item in items:
         if item.status != item_status:
             set_item_status(session, row.case_number, item.item_code, item_status, approver,
                             reason, now=now)
+    if action in ("approve", "reject") and case is not None:
+        record_if_ready(session, case, now)
     row.status = to_status
     row.updated_at = now
     if action == "claim":
@@ -377,9 +383,12 @@ def claim(session: Session, case_id: int, approver: str, *, now: dt.datetime) ->
 
 
 def approve(
-    session: Session, case_id: int, approver: str, *, now: dt.datetime, note: str | None = None
+    session: Session, case_id: int, approver: str, *, now: dt.datetime, note: str | None = None,
+    confirm_gaps: bool = False,
 ) -> ConsoleCase:
-    return _move(session, case_id, "approve", approver, now, note)
+    """Approve the department's items; with a gap material of them still outstanding only
+    when confirmed with a note (the reason, kept in the items' history)."""
+    return _move(session, case_id, "approve", approver, now, note, confirm_gaps)
 
 
 def reject(
@@ -397,10 +406,10 @@ def request_supplement(
 
 def console_act(
     session: Session, case_id: int, action: str, approver: str, now: dt.datetime,
-    reason: str | None = None,
+    reason: str | None = None, confirm_gaps: bool = False,
 ) -> ConsoleCase:
     """One of ``CONSOLE_ACTIONS`` by name, for the web edge."""
     if action not in _MOVES:
         raise InvalidInput(f"action must be one of {', '.join(CONSOLE_ACTIONS)}",
                            code="invalid_action")
-    return _move(session, case_id, action, approver, now, reason)
+    return _move(session, case_id, action, approver, now, reason, confirm_gaps)

@@ -54,8 +54,9 @@ ITEM_COLUMNS = (
     "code", "name_zh", "name_en", "board", "department_code", "department_zh",
     "time_limit_days", "fee_yuan", "service_code",
 )
-ITEM_OPTIONAL = ("retention",)
-"""Optional columns of items.csv: may be absent, or empty on a row (the default applies)."""
+ITEM_OPTIONAL = ("retention", "department_en")
+"""Optional columns of items.csv: may be absent, or empty on a row (the default applies:
+no retention of its own, the department's English name falls back to Chinese)."""
 MATERIAL_COLUMNS = ("item_code", "name_zh", "name_en", "key", "copies", "e_licence")
 RETENTION_PERIODS = ("permanent", "30y", "10y")
 """Retention periods of archived cases (保管期限: 永久, 定期30年, 定期10年); an item without
@@ -76,6 +77,7 @@ class ServiceItem(Base):
     board: Mapped[str] = mapped_column(String(32))
     department_code: Mapped[str] = mapped_column(String(32), index=True)
     department_name_zh: Mapped[str] = mapped_column(String(64))
+    department_name_en: Mapped[str | None] = mapped_column(String(128), nullable=True)
     time_limit_days: Mapped[int] = mapped_column(Integer)
     """Legal time limit in working days (0 = decided on the spot, 即办件)."""
     fee_yuan: Mapped[Decimal] = mapped_column(Numeric(10, 2))
@@ -165,6 +167,7 @@ class _Item:
     board: str
     department_code: str
     department_zh: str
+    department_en: str | None
     time_limit_days: int
     fee_yuan: Decimal
     service_code: str
@@ -199,6 +202,7 @@ def load_catalogue(session: Session, path: str | Path) -> dict[str, int]:
         row_item.name_zh, row_item.name_en = parsed.name_zh, parsed.name_en
         row_item.board, row_item.department_code = parsed.board, parsed.department_code
         row_item.department_name_zh = parsed.department_zh
+        row_item.department_name_en = parsed.department_en
         row_item.time_limit_days, row_item.fee_yuan = parsed.time_limit_days, parsed.fee_yuan
         row_item.service_code, row_item.active = parsed.service_code, True
         row_item.position, row_item.retention = position, parsed.retention
@@ -313,6 +317,7 @@ def _read_items(path: Path, session: Session) -> dict[str, _Item]:
             board=board,
             department_code=dept,
             department_zh=dept_zh,
+            department_en=row.get("department_en") or None,
             time_limit_days=_int(row["time_limit_days"], "time_limit_days", path, line),
             fee_yuan=_fee(row["fee_yuan"], path, line),
             service_code=service.code,
@@ -441,7 +446,8 @@ def item_summary(item: ServiceItem) -> dict[str, Any]:
         "name_zh": item.name_zh,
         "name_en": item.name_en,
         "board": item.board,
-        "department": {"code": item.department_code, "name_zh": item.department_name_zh},
+        "department": {"code": item.department_code, "name_zh": item.department_name_zh,
+                       "name_en": item.department_name_en or item.department_name_zh},
         "time_limit_days": item.time_limit_days,
         "fee_yuan": f"{item.fee_yuan:.2f}",
         "service": item.service_code,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -20,10 +21,17 @@ from sqlalchemy.orm import Session
 
 from hall_ops import events
 from hall_ops.cases.intake import get_case, set_item_status
-from hall_ops.cases.models import Case, CaseItem, CaseVisit, CitizenNotice, Delivery
+from hall_ops.cases.models import (
+    Case,
+    CaseItem,
+    CaseMaterial,
+    CaseVisit,
+    CitizenNotice,
+    Delivery,
+)
 from hall_ops.config import HallConfig
 from hall_ops.errors import Conflict, InvalidInput, NotFound
-from hall_ops.events import WindowChanged
+from hall_ops.events import ResultReady, WindowChanged
 from hall_ops.queue import ACTIVE, take_ticket
 from hall_ops.queue.models import Ticket, Window
 
@@ -42,10 +50,53 @@ def find_ready(session: Session, now: dt.datetime) -> list[Delivery]:
         )
     ).all()
     for case in candidates:
-        if all(item.status in DECIDED for item in case.items):
-            session.add(Delivery(case_id=case.id, ready_at=now))
+        record_if_ready(session, case, now)
     session.flush()
     return list(session.scalars(select(Delivery).where(Delivery.notified_at.is_(None))))
+
+
+def record_if_ready(session: Session, case: Case, now: dt.datetime) -> bool:
+    """Called as a decision is recorded: the result is ready the moment the last item is
+    decided (one approved), so the ticket page says so at once, not at the notice job's
+    next run. True if it became ready now."""
+    session.flush()
+    session.expire(case, ["items"])
+    if not all(item.status in DECIDED for item in case.items) or not any(
+        item.status == "approved" for item in case.items
+    ):
+        return False
+    if session.scalars(select(Delivery.id).where(Delivery.case_id == case.id)).first():
+        return False
+    session.add(Delivery(case_id=case.id, ready_at=now))
+    events.record(session, ResultReady(case.number))
+    return True
+
+
+def outstanding_gaps(case: Case, items: Iterable[CaseItem] | None = None) -> list[CaseMaterial]:
+    """Gap materials (容缺) still not supplied, of ``items`` (default: the whole case)."""
+    wanted = {item.id for item in items} if items is not None else None
+    return [
+        m for m in case.materials
+        if m.missing and (wanted is None or any(i.id in wanted for i in m.items))
+    ]
+
+
+def gaps_reason(
+    gaps: list[CaseMaterial], confirmed: bool, reason: str | None, doing: str
+) -> str | None:
+    """An approval or hand-over with gaps outstanding is refused unless confirmed with a
+    reason; then that reason, naming the gaps, goes into the items' history (the audit)."""
+    if not gaps:
+        return reason
+    names = "、".join(m.name_zh for m in gaps)
+    reason = (reason or "").strip()
+    if not confirmed or not reason:
+        raise Conflict(
+            f"gap materials are still outstanding ({names}): confirm with a reason to {doing}",
+            code="gaps_outstanding", materials=[m.name_zh for m in gaps],
+            materials_en=[m.name_en for m in gaps],
+        )
+    return f"{doing} with gaps outstanding ({names}): {reason}"[:500]
 
 
 def _delivery(session: Session, case: Case) -> Delivery:
@@ -87,9 +138,11 @@ def check_in(
 
 
 def hand_over(
-    session: Session, number: int, clerk_id: str, now: dt.datetime
+    session: Session, number: int, clerk_id: str, now: dt.datetime, *,
+    confirm_gaps: bool = False, reason: str | None = None,
 ) -> Case:
-    """At the delivery window, for the ticket being served: the approved items are delivered."""
+    """At the delivery window, for the ticket being served: the approved items are delivered.
+    With a gap material still outstanding it is refused unless confirmed with a reason."""
     window = session.get(Window, number)
     if window is None:
         raise NotFound(f"no window {number}", code="unknown_window")
@@ -107,9 +160,11 @@ def hand_over(
         raise Conflict("already handed over", code="already_delivered")
     case = session.get(Case, delivery.case_id)
     assert case is not None
-    for item in case.items:
-        if item.status == "approved":
-            set_item_status(session, case.number, item.item_code, "delivered", clerk_id, now=now)
+    approved = [item for item in case.items if item.status == "approved"]
+    note = gaps_reason(outstanding_gaps(case, approved), confirm_gaps, reason, "hand over")
+    for item in approved:
+        set_item_status(session, case.number, item.item_code, "delivered", clerk_id, note,
+                        now=now)
     delivery.handed_over_at, delivery.window_number, delivery.clerk_id = now, number, clerk_id
     session.add(CaseVisit(case_id=case.id, ticket_id=ticket.id, window_number=number, at=now,
                           purpose="delivery"))

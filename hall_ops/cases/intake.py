@@ -392,6 +392,7 @@ def _handoff_payload(case: Case, department: str, rules: IntakeRules) -> dict[st
             {
                 "code": i.item_code,
                 "name_zh": i.item.name_zh,
+                "name_en": i.item.name_en,
                 "time_limit_days": i.time_limit_days,
                 "deadline": date_text(rules.calendar.deadline(case.day, i.time_limit_days)),
             }

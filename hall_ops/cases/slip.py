@@ -27,7 +27,8 @@ def routing_slip(
     for item in case.items:
         entry = departments.setdefault(
             item.department_code,
-            {"code": item.department_code, "name_zh": item.department_name_zh, "items": []},
+            {"code": item.department_code, "name_zh": item.department_name_zh,
+             "name_en": item.item.department_name_en or item.department_name_zh, "items": []},
         )
         entry["items"].append(item.item_code)
     required_per_item = sum(len(i.materials) for i in case.items)
@@ -49,7 +50,10 @@ def routing_slip(
                 "code": item.item_code,
                 "name_zh": item.item.name_zh,
                 "name_en": item.item.name_en,
-                "department": {"code": item.department_code, "name_zh": item.department_name_zh},
+                "department": {
+                    "code": item.department_code, "name_zh": item.department_name_zh,
+                    "name_en": item.item.department_name_en or item.department_name_zh,
+                },
                 "status": item.status,
                 "materials": [m.name_zh for m in item.materials],
                 **clock_view(item_time_limit(rules, item, now)),

@@ -2,7 +2,8 @@
 
 * ``tickets``  — take a ticket (rank time = take time minus a priority head start),
   cancel, appointments and their check-in, expiry at the end of the day;
-* ``windows``  — what a clerk does at a window; *Call next* is ``windows.call_next``;
+* ``windows``  — what a clerk does at a window; *Call next* is ``windows.call_next``, a call
+  out of order ``windows.call_ticket``, a missed ticket's return ``windows.rejoin``;
 * ``views``    — snapshots for screens, the citizen's phone and the manager;
 * ``records``  — the append-only ticket history every transition writes;
 * ``models`` — the tables (ratings: ``hall_ops.evaluation``).
@@ -24,6 +25,7 @@ from hall_ops.queue.views import (
     estimate_wait_minutes,
     hall_layout,
     mean_service_minutes,
+    missed_numbers,
     open_windows_by_service,
     public_snapshot,
     queue_snapshot,
@@ -35,18 +37,21 @@ from hall_ops.queue.views import (
 )
 from hall_ops.queue.windows import (
     call_next,
+    call_ticket,
     close_window,
     finish,
     mark_no_show,
     open_window,
     pause_window,
     recall,
+    rejoin,
     start_service,
     transfer,
 )
 
 __all__ = [
-    "ACTIVE", "call_next", "call_view", "cancel_ticket", "check_in", "close_window",
+    "ACTIVE", "call_next", "call_ticket", "call_view", "missed_numbers", "rejoin",
+    "cancel_ticket", "check_in", "close_window",
     "create_appointment", "estimate_wait_minutes", "expire_stale_tickets", "finish",
     "hall_layout", "mark_no_show", "mean_service_minutes", "open_window",
     "open_windows_by_service", "pause_window", "public_snapshot", "queue_snapshot", "recall",

@@ -166,3 +166,21 @@ class TicketEvent(Base):
 
 make_append_only(TicketEvent.__table__)  # type: ignore[arg-type]
 
+
+PAUSE_REASONS = ("break", "meeting", "system_fault")
+"""Why a window pauses; the reports add up paused time per reason."""
+
+
+class WindowPause(Base):
+    """One pause of a window, with its reason: open while ``ended_at`` is empty."""
+
+    __tablename__ = "window_pauses"
+    __table_args__ = (Index("ix_window_pauses_window_started", "window_number", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    window_number: Mapped[int] = mapped_column(ForeignKey("windows.number"))
+    clerk_id: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    origin: Mapped[str | None] = mapped_column(String(120), nullable=True)

@@ -19,6 +19,7 @@ from hall_ops.queue.models import (
     Ticket,
     TicketEvent,
     Window,
+    WindowPause,
     WindowService,
 )
 from hall_ops.queue.records import ACTIVE, call_view
@@ -39,6 +40,7 @@ def ticket_view(ticket: Ticket) -> dict[str, Any]:
         "recalls": ticket.recalls,
         "taken_at": iso_utc(ticket.taken_at),
         "called_at": iso_utc(ticket.called_at),
+        "started_at": iso_utc(ticket.started_at),
         "token": ticket.status_token,
     }
 
@@ -119,7 +121,12 @@ def ticket_status(session: Session, hall: HallConfig, token: str) -> dict[str, A
                 ),
             )
         ) or 0
-        open_windows = open_windows_by_service(session).get(ticket.service_code, 0)
+        if ticket.target_window_number is not None:
+            # Transferred to a named window: only that window calls it, and only while open.
+            target = session.get(Window, ticket.target_window_number)
+            open_windows = int(target is not None and target.state != "closed")
+        else:
+            open_windows = open_windows_by_service(session).get(ticket.service_code, 0)
         view["people_ahead"] = ahead
         view["estimated_wait_minutes"] = estimate_wait_minutes(
             ahead, open_windows,
@@ -156,6 +163,43 @@ def recent_calls(
     return [
         call_view(event, number, service_code, zone_code)
         for event, number, service_code, zone_code in session.execute(stmt).all()
+    ]
+
+
+def missed_numbers(
+    session: Session,
+    hall: HallConfig,
+    now: dt.datetime,
+    *,
+    limit: int,
+    zone: str | None = None,
+    window: int | None = None,
+    services: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Today's missed (过号) tickets not yet rejoined, latest first: screens list them so a
+    returning citizen sees their number and where to rejoin."""
+    if limit <= 0:
+        return []
+    stmt = (
+        select(Ticket.number, Ticket.service_code, TicketEvent.window_number, Window.zone_code,
+               TicketEvent.at)
+        .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+        .join(Window, Window.number == TicketEvent.window_number)
+        .where(Ticket.status == "no_show", TicketEvent.kind == "no_show",
+               Ticket.day == hall_day(now, hall.timezone))
+        .order_by(TicketEvent.id.desc())
+        .limit(limit)
+    )
+    if zone is not None:
+        stmt = stmt.where(Window.zone_code == zone)
+    if window is not None:
+        stmt = stmt.where(TicketEvent.window_number == window)
+    if services is not None:
+        stmt = stmt.where(Ticket.service_code.in_(services))
+    return [
+        {"ticket": number, "service": service, "window": at_window, "zone": zone_code,
+         "at": iso_utc(at)}
+        for number, service, at_window, zone_code, at in session.execute(stmt).all()
     ]
 
 
@@ -266,6 +310,10 @@ def hall_layout(session: Session) -> dict[str, Any]:
     }
 
 
+WAITING_LISTED = 50
+"""Waiting numbers a console offers for a call out of order."""
+
+
 def window_view(
     session: Session, hall: HallConfig, number: int, now: dt.datetime
 ) -> dict[str, Any]:
@@ -286,8 +334,12 @@ def window_view(
             or_(Ticket.target_window_number.is_(None), Ticket.target_window_number == number),
         )
         .order_by(Ticket.rank_at, Ticket.id)
-        .limit(5)
+        .limit(WAITING_LISTED)
     ).all()
+    pause = session.scalars(
+        select(WindowPause).where(WindowPause.window_number == number,
+                                  WindowPause.ended_at.is_(None))
+    ).first() if window.state == "paused" else None
     return {
         "number": window.number,
         "zone": window.zone_code,
@@ -298,5 +350,11 @@ def window_view(
         "services": window.service_codes,
         "ticket": ticket_status(session, hall, current.status_token) if current else None,
         "waiting": {code: waiting.get(code, 0) for code in window.service_codes},
-        "next": list(upcoming),
+        "next": list(upcoming[:5]),
+        "waiting_numbers": list(upcoming),
+        "pause_reason": pause.reason if pause else None,
+        "paused_at": iso_utc(pause.started_at) if pause else None,
+        "recalls_needed": hall.queue.no_show_after_recalls,
+        "missed": [m["ticket"] for m in missed_numbers(
+            session, hall, now, limit=10, services=window.service_codes)],
     }

@@ -1,2 +1,3 @@
 """Reports over days: ``tickets`` (waits, service times, no-shows by day, hour, service,
-window, clerk) and ``cases`` (windows visited, materials, decisions within the limit)."""
+window, clerk), ``cases`` (windows visited, materials, decisions within the limit) and
+``pauses`` (time windows stood paused, by reason, per window or clerk)."""

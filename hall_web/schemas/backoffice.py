@@ -16,6 +16,8 @@ class ConsoleAction(Request):
     """The approver is the one logged in, never a body field."""
 
     reason: Reason | None = None
+    confirm_gaps: Annotated[bool, Field(strict=True)] | None = None
+    """Approve although a gap material is still outstanding (then ``reason`` is required)."""
 
 
 class Callback(Request):

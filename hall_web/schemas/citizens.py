@@ -18,6 +18,15 @@ class TakeTicket(Request):
     priority: Annotated[Priority, coded("invalid_priority", "unknown priority")] | None = None
 
 
+class RejoinAtKiosk(Request):
+    """A missed ticket's holder rejoins at the kiosk: the number and the ticket's own token
+    (scanned from its QR code, or the status link), so nobody rejoins another's number."""
+
+    number: Annotated[Text, Field(max_length=16)]
+    token: Annotated[Text, Field(max_length=200)]
+    """The token, or the whole status link (``…/t/<token>``) as a QR scanner types it."""
+
+
 class DeliveryCheckIn(Request):
     case_number: Annotated[Text, Field(max_length=32)]
     phone_last4: Annotated[str, Field(pattern=r"^[0-9]{4}$"),
@@ -96,6 +105,8 @@ class Calls(Answer):
 class Department(Answer):
     code: str
     name_zh: str
+    name_en: str | None = None
+    """From the catalogue's optional ``department_en``; the Chinese name when it has none."""
 
 
 class ItemSummary(Answer):

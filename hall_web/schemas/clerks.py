@@ -24,8 +24,34 @@ class WindowLogin(Request):
     pin: Annotated[Text, Field(max_length=64)]
 
 
+PauseReason = Annotated[Literal["break", "meeting", "system_fault"],
+                        coded("pause_reason_required", "break, meeting or system_fault")]
+
+
 class Pause(Request):
     paused: Annotated[bool, Field(strict=True)]
+    reason: PauseReason | None = None
+    """Required to pause; the reports add up paused time per reason."""
+
+
+class CallChosen(Request):
+    """Call a chosen waiting number out of order; the reason is kept in its history."""
+
+    ticket: Guard
+    reason: Annotated[Text, Field(max_length=200)]
+
+
+class RejoinAtWindow(Request):
+    """A missed ticket's holder came back to this window: it waits again by the hall's policy."""
+
+    ticket: Guard
+
+
+class HandOverBody(Request):
+    """With a gap material outstanding, the hand-over needs ``confirm_gaps`` and a reason."""
+
+    confirm_gaps: Annotated[bool, Field(strict=True)] | None = None
+    reason: Annotated[Text, Field(max_length=300)] | None = None
 
 
 class TicketGuard(Request):
@@ -137,6 +163,7 @@ class CaseItem(Answer):
 class DepartmentItems(Answer):
     code: str
     name_zh: str
+    name_en: str
     items: list[str]
 
 

@@ -84,6 +84,11 @@ class TicketReportQuery(ReportQuery):
                         coded("invalid_group", "day, hour, service, window or clerk")] = "service"
 
 
+class PauseReportQuery(ReportQuery):
+    group_by: Annotated[Literal["window", "clerk"],
+                        coded("invalid_group", "window or clerk")] = "window"
+
+
 class AutoView(Answer):
     enabled: bool
     min_windows_per_service: int
@@ -182,6 +187,24 @@ class TicketReport(Answer):
     first_day: str
     last_day: str
     rows: list[TicketRow]
+
+
+class PauseRow(Answer):
+    key: str
+    pauses: int
+    break_minutes: float
+    meeting_minutes: float
+    system_fault_minutes: float
+    paused_minutes: float
+
+
+class PauseReport(Answer):
+    """Minutes windows stood paused, by reason (break, meeting, system fault)."""
+
+    group_by: str
+    first_day: str
+    last_day: str
+    rows: list[PauseRow]
 
 
 class CaseRow(Answer):

@@ -29,6 +29,7 @@ class Ticket(Answer):
     recalls: int
     taken_at: Moment
     called_at: Moment | None
+    started_at: Moment | None
     token: str
     people_ahead: int
     estimated_wait_minutes: Minutes | None
@@ -122,3 +123,21 @@ class WindowView(Answer):
     ticket: Ticket | None
     waiting: dict[str, int]
     next: list[str]
+    waiting_numbers: list[str]
+    """Up to 50 waiting numbers in calling order: what a call out of order may choose."""
+    pause_reason: Literal["break", "meeting", "system_fault"] | None
+    paused_at: Moment | None
+    recalls_needed: int
+    """Recalls before a called ticket may be marked a no-show (``[queue]``)."""
+    missed: list[str]
+    """Today's missed numbers of this window's services, latest first (may rejoin)."""
+
+
+class Missed(Answer):
+    """A missed (过号) number as screens list it."""
+
+    ticket: str
+    service: str
+    window: int
+    zone: str
+    at: Moment

@@ -14,7 +14,7 @@ from pydantic.json_schema import models_json_schema
 
 from hall_web.schemas.base import Answer, JSONObject, Moment, Open
 from hall_web.schemas.managers import AutoView, Proposals
-from hall_web.schemas.queue import Call, QueueSnapshot, WindowView
+from hall_web.schemas.queue import Call, Missed, QueueSnapshot, WindowView
 
 ROOM_PATTERN = r"^(hall|manager|zone:[a-z_]{1,32}|window:[0-9]{1,4})$"
 
@@ -34,6 +34,20 @@ class Snapshot(Answer):
     queue: QueueSnapshot
     at: Moment
     """The server's time: a screen judges how old a missed call is by it, not its own clock."""
+    missed: list[Missed]
+    """Today's missed (过号) numbers of the room, latest first, up to ``[queue] missed_shown``."""
+
+
+class MissedPush(Answer):
+    """The room's missed (过号) numbers after a ticket was missed or rejoined."""
+
+    room: str
+    missed: list[Missed]
+
+
+class ResultPush(Answer):
+    """A case's result became ready: ticket pages refresh their own ticket (no case data on
+    a public room)."""
 
 
 class CaseNotice(Answer):
@@ -148,6 +162,8 @@ EVENTS = (
     Event("call", Call, "hall, manager, zone:<zone>, window:<n>"),
     Event("queue", QueueSnapshot, "hall, manager, every zone:<code>"),
     Event("window", WindowView, "window:<n>"),
+    Event("missed", MissedPush, "hall, every zone:<code>"),
+    Event("result", ResultPush, "hall"),
     Event("case", CaseNotice, "manager, window:<n>"),
     Event("deadlines", Deadlines, "manager"),
     Event("occupancy", OccupancyPush, "manager"),

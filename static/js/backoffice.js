@@ -3,7 +3,7 @@
    The server decides what is allowed; the buttons only mirror the case's state. */
 (function () {
   "use strict";
-  const { t, pt, nt, api, showError, el } = window.Hall;
+  const { t, pt, nt, api, showError, el, name } = window.Hall;
   const department = window.Hall.data().department;
   const ACTIONS = [["claim", t("Claim"), ""], ["approve", t("Approve"), "primary"],
     ["supplement", t("Request supplement"), ""], ["reject", t("Reject"), "warn"]];
@@ -19,12 +19,12 @@
   function itemLine(item) {
     const limit = item.time_limit_days
       ? nt("%(num)d working day", "%(num)d working days", item.time_limit_days) : t("on the spot");
-    return el("li", {}, item.code + " " + item.name_zh + " · " + limit +
+    return el("li", {}, item.code + " " + (name(item) || item.name_zh) + " · " + limit +
       (item.deadline ? " · " + t("Deadline") + " " + item.deadline : ""));
   }
 
   function materialLine(m) {
-    const line = el("li", {}, m.name_zh + (m.copies > 1 ? " ×" + m.copies : ""));
+    const line = el("li", {}, (name(m) || m.name_zh) + (m.copies > 1 ? " ×" + m.copies : ""));
     if (m.status === "missing") {
       line.className = "missing";
       line.append(" · " + t("Missing") + (m.due_on ? " · " + t("to be supplied by %(d)s", { d: m.due_on }) : ""));
@@ -89,7 +89,16 @@
     try {
       const body = {};
       if (reason.trim()) body.reason = reason.trim();
-      await api("POST", "/backoffice/cases/" + c.id + "/" + action, body);
+      const path = "/backoffice/cases/" + c.id + "/" + action;
+      try {
+        await api("POST", path, body);
+      } catch (error) {
+        /* A gap material is still outstanding: approve only when confirmed with a reason. */
+        if (error.code !== "gaps_outstanding") throw error;
+        const why = body.reason || window.prompt(error.message + "\n" + t("Why approve it anyway?"));
+        if (!why || !why.trim() || (body.reason && !window.confirm(error.message))) { showError(error); return; }
+        await api("POST", path, { reason: why.trim(), confirm_gaps: true });
+      }
       showError(null);
     } catch (error) { showError(error); }
     await load().catch(showError);

@@ -1,9 +1,13 @@
-/* Clerk console: log in at a window with one's login and PIN, then call, recall, skip, start,
-   finish, transfer.
+/* Clerk console: log in at a window with one's login and PIN, then call (next, or a chosen
+   number out of order with a reason), recall, skip, start, finish, transfer, pause with a
+   reason, and let a missed citizen rejoin. A timer shows how long the ticket has been called
+   or served (or the window paused).
    The server decides what is allowed; the buttons only mirror the window's state. */
 (function () {
   "use strict";
-  const { t, api, joinRoom, showError, name, el, windowState, ticketStatus } = window.Hall;
+  const { t, pt, nt, api, joinRoom, showError, name, el, elapsed, windowState, ticketStatus } = window.Hall;
+  const PAUSE_REASONS = { break: pt("pause reason", "break"), meeting: pt("pause reason", "meeting"),
+    system_fault: pt("pause reason", "system fault") };
   const services = Object.fromEntries((window.Hall.data().services || []).map((s) => [s.code, s]));
   /* Which buttons make sense in which window state (the API still checks every press). */
   const ALLOWED = {
@@ -36,10 +40,29 @@
         ticket.recalls ? t("Recall") + " × " + ticket.recalls : ""].filter(Boolean).join(" · ")
       : "";
     document.getElementById("pause").textContent = view.state === "paused" ? t("Resume") : t("Pause");
+    document.querySelector(".pause-reason").hidden = view.state !== "idle";
     const allowed = ALLOWED[view.state] || [];
     document.querySelectorAll("[data-action]").forEach((b) => { b.disabled = !allowed.includes(b.dataset.action); });
     document.querySelector("#transfer button").disabled = !allowed.includes("transfer");
+    document.querySelector("#call-chosen button").disabled = !allowed.includes("call-next");
     document.querySelector("[data-action=hand-over]").hidden = view.kind !== "delivery";
+    /* 过号 only once the hall's recalls are done; until then the button says how many remain. */
+    const noShow = document.getElementById("no-show");
+    const left = ticket && ticket.status === "called" ? Math.max(0, view.recalls_needed - ticket.recalls) : 0;
+    if (left > 0) noShow.disabled = true;
+    noShow.textContent = left > 0
+      ? t("No-show") + " · " + nt("%(num)d more recall needed", "%(num)d more recalls needed", left)
+      : t("No-show");
+    tick();
+
+    const numbers = document.getElementById("waiting-numbers");
+    numbers.replaceChildren(...view.waiting_numbers.map((n) => el("option", { value: n })));
+    const missed = document.getElementById("missed");
+    missed.replaceChildren(...(view.missed.length ? view.missed.map((n) => {
+      const chip = el("button", { type: "button", className: "chip", title: t("Rejoin the queue") }, n);
+      chip.addEventListener("click", () => { document.getElementById("rejoin-number").value = n; });
+      return chip;
+    }) : [el("span", { className: "muted" }, t("none"))]));
 
     const table = document.getElementById("queue");
     table.replaceChildren();
@@ -66,6 +89,23 @@
     box.classList.toggle("short", reach.shown < reach.expected || reach.expected === 0);
     box.classList.toggle("unspoken", reach.spoken < reach.expected);
   }
+  /* The service timer: since the call, since service began, or since the pause. */
+  function tick() {
+    const timer = document.getElementById("timer");
+    if (!view) return;
+    const ticket = view.ticket;
+    let text = "";
+    if (ticket && ticket.status === "serving" && ticket.started_at) {
+      text = t("Serving for %(time)s", { time: elapsed(ticket.started_at) });
+    } else if (ticket && ticket.status === "called" && ticket.called_at) {
+      text = t("Called %(time)s ago", { time: elapsed(ticket.called_at) });
+    } else if (view.state === "paused" && view.paused_at) {
+      text = t("Paused for %(time)s", { time: elapsed(view.paused_at) }) +
+        (view.pause_reason ? " · " + PAUSE_REASONS[view.pause_reason] : "");
+    }
+    timer.textContent = text;
+  }
+  setInterval(tick, 1000);
 
   function enter(next) {
     number = next.number;
@@ -88,8 +128,8 @@
     document.getElementById("login").hidden = false;
   }
 
-  function failed(error) {
-    showError(error);
+  function failed(error, retry) {
+    showError(error, error.code === "offline" || error.code === "unavailable" ? retry : null);
     if (error.code === "not_logged_in" || error.code === "not_at_window") leave();
   }
 
@@ -118,12 +158,28 @@
     if (action === "reannounce") {
       renderReach(await api("POST", path, guard));
     } else if (action === "hand-over") {
-      render((await api("POST", path)).window);
+      try {
+        render((await api("POST", path, {})).window);
+      } catch (error) {
+        /* A gap material is still outstanding: only with a reason, which is kept on record. */
+        if (error.code !== "gaps_outstanding") throw error;
+        const reason = window.prompt(error.message + "\n" + t("Why hand it over anyway?"));
+        if (!reason || !reason.trim()) { showError(error); return; }
+        render((await api("POST", path, { confirm_gaps: true, reason: reason.trim() })).window);
+      }
     } else if (action === "logout") {
       await api("POST", path);
       leave();
     } else if (action === "pause") {
-      render(await api("POST", path, { paused: view.state !== "paused" }));
+      const resume = view.state === "paused";
+      const reason = document.getElementById("pause-reason");
+      if (!resume && !reason.value) {
+        reason.focus();
+        showError({ message: t("Choose why the window pauses") });
+        return;
+      }
+      render(await api("POST", path, resume ? { paused: false } : { paused: true, reason: reason.value }));
+      reason.value = "";
     } else {
       render(await api("POST", path, guard));
     }
@@ -133,9 +189,34 @@
   document.querySelectorAll("[data-action]").forEach((button) =>
     button.addEventListener("click", async () => {
       button.disabled = true;
-      try { await act(button.dataset.action); } catch (error) { failed(error); }
+      const again = () => button.click();
+      try { await act(button.dataset.action); } catch (error) { failed(error, again); }
       if (view) render(view);
     }));
+
+  document.getElementById("call-chosen").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const chosen = document.getElementById("chosen-number");
+    const reason = document.getElementById("chosen-reason");
+    try {
+      const result = await api("POST", "/windows/" + number + "/call",
+        { ticket: chosen.value.trim().toUpperCase(), reason: reason.value.trim() });
+      render(result.window);
+      chosen.value = "";
+      reason.value = "";
+      showError(null);
+    } catch (error) { failed(error, () => event.target.requestSubmit()); }
+  });
+
+  document.getElementById("rejoin").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const field = document.getElementById("rejoin-number");
+    try {
+      render(await api("POST", "/windows/" + number + "/rejoin", { ticket: field.value.trim().toUpperCase() }));
+      field.value = "";
+      showError(null);
+    } catch (error) { failed(error, () => event.target.requestSubmit()); }
+  });
 
   document.getElementById("transfer").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -150,7 +231,7 @@
       document.getElementById("to-window").value = "";
       document.getElementById("to-service").value = "";
       showError(null);
-    } catch (error) { failed(error); }
+    } catch (error) { failed(error, () => event.target.requestSubmit()); }
   });
 
   /* A reload keeps the console if this browser's clerk session still holds the window. */

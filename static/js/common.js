@@ -49,7 +49,9 @@
   const csrf = document.querySelector('meta[name="csrf-token"]');
 
   /* Calls /api/v1; a failed call throws an Error carrying the API's message (in the page's
-     language), its code, and the whole body (a refused intake lists the missing materials). */
+     language), its code, and the whole body (a refused intake lists the missing materials).
+     When the server cannot be reached (the browser's bare "Failed to fetch") the Error says so
+     in the page's language, with code "offline"; a read is tried again twice first. */
   async function api(method, path, body) {
     /* Accept-Language: the API answers errors in the page's language, not the browser's. */
     const headers = { Accept: "application/json", "Accept-Language": window.HALL_LANG };
@@ -59,16 +61,33 @@
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);
     }
-    const response = await fetch("/api/v1" + path, options);
+    let response = null;
+    for (let attempt = 0; response === null; attempt++) {
+      try {
+        response = await fetch("/api/v1" + path, options);
+      } catch (failure) {
+        if (method !== "GET" || attempt >= 2) {
+          const error = new Error(method === "GET"
+            ? t("Cannot reach the hall's server. Check the network; the page keeps trying.")
+            : t("Cannot reach the hall's server. Check the network, then try again."));
+          Object.assign(error, { code: "offline", status: 0, body: {} });
+          throw error;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1000 * (attempt + 1)));
+      }
+    }
     const fresh = response.headers.get("X-CSRFToken");
     if (fresh && csrf) csrf.content = fresh;
-    const data = await response.json().catch(() => ({}));
+    const data = await response.json().catch(() => null);
     if (!response.ok) {
-      const error = new Error(data.message || response.statusText);
-      Object.assign(error, { code: data.error, status: response.status, body: data });
+      /* No JSON answer: a proxy in front answered (502, 504) while the hall restarts. */
+      const message = data && data.message ? data.message
+        : t("The hall's server is not answering (%(status)s); please try again shortly.", { status: response.status });
+      const error = new Error(message);
+      Object.assign(error, { code: data ? data.error : "unavailable", status: response.status, body: data || {} });
       throw error;
     }
-    return data;
+    return data || {};
   }
 
   /* Join a room on every (re)connect: the server answers with a fresh snapshot,
@@ -81,17 +100,33 @@
       socket.emit("join", { room });
     });
     const lost = () => { if (offline()) offline().hidden = false; };
-    socket.on("disconnect", lost);
+    /* A page that closed its own connection (nothing more to follow) has not lost it. */
+    socket.on("disconnect", (reason) => { if (reason !== "io client disconnect") lost(); });
     socket.on("connect_error", lost);
     for (const [event, handler] of Object.entries(handlers)) socket.on(event, handler);
     return socket;
   }
 
-  function showError(error) {
+  /* The page's error line; `retry` (a function) adds a "Try again" button, e.g. when the
+     server could not be reached. */
+  function showError(error, retry) {
     const box = document.getElementById("error");
     if (!box) return;
     box.textContent = error ? error.message : "";
+    if (error && retry) {
+      const again = el("button", { type: "button", className: "retry" }, t("Try again"));
+      again.addEventListener("click", () => { showError(null); retry(); });
+      box.append(" ", again);
+    }
     box.hidden = !error;
+  }
+
+  /* A running time since `iso` as m:ss (h:mm:ss past an hour), for service timers. */
+  function elapsed(iso, now) {
+    const seconds = Math.max(0, Math.floor(((now || Date.now()) - Date.parse(iso)) / 1000));
+    const h = Math.floor(seconds / 3600), m = Math.floor(seconds / 60) % 60, s = seconds % 60;
+    const pad = (n) => String(n).padStart(2, "0");
+    return (h ? h + ":" + pad(m) : String(m)) + ":" + pad(s);
   }
 
   /* An estimate in whole minutes; null means no window serving it is open, so no honest figure. */
@@ -121,5 +156,5 @@
     return node;
   }
 
-  window.Hall = { data, t, pt, nt, windowState, ticketStatus, api, joinRoom, showError, minutes, name, throttle, el };
+  window.Hall = { data, t, pt, nt, windowState, ticketStatus, api, joinRoom, showError, minutes, name, throttle, el, elapsed };
 })();

@@ -82,7 +82,7 @@
           el("input", { type: "checkbox", name: "item", value: item.code }),
           el("span", { className: "code" }, item.code),
           el("span", {}, name(item)),
-          el("span", { className: "muted small" }, item.department.name_zh + " · " + limit)));
+          el("span", { className: "muted small" }, name(item.department) + " · " + limit)));
       }
       box.append(group);
     }

@@ -1,12 +1,13 @@
-/* Kiosk: zone → service → ticket, or appointment check-in, or rating a finished service
-   (the ticket's QR code scanned); back to the start when idle. */
+/* Kiosk: zone → service → ticket, or appointment check-in, collecting a result, filling in an
+   application form, rating a finished service (the ticket's QR code scanned), or a missed
+   ticket rejoining the queue; back to the start when idle. */
 (function () {
   "use strict";
   const { t, nt, api, showError, minutes } = window.Hall;
   const steps = ["step-zone", "step-service", "step-checkin", "step-collect", "step-form", "step-rate",
-    "step-ticket"];
+    "step-rejoin", "step-ticket"];
   const IDLE_SECONDS = { "step-service": 60, "step-checkin": 90, "step-collect": 90, "step-form": 240,
-    "step-rate": 90, "step-ticket": 30 };
+    "step-rate": 90, "step-rejoin": 90, "step-ticket": 30 };
   /* The kiosk is shared: a citizen who switched to English hands the next one a Chinese kiosk. */
   const ENGLISH = window.HALL_LANG === "en";
   if (ENGLISH) IDLE_SECONDS["step-zone"] = 60;
@@ -155,6 +156,27 @@
       document.getElementById("rate-box").hidden = true;
       document.getElementById("rate-thanks").hidden = false;
       setTimeout(reset, 4000);
+    } catch (error) { failed(error); }
+  });
+
+  /* A missed ticket rejoins with its number and its QR code: a scanner types the ticket's
+     status link into the focused field (the server takes the token from it). */
+  document.getElementById("to-rejoin").addEventListener("click", () => {
+    show("step-rejoin");
+    document.getElementById("rejoin-number").focus();
+  });
+  document.getElementById("rejoin-number").addEventListener("keydown", (event) => {
+    if (event.key === "Enter") { event.preventDefault(); document.getElementById("rejoin-token").focus(); }
+  });
+  document.getElementById("rejoin").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const number = document.getElementById("rejoin-number");
+    const token = document.getElementById("rejoin-token");
+    try {
+      showTicket(await api("POST", "/tickets/rejoin",
+        { number: number.value.trim().toUpperCase(), token: token.value.trim() }));
+      number.value = "";
+      token.value = "";
     } catch (error) { failed(error); }
   });
 

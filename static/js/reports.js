@@ -1,5 +1,6 @@
 /* Manager reports: tickets, waits, service times and no-shows per day, hour, service, window and
-   clerk over a date range, from GET /api/v1/reports/tickets (the same query gives the CSV). */
+   clerk over a date range, from GET /api/v1/reports/tickets (the same query gives the CSV);
+   time paused per window and clerk by reason (GET /api/v1/reports/pauses); cases. */
 (function () {
   "use strict";
   const { t, api, showError, name, el } = window.Hall;
@@ -80,6 +81,18 @@
     section.querySelector(".empty").hidden = report.rows.length > 0;
   }
 
+  /* Minutes windows stood paused, by reason: break, meeting, system fault. */
+  async function showPauses(section, range) {
+    const group = section.dataset.group;
+    const params = new URLSearchParams({ from: range.from, to: range.to, group_by: group });
+    section.querySelector("a.csv").href = "/api/v1/reports/pauses?" + params + "&format=csv";
+    const report = await api("GET", "/reports/pauses?" + params);
+    section.querySelector("tbody").replaceChildren(...report.rows.map((r) => el("tr", {},
+      el("td", {}, label(group, r.key)), cell(r.pauses), cell(r.break_minutes), cell(r.meeting_minutes),
+      cell(r.system_fault_minutes), cell(r.paused_minutes))));
+    section.querySelector(".empty").hidden = report.rows.length > 0;
+  }
+
   async function load() {
     const form = document.getElementById("range");
     const range = { from: form.elements.from.value, to: form.elements.to.value };
@@ -94,6 +107,7 @@
       document.getElementById("kpi-no-shows").textContent = sum("no_shows");
       document.getElementById("kpi-cancelled").textContent = sum("cancelled");
       await showCases(range);
+      await Promise.all([...document.querySelectorAll("section.pause-report")].map((s) => showPauses(s, range)));
     } catch (error) {
       showError(error);
     }

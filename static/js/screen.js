@@ -181,6 +181,7 @@
     for (const c of missed) place(c);
     render(null);
     renderQueue(snap.queue);
+    window.HallMissed.render(snap.missed);
     for (const c of missed) say(c);
   }
 
@@ -195,7 +196,8 @@
     }
   }
 
-  socket = joinRoom(room, { snapshot: onSnapshot, call: onCall, queue: renderQueue });
+  socket = joinRoom(room, { snapshot: onSnapshot, call: onCall, queue: renderQueue,
+    missed: (push) => window.HallMissed.render(push.missed) });
   setInterval(() => {
     if (reporting && socket.connected) {
       socket.emit("heartbeat", {}, (ack) => { if (ack && ack.error === "forbidden") reporting = false; });

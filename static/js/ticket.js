@@ -1,9 +1,16 @@
-/* The citizen's phone: live place in line, "please go to window 7" once called, then a rating.
+/* The citizen's phone: live place in line, "please go to window 7" once called, then a rating,
+   and the case behind the ticket until its result is collected.
    Live two ways: hall events over Socket.IO trigger a refresh, and a 10 s poll covers phones
-   whose network drops websockets. */
+   whose network drops websockets. A ticket in a final state with nothing left to follow says
+   so and stops listening (it does not show "connection lost" for good). */
 (function () {
   "use strict";
-  const { t, nt, api, joinRoom, showError, minutes, throttle, ticketStatus } = window.Hall;
+  const { t, pt, nt, api, joinRoom, showError, minutes, throttle, ticketStatus } = window.Hall;
+  const FINAL_NOTES = {
+    done: () => t("This ticket is finished; this page no longer updates."),
+    no_show: () => t("You missed your call. Back in the hall? Rejoin the queue at the kiosk (scan this ticket's QR code) or at a window."),
+    cancelled: () => t("This ticket was cancelled; this page no longer updates."),
+  };
   const token = document.getElementById("ticket").dataset.token;
   const FINAL = ["done", "no_show", "cancelled"];
   let ticket = null;
@@ -33,13 +40,38 @@
     document.getElementById("follow-up").hidden = !(rating && rating.follow_up_open);
     document.getElementById("updated").textContent = new Date().toLocaleTimeString(
       window.HALL_LANG === "en" ? "en-GB" : "zh-CN", { timeZone: window.HALL_TZ });
-    if (FINAL.includes(ticket.status)) stop();
+    renderCase(ticket.case);
+    /* Final, and no case result still to come: nothing more will change. A missed ticket
+       may still rejoin (at the kiosk or a window), so its page keeps following it. */
+    const final = FINAL.includes(ticket.status);
+    const note = document.getElementById("final");
+    note.hidden = !final;
+    if (final) note.textContent = FINAL_NOTES[ticket.status]();
+    if (final && ticket.status !== "no_show" && (!ticket.case || ticket.case.handed_over)) stop();
   }
 
-  /* Nothing more will change for this ticket: stop listening. */
+  function renderCase(c) {
+    const line = document.getElementById("case");
+    if (!line) return;
+    line.hidden = !c;
+    if (!c) return;
+    let state = t("Being approved");
+    if (c.handed_over) state = t("Result collected");
+    else if (c.result_ready) {
+      const notice = { notified: t("you were sent a notice"), sending: t("a notice is being sent") }[c.notice] || t("not notified");
+      state = t("Your result is ready at the delivery window") + " · " + notice;
+    }
+    line.textContent = pt("citizen", "Case number") + " " + c.case_number + " · " + state;
+  }
+
+  /* Nothing more will change for this ticket: stop listening (a closed connection is not a
+     lost one, so no "reconnecting" badge stays behind). */
   function stop() {
     clearInterval(poll);
     if (socket) socket.disconnect();
+    socket = null;
+    const offline = document.getElementById("offline");
+    if (offline) offline.hidden = true;
   }
 
   async function refresh() {
@@ -48,7 +80,7 @@
 
   /* Every change in the hall may move this ticket; many arrive at once, so refresh at most every 2 s. */
   const soon = throttle(refresh, 2000);
-  socket = joinRoom("hall", { snapshot: soon, queue: soon, call: soon });
+  socket = joinRoom("hall", { snapshot: soon, queue: soon, call: soon, result: soon, missed: soon });
   poll = setInterval(refresh, 10000);
   refresh();
 
