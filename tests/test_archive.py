@@ -59,7 +59,8 @@ def hand_over(db, hall_config, number: str, at: dt.datetime) -> None:
         called, _ = queue.call_next(s, hall_config, 14, "c14", at)
         assert called.id == ticket.id
         queue.start_service(s, 14, "c14", at)
-        delivery.hand_over(s, 14, "c14", at)
+        # gaps may still be outstanding: handed over on a recorded reason (容缺受理)
+        delivery.hand_over(s, 14, "c14", at, confirm_gaps=True, reason="容缺后补，已告知")
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
