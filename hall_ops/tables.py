@@ -7,6 +7,7 @@ and what schema migrations compare against.
 
 from __future__ import annotations
 
+from hall_ops.audit import models as audit_models
 from hall_ops.cases import models as cases_models
 from hall_ops.db import Base
 from hall_ops.floor import models as floor_models
@@ -18,7 +19,7 @@ from zones import models as zones_models
 
 CONTEXTS = (
     zones_models, queue_models, cases_models, floor_models, sensors_models, staff_models,
-    runtime_models,
+    runtime_models, audit_models,
 )
 """The model modules, in the order their tables depend on each other."""
 

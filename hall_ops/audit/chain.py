@@ -1,0 +1,237 @@
+"""Hash chains over the audit tables: each row carries ``chain_seq`` and ``chain_hash``.
+
+A chained table is a model with the :class:`ChainLink` columns, registered once with
+:func:`register`, naming the columns that split it into streams (a ticket's events are
+one stream, the security log is one stream)::
+
+    class TicketEvent(ChainLink, Base): ...
+    chain.register(TicketEvent, stream_by=("ticket_id",))
+
+Every new row of a registered table is linked in the transaction that writes it (a
+``before_flush`` hook on every session), so a row and its link exist together or not at
+all. The link::
+
+    chain_hash = sha256(previous_hash "\\n" stream "\\n" chain_seq "\\n" canonical_row)
+
+``canonical_row`` is the row's columns except its generated id and the two chain columns,
+as compact JSON with sorted keys and null values left out (so a nullable column added
+later leaves old links valid); times as ISO 8601 (naive UTC), dates as ISO dates. The
+first row of a stream follows ``GENESIS``. The head of each stream (``audit_heads``) is
+locked while a row is linked: ``FOR UPDATE`` on PostgreSQL, SQLite's write lock
+(``BEGIN IMMEDIATE``) anyway. Streams are per entity where the table has one, so two
+kiosks issuing tickets never wait for each other's link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    event,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import instance_state
+
+from hall_ops.audit.models import AuditHead
+
+GENESIS = "0" * 64
+"""What the first row of every stream follows."""
+
+
+class ChainLink:
+    """Mixin of a chained row: its place in its stream and its link hash."""
+
+    chain_seq: Mapped[int] = mapped_column(Integer)
+    chain_hash: Mapped[str] = mapped_column(String(64))
+
+
+def _encoder(column_type: Any) -> Callable[[Any], Any]:
+    """Values as the database gives them back, so the writer and the checker hash alike."""
+    if isinstance(column_type, DateTime | Date):
+        return lambda v: v.isoformat()
+    if isinstance(column_type, Boolean):
+        return bool
+    if isinstance(column_type, Integer):
+        return int
+    if isinstance(column_type, String):
+        return str
+    return lambda v: v
+
+
+@dataclass(frozen=True)
+class Chained:
+    """A registered table: which columns are hashed, which name the stream."""
+
+    model: type
+    table: Table
+    stream_by: tuple[str, ...]
+    columns: tuple[tuple[str, str, Callable[[Any], Any], Any], ...] = field(repr=False)
+    """(column name, attribute name, encoder, column default) of each hashed column."""
+
+    def stream_of(self, values: Mapping[str, Any]) -> str:
+        if not self.stream_by:
+            return self.table.name
+        return ":".join([self.table.name, *(str(values[c]) for c in self.stream_by)])
+
+    def canonical(self, values: Mapping[str, Any]) -> str:
+        content = {
+            name: encode(values[name])
+            for name, _, encode, _ in self.columns
+            if values.get(name) is not None
+        }
+        return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+REGISTRY: dict[str, Chained] = {}
+"""Chained tables by name: what is linked on write and walked by ``verify``."""
+
+_BY_MODEL: dict[type, Chained] = {}
+
+
+def register(model: type, *, stream_by: Iterable[str] = ()) -> None:
+    """Chain ``model`` (a :class:`ChainLink` model), one stream per value of ``stream_by``."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    mapper = model.__mapper__  # type: ignore[attr-defined]
+    generated = {table.autoincrement_column, table.c.chain_seq, table.c.chain_hash}
+    columns = tuple(
+        (c.name, mapper.get_property_by_column(c).key, _encoder(c.type), c.default)
+        for c in table.columns if c not in generated
+    )
+    stream_by = tuple(stream_by)
+    unknown = set(stream_by) - set(table.c.keys())
+    if unknown:
+        raise ValueError(f"{table.name}: no column(s) {sorted(unknown)}")
+    chained = Chained(model, table, stream_by, columns)
+    REGISTRY[table.name] = chained
+    _BY_MODEL[model] = chained
+
+
+def link_hash(previous: str, stream: str, seq: int, canonical: str) -> str:
+    return hashlib.sha256(f"{previous}\n{stream}\n{seq}\n{canonical}".encode()).hexdigest()
+
+
+def _row_values(chained: Chained, obj: Any) -> dict[str, Any]:
+    """The row as it will be inserted: Python-side defaults applied now, so what is hashed
+    is what is stored."""
+    values = {}
+    for name, key, _, default in chained.columns:
+        value = getattr(obj, key)
+        if value is None and default is not None and not default.is_sequence:
+            value = default.arg(None) if default.is_callable else default.arg
+            setattr(obj, key, value)
+        values[name] = value
+    return values
+
+
+def _head(conn: Connection, stream: str) -> tuple[int, str] | None:
+    row = conn.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.stream == stream).with_for_update()
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+def _link(
+    conn: Connection, stream: str, rows: list[tuple[Chained, Any, dict[str, Any]]]
+) -> None:
+    """Append ``rows`` to ``stream`` under its head's lock and move the head."""
+    heads = AuditHead.__table__
+    while True:
+        head = _head(conn, stream)
+        seq, previous = head or (0, GENESIS)
+        for chained, obj, values in rows:
+            seq += 1
+            previous = link_hash(previous, stream, seq, chained.canonical(values))
+            obj.chain_seq, obj.chain_hash = seq, previous
+        if head is not None:
+            conn.execute(
+                heads.update().where(heads.c.stream == stream)
+                .values(seq=seq, hash=previous, rooted=False)
+            )
+            return
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        created = conn.execute(
+            insert(heads).values(stream=stream, seq=seq, hash=previous, rooted=False)
+            .on_conflict_do_nothing(index_elements=["stream"]).returning(heads.c.stream)
+        ).first()
+        if created is not None:
+            return
+        # another transaction started this stream meanwhile: link after its rows
+
+
+@event.listens_for(Session, "before_flush")
+def _chain_new_rows(session: Session, _context: Any, _instances: Any) -> None:
+    """Link every new row of a chained table, in the order the rows were added."""
+    if not _BY_MODEL:
+        return
+    pending = [obj for obj in session.new if type(obj) in _BY_MODEL]
+    if not pending:
+        return
+    pending.sort(key=lambda obj: instance_state(obj).insert_order or 0)
+    streams: dict[str, list[tuple[Chained, Any, dict[str, Any]]]] = {}
+    for obj in pending:
+        chained = _BY_MODEL[type(obj)]
+        values = _row_values(chained, obj)
+        streams.setdefault(chained.stream_of(values), []).append((chained, obj, values))
+    conn = session.connection()
+    for stream in sorted(streams):  # one lock order for every writer: no deadlock
+        _link(conn, stream, streams[stream])
+
+
+# ---------------------------------------------------------------- reading back
+
+
+def walk(conn: Connection, chained: Chained) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every row of a chained table as stored, stream by stream, in chain order."""
+    table = chained.table
+    order = [table.c[c] for c in chained.stream_by] + [table.c.chain_seq, table.c.id]
+    result = conn.execution_options(yield_per=2000).execute(select(table).order_by(*order))
+    for row in result:
+        values = dict(row._mapping)
+        yield chained.stream_of(values), values
+
+
+def heads(conn: Connection) -> dict[str, tuple[int, str]]:
+    return {s: (q, h) for s, q, h in conn.execute(
+        select(AuditHead.stream, AuditHead.seq, AuditHead.hash))}
+
+
+def link_rows(conn: Connection, chained: Chained) -> int:
+    """Chain the rows of a table that has none yet, in the order they were written (the
+    upgrade of an existing hall); returns how many were linked. The table is read as the
+    database has it, so a later revision's columns are not asked of an older one."""
+    table = Table(chained.table.name, MetaData(), autoload_with=conn)
+    order = [table.c.id] if table.c.get("id") is not None else list(table.primary_key)
+    tails: dict[str, tuple[int, str]] = {}
+    count = 0
+    for row in conn.execute(select(table).order_by(*order)).all():
+        values = dict(row._mapping)
+        stream = chained.stream_of(values)
+        seq, previous = tails.get(stream, (0, GENESIS))
+        seq += 1
+        previous = link_hash(previous, stream, seq, chained.canonical(values))
+        conn.execute(
+            table.update().where(*[c == values[c.name] for c in table.primary_key])
+            .values(chain_seq=seq, chain_hash=previous)
+        )
+        tails[stream] = (seq, previous)
+        count += 1
+    head_table = AuditHead.__table__
+    for stream, (seq, previous) in tails.items():
+        conn.execute(head_table.insert().values(stream=stream, seq=seq, hash=previous,
+                                                rooted=False))
+    return count
+
