@@ -30,7 +30,16 @@ from hall_ops.floor.auto_mode import ensure_auto_row
 from hall_ops.hall import load_hall
 from hall_ops.privacy import PersonalDataCipher, install
 from hall_ops.staff.policy import StaffPolicy
-from hall_web import admin, auth, backoffice, citizens, clerks, managers, openapi
+from hall_web import (
+    admin,
+    auth,
+    backoffice,
+    citizens,
+    clerks,
+    managers,
+    openapi,
+    supervision,
+)
 from hall_web.api import init_api, register_api
 from hall_web.context import HallContext
 from hall_web.error_messages import translated
@@ -112,7 +121,8 @@ def create_app(
     register_handlers(socketio, db, hall, clock, auth.may_join_room)
 
     init_i18n(app)
-    for blueprint in (citizens.bp, clerks.bp, backoffice.bp, managers.bp, admin.bp, openapi.bp):
+    for blueprint in (citizens.bp, clerks.bp, backoffice.bp, managers.bp, supervision.bp,
+                      admin.bp, openapi.bp):
         app.register_blueprint(blueprint)
     auth.init_app(app, db, hall, clock, staff_policy)
     init_operations(app)

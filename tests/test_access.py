@@ -138,6 +138,14 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("POST", "/api/v1/notices/<int:notice_id>/retry"): ("/api/v1/notices/1/retry", MANAGER),
     ("GET", "/api/v1/reports/tickets"): ("/api/v1/reports/tickets", MANAGER),
     ("GET", "/api/v1/reports/cases"): ("/api/v1/reports/cases", MANAGER),
+    # electronic supervision: managers, and approvers of the department
+    ("GET", "/supervision"): ("/supervision?department=bdc", {"approver", "manager"}),
+    ("GET", "/api/v1/supervision"):
+        ("/api/v1/supervision?department=bdc", {"approver", "manager"}),
+    ("POST", "/api/v1/supervision/<department>/items/<int:item_id>/extensions"):
+        ("/api/v1/supervision/bdc/items/1/extensions", {"approver", "manager"}),
+    # the tamper-evident record's daily roots
+    ("GET", "/api/v1/audit/roots"): ("/api/v1/audit/roots", MANAGER),
     # admins
     ("GET", "/admin/outbox"): ("/admin/outbox", ADMIN),
     ("GET", "/api/v1/outbox"): ("/api/v1/outbox", ADMIN),

@@ -148,7 +148,7 @@ def _link(
     conn: Connection, stream: str, rows: list[tuple[Chained, Any, dict[str, Any]]]
 ) -> None:
     """Append ``rows`` to ``stream`` under its head's lock and move the head."""
-    heads = AuditHead.__table__
+    heads: Table = AuditHead.__table__  # type: ignore[assignment]
     while True:
         head = _head(conn, stream)
         seq, previous = head or (0, GENESIS)
@@ -229,7 +229,7 @@ def link_rows(conn: Connection, chained: Chained) -> int:
         )
         tails[stream] = (seq, previous)
         count += 1
-    head_table = AuditHead.__table__
+    head_table: Table = AuditHead.__table__  # type: ignore[assignment]
     for stream, (seq, previous) in tails.items():
         conn.execute(head_table.insert().values(stream=stream, seq=seq, hash=previous,
                                                 rooted=False))

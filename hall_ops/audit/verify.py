@@ -25,6 +25,7 @@ from sqlalchemy import Connection, select
 from hall_ops.audit.chain import GENESIS, REGISTRY, Chained, heads, link_hash, walk
 from hall_ops.audit.models import AuditRoot
 from hall_ops.audit.roots import root_hash
+from hall_ops.db import Database
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def _stream_findings(
         if row_seq != seq + 1:
             broken.add(stream)
             findings.append(Finding("removed", table, stream, seq + 1, row_id,
-                                    f"rows {seq + 1}…{row_seq - 1} are missing before this one"))
+                                    _missing(seq + 1, row_seq - 1)))
             continue
         expected = link_hash(previous, stream, row_seq, chained.canonical(row))
         if expected != row["chain_hash"]:
@@ -125,6 +126,11 @@ def _stream_findings(
     if current is not None:
         close(current)
     return count
+
+
+def _missing(first: int, last: int) -> str:
+    rows = f"row {first} is" if first == last else f"rows {first}…{last} are"
+    return f"{rows} missing before this one"
 
 
 def verify(conn: Connection) -> Report:
@@ -149,6 +155,19 @@ def verify(conn: Connection) -> Report:
             findings.append(Finding("rewritten", table, stream, seq,
                                     detail="a daily root recorded this link; it is gone"))
     return Report(rows, len(seen), root_count, findings)
+
+
+def verify_database(db: Database, exported: Mapping[str, Any] | None = None) -> Report:
+    """``verify`` in one snapshot of the database (writers go on meanwhile), and compare
+    with roots exported earlier if given."""
+    engine = db.engine.execution_options(
+        **({"isolation_level": "REPEATABLE READ"} if db.dialect == "postgresql"
+           else {"sqlite_begin": "DEFERRED"}))
+    with engine.connect() as conn, conn.begin():
+        report = verify(conn)
+        if exported is not None:
+            report.findings += compare_export(conn, exported)
+    return report
 
 
 def compare_export(conn: Connection, exported: Mapping[str, Any]) -> list[Finding]:
