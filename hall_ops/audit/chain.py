@@ -198,8 +198,7 @@ def walk(conn: Connection, chained: Chained) -> Iterator[tuple[str, dict[str, An
     """Every row of a chained table as stored, stream by stream, in chain order."""
     table = chained.table
     order = [table.c[c] for c in chained.stream_by] + [table.c.chain_seq, table.c.id]
-    result = conn.execution_options(yield_per=2000).execute(select(table).order_by(*order))
-    for row in result:
+    for row in conn.execute(select(table).order_by(*order).execution_options(yield_per=2000)):
         values = dict(row._mapping)
         yield chained.stream_of(values), values
 
