@@ -56,8 +56,8 @@ def test_dispatcher_and_deadline_jobs_run_in_the_scheduler(tmp_path):
     from sqlalchemy import select
 
     from hall_ops import queue
-    from hall_ops.cases.intake import IntakeRules, create_intake
     from hall_ops.audit.models import AuditRoot
+    from hall_ops.cases.intake import IntakeRules, create_intake
     from hall_ops.cases.models import CardEvent, ConsoleCase
     from tests.test_intake import FLAT_E, FLAT_ITEMS, FLAT_PAPER, PERSON
 

@@ -14,8 +14,8 @@ from hall_ops.cases.models import CardEvent, CaseItem
 from hall_ops.cases.supervision import extend_limit, supervise, supervision_view
 from hall_ops.errors import Conflict, InvalidInput, NotFound
 from tests.support.web import hall_app, staff_client
-from tests.test_intake import RULES, flat_case, hall  # noqa: F401 (the fixture)
 from tests.test_intake import ROOT as REPO
+from tests.test_intake import RULES, flat_case, hall  # noqa: F401 (the fixture)
 
 
 def at(day: int, month: int = 11) -> dt.datetime:
