@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from hall_ops.audit.verify import verify_database
 from hall_ops.cases.intake import get_case, set_item_status
 from hall_ops.cases.models import CardEvent, CaseItem
 from hall_ops.cases.supervision import extend_limit, supervise, supervision_view
@@ -82,6 +83,9 @@ def test_a_card_across_a_pause_an_extension_and_a_decision(hall, hall_config):  
     assert cleared["extensions"][0]["reason"] == "需现场勘验"
     assert cleared["history"][-1] == {"at": "2026-12-11T02:00:00+00:00", "from": "yellow",
                                       "to": "cleared", "cause": "finished", "by": "appr-bdc"}
+    # extensions and card changes are chained like every audit row (Chinese reasons too)
+    report = verify_database(hall)
+    assert report.ok, [f.text() for f in report.findings]
 
 
 def test_extensions_are_checked(hall, hall_config):  # noqa: F811

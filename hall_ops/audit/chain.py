@@ -16,16 +16,20 @@ all. The link::
 ``canonical_row`` is the row's columns except its generated id and the two chain columns,
 as compact JSON with sorted keys and null values left out (so a nullable column added
 later leaves old links valid); times as ISO 8601 (naive UTC), dates as ISO dates. The
-first row of a stream follows ``GENESIS``. The head of each stream (``audit_heads``) is
-locked while a row is linked: ``FOR UPDATE`` on PostgreSQL, SQLite's write lock
-(``BEGIN IMMEDIATE``) anyway. Streams are per entity where the table has one, so two
-kiosks issuing tickets never wait for each other's link.
+first row of a stream follows ``GENESIS``. The head of each stream (``audit_heads``) moves
+with each row in one upsert that holds the head's row lock to the end of the transaction
+(PostgreSQL's ``ON CONFLICT DO UPDATE`` waits for a concurrent writer of the same stream
+and then extends its link; SQLite writers are serialised by ``BEGIN IMMEDIATE``), so a
+stream never forks; the unique index on (stream, ``chain_seq``) would refuse a fork
+anyway. Streams are per entity where the table has one, so two kiosks issuing tickets
+never wait for each other's link.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,10 +45,11 @@ from sqlalchemy import (
     Table,
     event,
     select,
+    text,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.pool import Pool
 
 from hall_ops.audit.models import AuditHead
 
@@ -137,39 +142,52 @@ def _row_values(chained: Chained, obj: Any) -> dict[str, Any]:
     return values
 
 
-def _head(conn: Connection, stream: str) -> tuple[int, str] | None:
-    row = conn.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.stream == stream).with_for_update()
-    ).first()
-    return (row[0], row[1]) if row is not None else None
+_ADVANCE = {
+    # One statement per row: creates the head or, holding its row lock (ON CONFLICT DO
+    # UPDATE waits for a concurrent writer and then sees its head), moves it one link on.
+    # The database computes the link exactly as ``link_hash`` does; ``first`` is the link
+    # of a new stream's first row, computed here.
+    "postgresql": text(
+        "INSERT INTO audit_heads AS h (stream, seq, hash, rooted) "
+        "VALUES (:stream, 1, :first, false) ON CONFLICT (stream) DO UPDATE SET "
+        "seq = h.seq + 1, rooted = false, hash = encode(sha256(convert_to("
+        "h.hash || chr(10) || h.stream || chr(10) || CAST(h.seq + 1 AS text) || chr(10) "
+        "|| CAST(:canonical AS text), 'UTF8')), 'hex') RETURNING h.seq, h.hash"
+    ),
+    "sqlite": text(
+        "INSERT INTO audit_heads (stream, seq, hash, rooted) "
+        "VALUES (:stream, 1, :first, 0) ON CONFLICT (stream) DO UPDATE SET "
+        "seq = seq + 1, rooted = 0, hash = hall_sha256("
+        "hash || char(10) || stream || char(10) || CAST(seq + 1 AS TEXT) || char(10) "
+        "|| :canonical) RETURNING seq, hash"
+    ),
+}
+
+
+def _sha256_hex(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@event.listens_for(Pool, "connect")
+def _sqlite_sha256(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite has no SHA-256: give every SQLite connection the one ``link_hash`` uses."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.create_function("hall_sha256", 1, _sha256_hex, deterministic=True)
 
 
 def _link(
     conn: Connection, stream: str, rows: list[tuple[Chained, Any, dict[str, Any]]]
 ) -> None:
-    """Append ``rows`` to ``stream`` under its head's lock and move the head."""
-    heads: Table = AuditHead.__table__  # type: ignore[assignment]
-    while True:
-        head = _head(conn, stream)
-        seq, previous = head or (0, GENESIS)
-        for chained, obj, values in rows:
-            seq += 1
-            previous = link_hash(previous, stream, seq, chained.canonical(values))
-            obj.chain_seq, obj.chain_hash = seq, previous
-        if head is not None:
-            conn.execute(
-                heads.update().where(heads.c.stream == stream)
-                .values(seq=seq, hash=previous, rooted=False)
-            )
-            return
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        created = conn.execute(
-            insert(heads).values(stream=stream, seq=seq, hash=previous, rooted=False)
-            .on_conflict_do_nothing(index_elements=["stream"]).returning(heads.c.stream)
-        ).first()
-        if created is not None:
-            return
-        # another transaction started this stream meanwhile: link after its rows
+    """Append ``rows`` to ``stream``: each moves the stream's head in one statement, under
+    the head's row lock (held to the end of the transaction)."""
+    advance = _ADVANCE[conn.dialect.name]
+    for chained, obj, values in rows:
+        canonical = chained.canonical(values)
+        seq, link = conn.execute(advance, {
+            "stream": stream, "canonical": canonical,
+            "first": link_hash(GENESIS, stream, 1, canonical),
+        }).one()
+        obj.chain_seq, obj.chain_hash = seq, link
 
 
 @event.listens_for(Session, "before_flush")
