@@ -30,14 +30,19 @@ CLEARED_SHOWN = 200
 """Cleared cards the supervision page lists (newest first) besides every open item's."""
 
 
-def _items(session: Session, *conditions: Any) -> list[CaseItem]:
-    return list(session.scalars(
+def _items(session: Session, *conditions: Any, newest: int | None = None) -> list[CaseItem]:
+    """Items with what a card needs; ``newest``: only that many, last decided first."""
+    query = (
         select(CaseItem).join(Case, Case.id == CaseItem.case_id).where(*conditions)
         .options(selectinload(CaseItem.events), selectinload(CaseItem.case),
                  selectinload(CaseItem.item), selectinload(CaseItem.extensions),
                  selectinload(CaseItem.card_events))
-        .order_by(CaseItem.id)
-    ).all())
+    )
+    if newest is None:
+        query = query.order_by(CaseItem.id)
+    else:
+        query = query.order_by(CaseItem.decided_at.desc(), CaseItem.id.desc()).limit(newest)
+    return list(session.scalars(query).all())
 
 
 def _cause(item: CaseItem, colour: str, now: dt.datetime) -> tuple[str, str | None, dt.datetime]:
@@ -143,16 +148,16 @@ def supervision_view(
     """The cards of open items (red first) and recently cleared ones, with counts per
     department and per clerk. ``departments`` limits what an approver sees; the card
     colour is the one the deadline job recorded, the clock figures are as of ``now``."""
-    conditions: list[Any] = [or_(CaseItem.status.in_(OPEN_STATUSES), CaseItem.card == "cleared")]
+    conditions: list[Any] = []
     if departments is not None:
         conditions.append(CaseItem.department_code.in_(sorted(departments)))
     if department is not None:
         conditions.append(CaseItem.department_code == department)
-    items = _items(session, *conditions)
-    open_items = [i for i in items if i.status in OPEN_STATUSES]
-    cleared = sorted((i for i in items if i.status not in OPEN_STATUSES),
-                     key=lambda i: i.card_events[-1].at if i.card_events else now,
-                     reverse=True)
+    open_items = _items(session, CaseItem.status.in_(OPEN_STATUSES), *conditions)
+    if clerk is not None:
+        conditions.append(Case.clerk_id == clerk)
+    cleared = _items(session, CaseItem.card == "cleared", *conditions,
+                     newest=CLEARED_SHOWN)
     summary: dict[str, dict[str, dict[str, int]]] = {"departments": {}, "clerks": {}}
     for item in open_items:
         for key, value in (("departments", item.department_code), ("clerks", item.case.clerk_id)):
@@ -160,7 +165,6 @@ def supervision_view(
             counts[item.card] = counts.get(item.card, 0) + 1
     if clerk is not None:
         open_items = [i for i in open_items if i.case.clerk_id == clerk]
-        cleared = [i for i in cleared if i.case.clerk_id == clerk]
     cards = [_card(rules, i, now) for i in open_items]
     cards.sort(key=lambda c: (-RANK.get(c["card"], 0), -c["fraction_used"], c["case_number"]))
     return {
@@ -169,6 +173,6 @@ def supervision_view(
         "clerk": clerk,
         "summary": summary,
         "cards": cards,
-        "cleared": [_card(rules, i, now) for i in cleared[:CLEARED_SHOWN]],
+        "cleared": [_card(rules, i, now) for i in cleared],
     }
 
