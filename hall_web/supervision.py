@@ -10,6 +10,7 @@ department or a manager extends a limit, with a reason (chained, under their log
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request
@@ -31,6 +32,13 @@ from hall_web.schemas.supervision import (
 )
 
 bp = Blueprint("supervision", __name__)
+
+
+@bp.app_template_filter("hall_time")
+def hall_time(moment: str) -> str:
+    """An ISO 8601 moment as the hall's local time, to the minute (pages)."""
+    local = dt.datetime.fromisoformat(moment).astimezone(current_hall().config.timezone)
+    return local.strftime("%Y-%m-%d %H:%M")
 
 
 def _visible() -> set[str] | None:

@@ -145,6 +145,7 @@ def test_the_page_and_the_api(tmp_path, hall_config):
     page = manager.get("/supervision?lang=en").get_data(as_text=True)
     assert "Electronic supervision" in page and number in page and "+2 working days" in page
     assert 'data-card="yellow"' in page
+    assert "2026-12-02 10:00" in page  # the extension's time, hall-local (02:00 UTC)
     page_zh = approver.get("/supervision?lang=zh").get_data(as_text=True)
     assert "电子监察" in page_zh and "等待外单位协查" in page_zh
 
