@@ -46,6 +46,41 @@ def one_run(tree: Path, args: list[str]) -> dict[tuple[str, str, int], float]:
     return figures
 
 
+CPU_SNIPPET = """
+import sys, tempfile, time, datetime as dt
+from pathlib import Path
+sys.path.insert(0, ".")
+from hall_ops import queue
+from hall_ops.config import load_config
+from hall_ops.db import Database
+from hall_ops.hall import load_hall
+hall = load_config("config.toml")
+services = [s.code for s in hall.services if s.code in ("enterprise", "real_estate", "social")]
+with tempfile.TemporaryDirectory() as tmp:
+    db = Database(sys.argv[1] if len(sys.argv) > 1 else f"sqlite:///{tmp}/h.db")
+    db.create_all()
+    with db.write() as s:
+        load_hall(s, hall)
+    now = dt.datetime(2026, 11, 25, 2)
+    n = 1500
+    started = time.process_time()
+    for i in range(n):
+        with db.write() as s:
+            ticket = queue.take_ticket(s, hall, services[i % len(services)], now,
+                                       ignore_hours=True)
+    print((time.process_time() - started) / n * 1e6)
+    db.dispose()
+"""
+
+
+def cpu_per_ticket(tree: Path, url: str | None) -> float:
+    """CPU time of this process per ticket (µs), one kiosk: far less sensitive to a loaded
+    machine than tickets/s (the database server's own CPU is not in it)."""
+    done = subprocess.run([sys.executable, "-c", CPU_SNIPPET, *([url] if url else [])],
+                          cwd=tree, capture_output=True, text=True, check=True)
+    return float(done.stdout.split()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", default="5ee4baa", help="a revision without chaining")
@@ -54,6 +89,8 @@ def main() -> None:
     parser.add_argument("--clients", nargs="+", default=["1", "8", "32"])
     parser.add_argument("--tickets", default="3200")
     parser.add_argument("--http-tickets", default="800")
+    parser.add_argument("--cpu", action="store_true",
+                        help="only the client-side CPU time per ticket (domain, one kiosk)")
     parser.add_argument("--no-pg-http", action="store_true",
                         help="HTTP on SQLite only (PostgreSQL over HTTP is the slowest part)")
     args = parser.parse_args()
@@ -61,6 +98,9 @@ def main() -> None:
                  "--clients", *args.clients, "--http-tickets", args.http_tickets]
     if not args.no_pg_http:
         rate_args.append("--postgres-http")
+    if args.cpu:
+        cpu(args)
+        return
     with tempfile.TemporaryDirectory(prefix="hall-baseline-") as tmp:
         baseline = export(args.baseline, Path(tmp))
         runs: dict[str, list[dict[tuple[str, str, int], float]]] = {"without": [], "with": []}
@@ -80,6 +120,28 @@ def main() -> None:
         print(f"{key[0]:<8} {key[1]:<11} {key[2]:>15}  {a:7.0f} {b:5.0f}  {b / a:5.2f}   "
               + ", ".join(f"{x:.0f}" for x in without) + " | "
               + ", ".join(f"{x:.0f}" for x in with_))
+
+
+def cpu(args: argparse.Namespace) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from ticket_rate import postgres_url
+
+    with tempfile.TemporaryDirectory(prefix="hall-baseline-") as tmp:
+        baseline = export(args.baseline, Path(tmp))
+        figures: dict[tuple[str, str], list[float]] = {}
+        for _ in range(args.runs):
+            for name, tree in (("without", baseline), ("with", ROOT)):
+                figures.setdefault(("sqlite", name), []).append(cpu_per_ticket(tree, None))
+                with postgres_url() as url:
+                    figures.setdefault(("postgresql", name), []).append(
+                        cpu_per_ticket(tree, url))
+    print(f"CPU µs per ticket in the issuing process (one kiosk, medians of {args.runs})")
+    for database in ("sqlite", "postgresql"):
+        a = statistics.median(figures[(database, "without")])
+        b = statistics.median(figures[(database, "with")])
+        print(f"{database:<11} without {a:6.0f}  with {b:6.0f}  ratio {a / b:4.2f} (as a rate)  "
+              f"runs: {', '.join(f'{x:.0f}' for x in figures[(database, 'without')])} | "
+              f"{', '.join(f'{x:.0f}' for x in figures[(database, 'with')])}")
 
 
 if __name__ == "__main__":
