@@ -130,7 +130,8 @@ def link_hash(previous: str, stream: str, seq: int, canonical: str) -> str:
 
 def _row_values(chained: Chained, obj: Any) -> dict[str, Any]:
     """The row as it will be inserted: Python-side defaults applied now, so what is hashed
-    is what is stored."""
+    is what is stored. Keys are hashed as set on the row: a chained row gets its foreign
+    keys set directly, not filled in later by a relationship during the flush."""
     values = {}
     for name, key, _, default in chained.columns:
         value = getattr(obj, key)
@@ -138,6 +139,10 @@ def _row_values(chained: Chained, obj: Any) -> dict[str, Any]:
             value = default.arg(None) if default.is_callable else default.arg
             setattr(obj, key, value)
         values[name] = value
+    missing = [c for c in chained.stream_by if values[c] is None]
+    if missing:
+        raise ValueError(f"{chained.table.name}: set {', '.join(missing)} before adding the "
+                         "row (it names the row's chain)")
     return values
 
 
