@@ -242,3 +242,30 @@ def test_guards_still_refuse_a_plain_edit(any_db, hall_config, table):
     busy_day(any_db, hall_config)
     with pytest.raises(Exception, match="append-only"), any_db.engine.begin() as conn:
         conn.execute(text(f"UPDATE {table} SET chain_hash = 'x'"))
+
+
+def test_the_command_line(db, hall_config, tmp_path):
+    """``python -m hall_web audit verify|roots`` as an operator runs it (``./hall audit``)."""
+    with db.write() as s:
+        log.record(s, "login", OPEN_NOW, actor="c01")
+        take_root(s, OPEN_NOW.date(), OPEN_NOW)
+    command = [sys.executable, "-m", "hall_web", "audit"]
+    where = ["--config", str(ROOT / "config.toml"), "--database-url", db.url]
+    roots = subprocess.run([*command, "roots", *where], cwd=ROOT, capture_output=True,
+                           text=True, check=True)
+    exported = tmp_path / "roots.json"
+    exported.write_text(roots.stdout)
+    assert json.loads(roots.stdout)["roots"][0]["day"] == OPEN_NOW.date().isoformat()
+    done = subprocess.run([*command, "verify", *where, "--roots", str(exported)], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().endswith("1 daily roots: intact")
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_roots SET root = :r"), {"r": "f" * 64})
+    done = subprocess.run([*command, "verify", *where, "--roots", str(exported)], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[:2] == [
+        "audit: root: audit_roots id=1 (stream root:2026-11-25): the root of 2026-11-25 was "
+        "changed",
+        "audit: root: audit_roots (stream root:2026-11-25): differs from the exported copy"]
