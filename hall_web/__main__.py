@@ -4,7 +4,8 @@ Also ``archive verify PATH`` and ``archive export --from DATE --to DATE OUT`` (t
 electronic archive, ``hall_ops.archive``), ``init --dir FOLDER`` (a new installation's
 config and instance folder),
 ``create-admin``, ``db upgrade|current`` (the schema by hand), ``backup --to FILE``
-and ``restore --from FILE``. ``serve`` runs one hall process on gunicorn
+and ``restore --from FILE``, ``audit verify|roots`` (the tamper-evident record,
+``docs/audit.md``). ``serve`` runs one hall process on gunicorn
 (``hall_web.server``). The async mode is read before anything else is imported:
 eventlet must patch the standard library first, and gevent is patched by
 gunicorn's worker before the app is built there.
@@ -53,6 +54,14 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     db.add_argument("action", choices=["upgrade", "current"])
     db.add_argument("--config", default="config.toml")
     db.add_argument("--database-url")
+    audit = sub.add_parser("audit", help="the tamper-evident record (docs/audit.md)")
+    audit.add_argument("action", choices=["verify", "roots"],
+                       help="verify: check every chain and the daily roots (exit 1 on a "
+                            "finding); roots: print the daily roots as JSON")
+    audit.add_argument("--config", default="config.toml")
+    audit.add_argument("--database-url")
+    audit.add_argument("--roots", dest="roots_file", type=Path, metavar="FILE",
+                       help="verify: also compare with roots exported earlier (JSON)")
     for name, flag, words in (("backup", "--to", "copy the database to FILE while the hall runs"),
                               ("restore", "--from", "replace the database with FILE's copy "
                                                     "(stop the hall first)")):
@@ -204,6 +213,11 @@ def main(argv: list[str] | None = None) -> None:
                                   password_stdin=args.password_stdin))
         elif args.command == "db":
             _db(args)
+        elif args.command == "audit":
+            from hall_web.commands import audit
+
+            sys.exit(audit(args.action, args.config, database_url=args.database_url,
+                           roots_file=args.roots_file))
         elif args.command in ("backup", "restore"):
             _backup_or_restore(args)
         elif args.command == "archive":

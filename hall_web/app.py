@@ -47,6 +47,7 @@ from hall_web import (
     licences,
     managers,
     openapi,
+    supervision,
 )
 from hall_web.api import init_api, register_api
 from hall_web.context import HallContext
@@ -143,8 +144,8 @@ def create_app(
     register_handlers(socketio, db, hall, clock, auth.may_join_room, auth.screen_of_connection)
 
     init_i18n(app)
-    for blueprint in (citizens.bp, clerks.bp, forms.bp, backoffice.bp, managers.bp, admin.bp,
-                      licences.bp, evaluation.bp, openapi.bp):
+    for blueprint in (citizens.bp, clerks.bp, forms.bp, backoffice.bp, managers.bp,
+                      supervision.bp, admin.bp, licences.bp, evaluation.bp, openapi.bp):
         app.register_blueprint(blueprint)
     auth.init_app(app, db, hall, clock, staff_policy)
     init_operations(app)

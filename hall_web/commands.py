@@ -1,16 +1,19 @@
 """Commands around the app: ``python -m hall_web create-admin`` (the first admin of a new
 installation; refused once an admin exists, from then on admins add staff in the admin
-page) and the demo's staff and devices.
+page), ``audit verify|roots`` and the demo's staff and devices.
 """
 
 from __future__ import annotations
 
 import getpass
+import json
 import sys
 from pathlib import Path
 
 from flask import Flask
 
+from hall_ops.audit.roots import export
+from hall_ops.audit.verify import verify_database
 from hall_ops.clock import system_clock
 from hall_ops.config import load_config
 from hall_ops.db import Database
@@ -67,3 +70,27 @@ def demo_logins(app: Flask, base_url: str) -> str:
             device_secret=app.config["SECRET_KEY"],
         )
     return format_demo_logins(logins, base_url)
+
+
+def audit(
+    action: str, config_path: str | Path, *, database_url: str | None = None,
+    roots_file: Path | None = None,
+) -> int:
+    """``verify``: every chain and root checked; each finding printed (the first changed or
+    removed row of each stream: table, id, seq), exit status 1 if there is one.
+    ``roots``: the daily roots as JSON (what the manager's report downloads)."""
+    db = Database(database_url or load_config(config_path).database_url)
+    try:
+        if action == "roots":
+            with db.read() as session:
+                print(json.dumps(export(session, system_clock()), ensure_ascii=False, indent=1))
+            return 0
+        report = verify_database(
+            db, json.loads(roots_file.read_text()) if roots_file is not None else None)
+    finally:
+        db.dispose()
+    for finding in report.findings:
+        print(f"audit: {finding.text()}")
+    print(f"audit: {report.rows} rows in {report.streams} streams, {report.roots} daily roots: "
+          + ("intact" if report.ok else f"{len(report.findings)} finding(s)"))
+    return 0 if report.ok else 1

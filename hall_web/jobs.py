@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import atexit
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -22,11 +22,13 @@ from displays import manager as manager_room
 from hall_ops import queue
 from hall_ops.archive.package import ArchiveSettings, archive_finished
 from hall_ops.archive.package import settings_from_config as archive_settings
+from hall_ops.audit.roots import take_root
 from hall_ops.cases.handoff import policy_from_config, register_dispatcher
 from hall_ops.cases.intake import IntakeRules
 from hall_ops.cases.notices import notify_ready, settings_from_config
+from hall_ops.cases.supervision import supervise
 from hall_ops.cases.time_limits import deadline_watch
-from hall_ops.clock import iso_utc
+from hall_ops.clock import hall_day, iso_utc
 from hall_ops.floor.alerts import alerts_now, build_alerts, screens_today
 from hall_ops.floor.auto_mode import workload_tick
 from hall_ops.forms.drafts import delete_expired
@@ -47,10 +49,28 @@ def expire_stale_tickets(hall: HallContext) -> None:
 
 
 def push_deadlines(hall: HallContext, rules: IntakeRules) -> None:
-    """Supervision during the case: items at 80 % of their limit or overdue, to the manager."""
+    """Supervision during the case: record the cards that changed colour (the only writer of
+    the card history), then push items at 80 % of their limit or overdue to the manager."""
+    now = hall.clock()
+    with hall.db.write(origin="deadline job") as session:
+        changed = supervise(session, rules, now)
+    if changed:
+        log.info("supervision: %d card(s) changed colour", len(changed))
     with hall.db.read() as session:
-        watched = deadline_watch(session, rules, hall.clock())
+        watched = deadline_watch(session, rules, now)
     manager_room.push_deadlines(hall.socketio, watched)
+
+
+def take_daily_root(hall: HallContext) -> None:
+    """The root of yesterday (hall-local) over every chain's head, once: run hourly, so a
+    hall that was down at midnight takes it when it is back."""
+    now = hall.clock()
+    yesterday = hall_day(now, hall.config.timezone) - timedelta(days=1)
+    with hall.db.write(origin="audit root job") as session:
+        root = take_root(session, yesterday, now)
+    if root is not None:
+        log.info("audit: root of %s is %s (%d streams moved)", yesterday, root.root,
+                 len(root.heads))
 
 
 def push_workload(hall: HallContext) -> list[dict[str, Any]]:
@@ -154,6 +174,10 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
         push_deadlines, "interval", minutes=5, args=[hall, hall.config.intake_rules],
         id="push_deadlines", max_instances=1, coalesce=True,
         next_run_time=datetime.now(hall.config.timezone),
+    )
+    scheduler.add_job(
+        take_daily_root, "interval", hours=1, args=[hall], id="audit_root", max_instances=1,
+        coalesce=True, next_run_time=datetime.now(hall.config.timezone),
     )
     scheduler.add_job(
         push_workload, "interval", seconds=hall.config.dashboard.workload_seconds,

@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from displays import manager as manager_room
 from hall_ops import queue
+from hall_ops.audit.roots import recent_roots
 from hall_ops.cases import notices
 from hall_ops.clock import hall_day, iso_utc
 from hall_ops.errors import Conflict, InvalidInput
@@ -110,8 +111,10 @@ def reports_page() -> str:
         except ValueError:
             return default.isoformat()
 
+    with hall.db.read() as s:
+        roots = recent_roots(s)
     return render_template("reports.html", layout=_layout(), last_day=day("to", today),
-                           first_day=day("from", today - dt.timedelta(days=6)))
+                           first_day=day("from", today - dt.timedelta(days=6)), roots=roots)
 
 
 @bp.get("/api/v1/dashboard")

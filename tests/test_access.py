@@ -185,6 +185,14 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("POST", "/api/v1/rectifications/<int:rectification_id>/"
              "appeal/<any(accept, reject):decision>"):
         ("/api/v1/rectifications/1/appeal/accept", MANAGER),
+    # electronic supervision: managers, and approvers of the department
+    ("GET", "/supervision"): ("/supervision?department=bdc", {"approver", "manager"}),
+    ("GET", "/api/v1/supervision"):
+        ("/api/v1/supervision?department=bdc", {"approver", "manager"}),
+    ("POST", "/api/v1/supervision/<department>/items/<int:item_id>/extensions"):
+        ("/api/v1/supervision/bdc/items/1/extensions", {"approver", "manager"}),
+    # the tamper-evident record's daily roots
+    ("GET", "/api/v1/audit/roots"): ("/api/v1/audit/roots", MANAGER),
     # admins
     ("GET", "/admin/outbox"): ("/admin/outbox", ADMIN),
     ("GET", "/api/v1/outbox"): ("/api/v1/outbox", ADMIN),

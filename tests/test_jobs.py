@@ -56,8 +56,9 @@ def test_dispatcher_and_deadline_jobs_run_in_the_scheduler(tmp_path):
     from sqlalchemy import select
 
     from hall_ops import queue
+    from hall_ops.audit.models import AuditRoot
     from hall_ops.cases.intake import IntakeRules, create_intake
-    from hall_ops.cases.models import ConsoleCase
+    from hall_ops.cases.models import CardEvent, ConsoleCase
     from tests.test_intake import FLAT_E, FLAT_ITEMS, FLAT_PAPER, PERSON
 
     long_ago = dt.datetime(2026, 11, 2, 2, 0)  # a Monday; limits of 5 working days are past
@@ -87,6 +88,12 @@ def test_dispatcher_and_deadline_jobs_run_in_the_scheduler(tmp_path):
         assert delivered == 3  # one console case per department of the flat sale
         overdue = [w for w in warnings[0]["items"] if w["overdue"]]
         assert overdue, warnings
+        # the same job recorded the red cards, and the root job took yesterday's root
+        with hall.db.read() as s:
+            cards = s.scalars(select(CardEvent.to_colour)).all()
+            roots = s.scalars(select(AuditRoot)).all()
+        assert cards.count("red") == 3, cards
+        assert len(roots) == 1 and roots[0].heads
     finally:
         scheduler.shutdown(wait=True)
         hall.db.dispose()

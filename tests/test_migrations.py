@@ -24,6 +24,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from hall_ops import privacy, queue, schema
+from hall_ops.audit import chain
+from hall_ops.audit.verify import verify
 from hall_ops.config import HallConfig
 from hall_ops.db import Database
 from hall_ops.hall import load_hall
@@ -125,7 +127,9 @@ def test_migrations_build_what_the_models_describe(empty_url: str, hall_config: 
                                 "workload_changes_append_only", "security_events_append_only",
                                 "licence_events_append_only", "licence_uses_append_only",
                                 "rectification_events_append_only",
-                                "call_announcements_append_only"}
+                                "call_announcements_append_only",
+                                "case_item_extensions_append_only",
+                                "case_item_card_events_append_only"}
 
     with db.write() as session:
         load_hall(session, hall_config)
@@ -189,6 +193,17 @@ def test_a_hall_of_release_3d14288_is_upgraded_with_every_row(
         assert len(kept) == len(rows), table
     assert schema_diff(db) == []
     assert_append_only(db)
+    # Revision 0007 chained the old rows, stream by stream in the order they were written.
+    with db.engine.connect() as conn:
+        report = verify(conn)
+    assert report.ok, [f.text() for f in report.findings]
+    chained_before = sum(len(before[t]) for t in chain.REGISTRY if t in before)
+    assert report.rows == chained_before > 0
+    per_ticket: dict[int, list[int]] = {}
+    for event in sorted(after["ticket_events"], key=lambda e: e["id"]):
+        per_ticket.setdefault(event["ticket_id"], []).append(event["chain_seq"])
+    assert all(seqs == list(range(1, len(seqs) + 1)) for seqs in per_ticket.values())
+    assert max(len(seqs) for seqs in per_ticket.values()) > 1
     db.dispose()
 
     # The hall starts on it and works: the next ticket of the day follows the old ones.

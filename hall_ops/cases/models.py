@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from hall_ops.audit import chain
+from hall_ops.audit.chain import ChainLink
 from hall_ops.cases.catalogue import ItemMaterial, ServiceItem
 from hall_ops.db import Base, make_append_only
 from hall_ops.privacy import EncryptedJSON, EncryptedString, blind_index
@@ -38,6 +40,8 @@ __all__ = [
     "CaseCounter",
     "CaseItem",
     "CaseItemEvent",
+    "CaseItemExtension",
+    "CardEvent",
     "CaseMaterial",
     "CaseVisit",
     "ID_NUMBER_CONTEXT",
@@ -139,6 +143,13 @@ class CaseItem(Base):
         secondary=case_item_materials, back_populates="items", order_by="CaseMaterial.id"
     )
     events: Mapped[list[CaseItemEvent]] = relationship(order_by="CaseItemEvent.id")
+    card: Mapped[str] = mapped_column(String(8), default="green", server_default="green")
+    """The supervision card as last recorded by the deadline job: ``green``, ``yellow``,
+    ``red``, or ``cleared`` (a yellow or red card whose item was finished)."""
+    extensions: Mapped[list[CaseItemExtension]] = relationship(
+        order_by="CaseItemExtension.id"
+    )
+    card_events: Mapped[list[CardEvent]] = relationship(order_by="CardEvent.id")
 
 
 class CaseMaterial(Base):
@@ -175,10 +186,14 @@ class CaseMaterial(Base):
         return self.received_at is None
 
 
-class CaseItemEvent(Base):
-    """Append-only status history of a case item; supplement pauses are read back from it."""
+class CaseItemEvent(ChainLink, Base):
+    """Append-only status history of a case item; supplement pauses are read back from it.
+    Chained per item (``hall_ops.audit.chain``)."""
 
     __tablename__ = "case_item_events"
+    __table_args__ = (
+        Index("ix_case_item_events_chain", "case_item_id", "chain_seq", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_item_id: Mapped[int] = mapped_column(ForeignKey("case_items.id"), index=True)
@@ -191,6 +206,59 @@ class CaseItemEvent(Base):
 
 
 make_append_only(CaseItemEvent.__table__)  # type: ignore[arg-type]
+chain.register(CaseItemEvent, stream_by=("case_item_id",))
+
+
+CARD_COLOURS = ("green", "yellow", "red", "cleared")
+
+
+class CaseItemExtension(ChainLink, Base):
+    """A time-limit extension (延期) granted by an approver or a manager, with its reason;
+    the item's limit is its catalogue limit plus every extension's days."""
+
+    __tablename__ = "case_item_extensions"
+    __table_args__ = (
+        Index("ix_case_item_extensions_chain", "case_item_id", "chain_seq", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_item_id: Mapped[int] = mapped_column(ForeignKey("case_items.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    days: Mapped[int] = mapped_column(Integer)
+    """Working days added to the limit."""
+    reason: Mapped[str] = mapped_column(String(500))
+    actor: Mapped[str] = mapped_column(String(64))
+    origin: Mapped[str | None] = mapped_column(String(120), nullable=True)
+
+
+make_append_only(CaseItemExtension.__table__)  # type: ignore[arg-type]
+chain.register(CaseItemExtension, stream_by=("case_item_id",))
+
+
+class CardEvent(ChainLink, Base):
+    """A supervision card changing colour (电子监察): recorded by the deadline job only.
+
+    ``cause`` is ``time`` (the limit ran on), ``extended`` (an extension cleared or
+    lowered it: ``actor`` granted it) or ``finished`` (the item was decided: ``actor``
+    decided it); ``at`` is when that happened.
+    """
+
+    __tablename__ = "case_item_card_events"
+    __table_args__ = (
+        Index("ix_case_item_card_events_chain", "case_item_id", "chain_seq", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_item_id: Mapped[int] = mapped_column(ForeignKey("case_items.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    from_colour: Mapped[str] = mapped_column(String(8))
+    to_colour: Mapped[str] = mapped_column(String(8))
+    cause: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+make_append_only(CardEvent.__table__)  # type: ignore[arg-type]
+chain.register(CardEvent, stream_by=("case_item_id",))
 
 
 class CaseVisit(Base):

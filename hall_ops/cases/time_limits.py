@@ -1,5 +1,6 @@
-"""Time limits of case items in working days (supplement pauses stop the clock), and the
-watch that finds items at the warning share of their limit or overdue."""
+"""Time limits of case items in working days (supplement pauses stop the clock, granted
+extensions lengthen the limit), the supervision card's colour, and the watch that finds
+items at the warning share of their limit or overdue."""
 
 from __future__ import annotations
 
@@ -37,13 +38,24 @@ def item_pauses(item: CaseItem, tz: ZoneInfo) -> list[Pause]:
     return pauses
 
 
+def limit_days(item: CaseItem) -> int:
+    """The catalogue's limit copied at intake plus every extension granted since."""
+    return item.time_limit_days + sum(e.days for e in item.extensions)
+
+
 def item_time_limit(rules: IntakeRules, item: CaseItem, now: dt.datetime) -> TimeLimitStatus:
     """The item against its legal limit; a decided item is measured on its decision day."""
     end = hall_day(item.decided_at or now, rules.timezone)
     return rules.calendar.status(
-        item.case.day, item.time_limit_days, end, item_pauses(item, rules.timezone),
+        item.case.day, limit_days(item), end, item_pauses(item, rules.timezone),
         warn_at=rules.warn_at,
     )
+
+
+def card_colour(clock: TimeLimitStatus) -> str:
+    """Electronic supervision's card (电子监察): red overdue, yellow at the warning share of
+    the limit, green before."""
+    return "red" if clock.overdue else "yellow" if clock.warning else "green"
 
 
 def deadline_watch(session: Session, rules: IntakeRules, now: dt.datetime) -> list[dict[str, Any]]:
@@ -55,7 +67,7 @@ def deadline_watch(session: Session, rules: IntakeRules, now: dt.datetime) -> li
         select(CaseItem)
         .where(CaseItem.status.in_(OPEN_STATUSES))
         .options(selectinload(CaseItem.events), selectinload(CaseItem.case),
-                 selectinload(CaseItem.item))
+                 selectinload(CaseItem.item), selectinload(CaseItem.extensions))
     ).all()
     watched = []
     for item in items:

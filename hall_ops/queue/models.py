@@ -23,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from hall_ops.audit import chain
+from hall_ops.audit.chain import ChainLink
 from hall_ops.db import Base, make_append_only
 
 
@@ -142,15 +144,19 @@ class Ticket(Base):
     status_token: Mapped[str] = mapped_column(String(32), unique=True)
 
 
-class TicketEvent(Base):
+class TicketEvent(ChainLink, Base):
     """Append-only history: every transition with time, window and clerk.
 
     Calls and recalls are read back from here for screen snapshots, so a
-    screen that reconnects (to any process) sees the same recent calls.
+    screen that reconnects (to any process) sees the same recent calls. Chained per ticket
+    (``hall_ops.audit.chain``).
     """
 
     __tablename__ = "ticket_events"
-    __table_args__ = (Index("ix_ticket_events_kind_id", "kind", "id"),)
+    __table_args__ = (
+        Index("ix_ticket_events_kind_id", "kind", "id"),
+        Index("ix_ticket_events_chain", "ticket_id", "chain_seq", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -165,6 +171,7 @@ class TicketEvent(Base):
 
 
 make_append_only(TicketEvent.__table__)  # type: ignore[arg-type]
+chain.register(TicketEvent, stream_by=("ticket_id",))
 
 
 PAUSE_REASONS = ("break", "meeting", "system_fault")

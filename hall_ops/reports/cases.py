@@ -44,7 +44,8 @@ def case_report(
                            code="invalid_range")
     cases = session.scalars(
         select(Case).where(Case.day >= first_day, Case.day <= last_day).options(
-            selectinload(Case.items).selectinload(CaseItem.events))
+            selectinload(Case.items).selectinload(CaseItem.events),
+            selectinload(Case.items).selectinload(CaseItem.extensions))
     ).all()
     by_department: dict[str, list[CaseItem]] = defaultdict(list)
     for case in cases:

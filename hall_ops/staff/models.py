@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from hall_ops.audit import chain
+from hall_ops.audit.chain import ChainLink
 from hall_ops.db import Base, make_append_only
 
 ROLES = ("clerk", "approver", "manager", "admin")
@@ -104,14 +106,18 @@ class Device(Base):
     last_seen_from: Mapped[str | None] = mapped_column(String(120), nullable=True)
 
 
-class SecurityEvent(Base):
+class SecurityEvent(ChainLink, Base):
     """Append-only security log: logins, lockouts, staff and device changes, unmasked reads.
 
     ``subject`` is what the event is about: a login, ``device:<id>`` or ``case:<number>``.
+    One chain for the whole log (``hall_ops.audit.chain``).
     """
 
     __tablename__ = "security_events"
-    __table_args__ = (Index("ix_security_events_kind_at", "kind", "at"),)
+    __table_args__ = (
+        Index("ix_security_events_kind_at", "kind", "at"),
+        Index("ix_security_events_chain", "chain_seq", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime)
@@ -123,3 +129,4 @@ class SecurityEvent(Base):
 
 
 make_append_only(SecurityEvent.__table__)  # type: ignore[arg-type]
+chain.register(SecurityEvent)
