@@ -150,7 +150,8 @@ def test_items_of_a_service_and_the_guide_of_an_item(client):
     codes = [i["code"] for i in r.json["items"]]
     assert codes[:3] == ["QY-01", "QY-02", "QY-03"] and "BDC-01" not in codes
     guide = client.get("/api/v1/items/QY-01/guide").json
-    assert guide["department"] == {"code": "scj", "name_zh": "市场监督管理局"}
+    assert guide["department"] == {"code": "scj", "name_zh": "市场监督管理局",
+                                   "name_en": "Market Regulation Bureau"}
     by_name = {m["name_zh"]: m for m in guide["materials"]}
     assert by_name["公司章程"]["key"] is True and by_name["住所使用证明"]["key"] is False
     assert by_name["住所使用证明"]["e_licence"] is True

@@ -113,7 +113,9 @@ class HallServer:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()  # gunicorn: a graceful stop of the worker, then the master
             try:
-                self.process.wait(15)
+                # A graceful stop waits up to [server] graceful_timeout (10 s) for the open
+                # websockets of the test's screens; the test is done with them.
+                self.process.wait(3)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
