@@ -20,11 +20,13 @@ class AuditHead(Base):
     """
 
     __tablename__ = "audit_heads"
+    __table_args__ = {"sqlite_with_rowid": False}  # one b-tree per write: the stream's key
 
     stream: Mapped[str] = mapped_column(String(96), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
-    rooted: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    rooted: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Not indexed: read once a day, written with every link."""
 
 
 class AuditRoot(Base):

@@ -65,9 +65,8 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.Column("rooted", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("stream"),
+        sqlite_with_rowid=False,
     )
-    with op.batch_alter_table("audit_heads", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_audit_heads_rooted"), ["rooted"], unique=False)
 
     op.create_table(
         "audit_roots",
@@ -191,9 +190,6 @@ def downgrade() -> None:
 
     op.drop_table("case_item_card_events")
     op.drop_table("audit_roots")
-    with op.batch_alter_table("audit_heads", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_audit_heads_rooted"))
-
     op.drop_table("audit_heads")
     for table in CHAINED:
         for statement in _append_only_ddl(table, dialect):
