@@ -59,7 +59,7 @@ def served(db, hall_config, window: int, clerk: str, now: dt.datetime) -> str:
         queue.call_next(s, hall_config, window, clerk, now)
         queue.start_service(s, window, clerk, now)
         queue.finish(s, window, clerk, now)
-        queue.close_window(s, window, clerk)
+        queue.close_window(s, window, clerk, now)
     return token
 
 
