@@ -269,3 +269,38 @@ def test_the_command_line(db, hall_config, tmp_path):
         "audit: root: audit_roots id=1 (stream root:2026-11-25): the root of 2026-11-25 was "
         "changed",
         "audit: root: audit_roots (stream root:2026-11-25): differs from the exported copy"]
+
+
+def test_ratings_and_rectification_steps_are_chained(any_db, hall_config):
+    """A rating's level and tags and every step of its rectification are linked; 追评 changes
+    the rating afterwards and leaves the link valid; an edited level is named."""
+    from hall_ops.evaluation import ratings
+    from hall_ops.evaluation.models import Rating, RectificationEvent
+    from hall_ops.evaluation.ratings import EvaluationRules
+    from tests.test_ratings import managed_hall, served
+
+    managed_hall(any_db, OPEN_NOW)
+    rules = EvaluationRules.from_config(hall_config)
+    tokens = [served(any_db, hall_config, 4, "c04", OPEN_NOW) for _ in range(2)]
+    with any_db.write() as s:
+        good = ratings.rate_visit(s, rules, tokens[0], 5, OPEN_NOW)
+        bad = ratings.rate_visit(s, rules, tokens[1], 1, OPEN_NOW, tags=["long_wait"])
+        ratings.add_follow_up(s, rules, good, "窗口很耐心", OPEN_NOW)
+        good_id, bad_id = good.id, bad.id
+    report = verify_database(any_db)
+    assert report.ok, [f.text() for f in report.findings]
+    with any_db.read() as s:
+        seqs = [r.chain_seq for r in s.scalars(select(Rating).order_by(Rating.id))]
+        opened = s.scalars(select(RectificationEvent)).all()
+    assert seqs == [1, 2] and [e.chain_seq for e in opened] == [1]  # the bad one opened one
+    drop_guards(any_db, "rectification_events")
+    with any_db.engine.begin() as conn:
+        conn.execute(text("UPDATE ratings SET level = 4 WHERE id = :id"), {"id": bad_id})
+        conn.execute(text("UPDATE ratings SET follow_up = '改过' WHERE id = :id"),
+                     {"id": good_id})  # not linked: a 追评 is the citizen's later addition
+        conn.execute(text("DELETE FROM rectification_events WHERE id = :id"),
+                     {"id": opened[0].id})
+    found = findings(any_db)
+    assert ("changed", "ratings", bad_id, 2) in found
+    assert ("no rows", "rectification_events", None, 1) in found  # its head still says 1
+    assert len(found) == 2

@@ -106,14 +106,19 @@ REGISTRY: dict[str, Chained] = {}
 _BY_MODEL: dict[type, Chained] = {}
 
 
-def register(model: type, *, stream_by: Iterable[str] = ()) -> None:
-    """Chain ``model`` (a :class:`ChainLink` model), one stream per value of ``stream_by``."""
+def register(model: type, *, stream_by: Iterable[str] = (), mutable: Iterable[str] = ()) -> None:
+    """Chain ``model`` (a :class:`ChainLink` model), one stream per value of ``stream_by``.
+
+    ``mutable``: columns a later, legitimate step may change (a rating's 追评, an appeal's
+    exclusion — each recorded in a chained table of its own); they are left out of the link,
+    so the rest of the row stays provable."""
     table: Table = model.__table__  # type: ignore[attr-defined]
     mapper = model.__mapper__  # type: ignore[attr-defined]
     generated = {table.autoincrement_column, table.c.chain_seq, table.c.chain_hash}
+    unhashed = set(mutable)
     columns = tuple(
         (c.name, mapper.get_property_by_column(c).key, _encoder(c.type), c.default)
-        for c in table.columns if c not in generated
+        for c in table.columns if c not in generated and c.name not in unhashed
     )
     stream_by = tuple(stream_by)
     unknown = set(stream_by) - set(table.c.keys())

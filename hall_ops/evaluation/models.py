@@ -14,14 +14,19 @@ from typing import Any
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from hall_ops.audit import chain
+from hall_ops.audit.chain import ChainLink
 from hall_ops.db import Base, make_append_only
 
 
-class Rating(Base):
+class Rating(ChainLink, Base):
     """A citizen's rating (好差评): ``level`` 5 非常满意 … 1 非常不满意 (``ratings.LEVELS``)."""
 
     __tablename__ = "ratings"
-    __table_args__ = (Index("ix_ratings_at", "at"),)
+    __table_args__ = (
+        Index("ix_ratings_at", "at"),
+        Index("ix_ratings_chain", "subject", "chain_seq", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subject: Mapped[str] = mapped_column(String(8), default="visit")
@@ -52,6 +57,11 @@ class Rating(Base):
 
 RECTIFICATION_STATUSES = ("open", "closed")
 APPEAL_STATUSES = ("none", "pending", "accepted", "rejected")
+
+
+# One stream per subject (visits, items); 追评 and an appeal's exclusion change a rating
+# after it is linked, and are recorded in their own right (rectification_events).
+chain.register(Rating, stream_by=("subject",), mutable=("follow_up", "follow_up_at", "excluded"))
 
 
 class Rectification(Base):
@@ -98,10 +108,13 @@ class Rectification(Base):
     """Hall-local day it closed: compared with ``due_on``."""
 
 
-class RectificationEvent(Base):
+class RectificationEvent(ChainLink, Base):
     """Append-only trail of a rectification: every step with its actor (from the session)."""
 
     __tablename__ = "rectification_events"
+    __table_args__ = (
+        Index("ix_rectification_events_chain", "rectification_id", "chain_seq", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     rectification_id: Mapped[int] = mapped_column(ForeignKey("rectifications.id"), index=True)
@@ -114,3 +127,4 @@ class RectificationEvent(Base):
 
 
 make_append_only(RectificationEvent.__table__)  # type: ignore[arg-type]
+chain.register(RectificationEvent, stream_by=("rectification_id",))

@@ -23,13 +23,17 @@ down_revision = "0006"
 branch_labels = None
 depends_on = None
 
-CHAINED = ("ticket_events", "case_item_events", "security_events")
-"""Tables that exist before this revision and are chained by it."""
+CHAINED = ("ticket_events", "case_item_events", "security_events", "rectification_events",
+           "ratings")
+"""Tables that exist before this revision and are chained by it (all append-only but
+``ratings``, whose 追评 and exclusion columns change later and are left out of the link)."""
 
 STREAM_INDEX = {
     "ticket_events": ("ix_ticket_events_chain", ["ticket_id", "chain_seq"]),
     "case_item_events": ("ix_case_item_events_chain", ["case_item_id", "chain_seq"]),
     "security_events": ("ix_security_events_chain", ["chain_seq"]),
+    "rectification_events": ("ix_rectification_events_chain", ["rectification_id", "chain_seq"]),
+    "ratings": ("ix_ratings_chain", ["subject", "chain_seq"]),
 }
 
 
@@ -141,7 +145,8 @@ def upgrade() -> None:
 
     bind = op.get_bind()
     for table in CHAINED:
-        for statement in _drop_append_only(table, dialect):
+        append_only = table != "ratings"
+        for statement in _drop_append_only(table, dialect) if append_only else ():
             op.execute(statement)
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column("chain_seq", sa.Integer(), nullable=True))
@@ -152,13 +157,13 @@ def upgrade() -> None:
             batch_op.alter_column("chain_seq", existing_type=sa.Integer(), nullable=False)
             batch_op.alter_column("chain_hash", existing_type=sa.String(length=64), nullable=False)
             batch_op.create_index(index, columns, unique=True)
-        for statement in _append_only_ddl(table, dialect):
+        for statement in _append_only_ddl(table, dialect) if append_only else ():
             op.execute(statement)
 
 
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
-    for table in (*CHAINED, "case_item_extensions", "case_item_card_events"):
+    for table in (*CHAINED[:-1], "case_item_extensions", "case_item_card_events"):
         for statement in _drop_append_only(table, dialect):
             op.execute(statement)
     with op.batch_alter_table("ticket_events", schema=None) as batch_op:
@@ -189,8 +194,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_case_item_card_events_case_item_id"))
 
     op.drop_table("case_item_card_events")
+    for table in ("rectification_events", "ratings"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(STREAM_INDEX[table][0])
+            batch_op.drop_column("chain_hash")
+            batch_op.drop_column("chain_seq")
     op.drop_table("audit_roots")
     op.drop_table("audit_heads")
-    for table in CHAINED:
+    for table in CHAINED[:-1]:
         for statement in _append_only_ddl(table, dialect):
             op.execute(statement)
