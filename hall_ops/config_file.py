@@ -74,6 +74,7 @@ class QueueSection(Section):
     rejoin_position: Literal["back", "after"] = "back"
     rejoin_after_people: Annotated[int, Field(ge=0, le=100)] = 3
     rejoin_limit: Annotated[int, Field(ge=0, le=5)] = 1
+    notify_ahead: Annotated[int, Field(ge=1, le=50)] = 3
 
 
 class CatalogueSection(Section):
@@ -173,6 +174,8 @@ class SmsSection(Section):
     access_key_secret: Name
     sign_name: Name
     template_code: Name
+    queue_template_code: Name | None = None
+    """Silent calling's approved template (``hall_ops.queue.silent``); none: not offered."""
     region_id: Name | None = None
     timeout_seconds: Seconds | None = None
 
