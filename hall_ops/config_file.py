@@ -304,6 +304,17 @@ class Camera(Section):
     rewrite_addresses: bool | None = None
 
 
+class Printer(Section):
+    """A kiosk's ESC/POS thermal printer on the network (``hall_ops.printing``)."""
+
+    name: Code
+    host: Name
+    port: Annotated[int, Field(ge=1, le=65535)] = 9100
+    scope: Annotated[str, Field(pattern=r"^(hall|zone:[a-z_]{1,32})$")]
+    """The kiosk device scope it serves (``hall`` or ``zone:<code>``), as the admin issued it."""
+    timeout_seconds: Seconds = 5.0
+
+
 class ConfigFile(Section):
     hall: HallSection = HallSection()
     database: DatabaseSection = DatabaseSection()
@@ -329,6 +340,7 @@ class ConfigFile(Section):
     windows: list[Window] = []
     clerks: list[Clerk] = []
     cameras: list[Camera] = []
+    printers: list[Printer] = []
 
 
 def where(loc: tuple[int | str, ...]) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from escpos.constants import RT_STATUS_PAPER
 from escpos.exceptions import DeviceNotFoundError
@@ -25,6 +26,7 @@ from sqlalchemy import DateTime, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hall_ops.clock import iso_utc
+from hall_ops.config import ConfigError
 from hall_ops.db import Base
 
 CHINESE_ON = b"\x1c\x26"  # FS &: Chinese (Kanji) character mode
@@ -64,6 +66,17 @@ class Slip:
     lines: Sequence[str]
     qr_url: str
     footer: Sequence[str]
+
+
+def printers_from_config(sections: Any) -> tuple[PrinterConfig, ...]:
+    """``[[printers]]`` (checked by ``hall_ops.config_file``); names and scopes are unique."""
+    printers = tuple(PrinterConfig(p.name, p.host, p.scope, p.port, p.timeout_seconds)
+                     for p in sections.printers)
+    for what in ("name", "scope"):
+        values = [getattr(p, what) for p in printers]
+        if len(set(values)) != len(values):
+            raise ConfigError(f"printers: two printers with one {what}")
+    return printers
 
 
 def printer_for(printers: Sequence[PrinterConfig], scope: str | None) -> PrinterConfig | None:
@@ -125,13 +138,20 @@ def slip_bytes(slip: Slip) -> bytes:
     return bytes(device.output)
 
 
+class PrinterError(Exception):
+    """The printer could not be reached or took the job only in part."""
+
+
 def send(printer: PrinterConfig, job: bytes) -> None:
-    """Write the job to the printer; raises ``OSError``/``DeviceNotFoundError`` on failure."""
-    device = _open(printer)
+    """Write the job to the printer; raises ``PrinterError``."""
     try:
-        device._raw(job)
-    finally:
-        device.close()
+        device = _open(printer)
+        try:
+            device._raw(job)
+        finally:
+            device.close()
+    except (DeviceNotFoundError, OSError) as exc:
+        raise PrinterError(f"{printer.name} ({printer.host}:{printer.port}): {exc}") from exc
 
 
 def record_status(session: Session, printer: PrinterConfig, paper: str, error: str | None,
