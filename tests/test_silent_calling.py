@@ -23,7 +23,7 @@ from hall_ops.queue import silent
 from hall_ops.queue.models import Ticket, TicketMessage, TicketPhone
 from tests.conftest import OPEN_NOW, ROOT
 from tests.support.sms_gateway import SmsGatewayStub
-from tests.support.web import hall_app, raw_client
+from tests.support.web import device_client, hall_app
 
 KEY_ID, SECRET = "LTAI-hall-test", "s3cret-hall-key"
 SIGN, TEMPLATE, QUEUE_TEMPLATE = "市民中心", "SMS_305000001", "SMS_305000777"
@@ -182,7 +182,7 @@ def test_the_api_after_commit_in_the_background(tmp_path, gateway):
         "endpoint": gateway.url, "access_key_id": KEY_ID, "access_key_secret": SECRET,
         "sign_name": SIGN, "template_code": TEMPLATE, "queue_template_code": QUEUE_TEMPLATE})
     hall = app.extensions["hall"]
-    client = raw_client(app)
+    client = app.test_client()
     tickets = [client.post("/api/v1/tickets", json={"service": "investment"}).json
                for _ in range(5)]
     token = tickets[4]["token"]
@@ -202,16 +202,25 @@ def test_the_api_after_commit_in_the_background(tmp_path, gateway):
     while client.get(f"/api/v1/tickets/{token}/phone").json["sent"] != ["ahead"]:
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    assert client.delete(f"/api/v1/tickets/{token}/phone").json["phone"] is None
+    page = client.get(f"/t/{token}").get_data(as_text=True)
+    assert 'id="phone-form"' in page and "ticket_sms.js" in page
+    assert 'id="sms-phone"' in hall_app_kiosk_page(app)
+    gone = client.delete(f"/api/v1/tickets/{token}/phone")  # as the page does, CSRF token too
+    assert gone.status_code == 200 and gone.json["phone"] is None
     hall.db.dispose()
+
+
+def hall_app_kiosk_page(app) -> str:
+    return device_client(app, "hall", "kiosk").get("/kiosk").get_data(as_text=True)
 
 
 def test_without_the_gateway_the_option_is_not_offered(tmp_path):
     app = app_with(tmp_path, None)
-    client = raw_client(app)
+    client = app.test_client()
     token = client.post("/api/v1/tickets", json={"service": "investment"}).json["token"]
     assert client.get(f"/api/v1/tickets/{token}/phone").json["available"] is False
     answer = client.put(f"/api/v1/tickets/{token}/phone", json={"phone": PHONE})
     assert answer.status_code == 409 and answer.json["error"] == "sms_unavailable"
     assert "phone-form" not in client.get(f"/t/{token}").get_data(as_text=True)
+    assert 'id="sms-phone"' not in hall_app_kiosk_page(app)
     app.extensions["hall"].db.dispose()

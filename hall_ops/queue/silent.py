@@ -82,7 +82,7 @@ def leave_phone(session: Session, ticket: Ticket, phone: str, now: dt.datetime) 
     """Keep ``phone`` (a mainland mobile) for ``ticket`` while it waits; a new one replaces it."""
     number = normalise_mobile(phone)
     if ticket.status != "waiting":
-        raise Conflict(f"ticket {ticket.number} is {ticket.status}", code="not_waiting")
+        raise Conflict(f"ticket {ticket.number} is {ticket.status}", code="ticket_not_waiting")
     row = session.get(TicketPhone, ticket.id)
     if row is None:
         session.add(TicketPhone(ticket_id=ticket.id, phone=number, created_at=now))
