@@ -94,7 +94,7 @@ message_queue = ""
 #   access_key_secret = "…"
 #   sign_name = "{name_zh}"
 #   template_code = "SMS_000000"
-#   queue_template_code = "SMS_000001"  # silent calling (无声叫号): ${{ticket}} ${{ahead}} ${{window}}
+#   queue_template_code = "SMS_000001"  # 无声叫号: ${{ticket}} ${{ahead}} ${{window}}
 # and/or e-mail for citizens who gave an address:
 #   [notices.email]
 #   host = "smtp.example.gov.cn"
