@@ -31,4 +31,10 @@
     try { render(await api("DELETE", "/tickets/" + token + "/phone")); } catch (error) { showError(error); }
   });
   api("GET", "/tickets/" + token + "/phone").then(render).catch(() => { /* the form stays */ });
+  /* Only a waiting ticket takes a number: the page's "leave the queue" button shows exactly
+     while it waits (ticket.js keeps it so), and the panel follows it. */
+  const panel = document.getElementById("phone-form");
+  const cancel = document.getElementById("cancel");
+  new MutationObserver(() => { panel.hidden = cancel.hidden; })
+    .observe(cancel, { attributes: true, attributeFilter: ["hidden"] });
 })();
