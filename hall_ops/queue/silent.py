@@ -207,6 +207,10 @@ def send_due(db: Database, gateway: SmsGateway, hall: HallConfig, now: dt.dateti
     rng = rng or random.Random()
     token = uuid.uuid4().hex
     report = NoticeReport()
+    with db.read() as session:  # most runs find nothing: no write lock taken for them
+        if session.scalar(select(TicketPhone.ticket_id).limit(1)) is None and session.scalar(
+                select(TicketMessage.id).where(TicketMessage.status == "pending").limit(1)) is None:
+            return report
     started = time.monotonic()
     for notice in _claim(db, gateway, hall, now, policy, token, batch):
         provider_id: str | None = None
