@@ -130,3 +130,22 @@ def test_printer_alert_rules_and_config():
                        {"name": "q", "host": "10.0.0.8", "scope": "hall"}]
     with pytest.raises(ConfigError):
         printing.printers_from_config(parse_config(raw, ROOT).sections)
+
+
+def test_the_printer_watch_job_records_the_paper_for_the_dashboard(tmp_path, printer):
+    from hall_web.jobs import PrinterWatch
+
+    app = printing_app(tmp_path, printer.port)
+    watch = PrinterWatch(app.extensions["hall"])
+    manager = staff_client(app, "manager")
+    printer.paper = "low"
+    watch()
+    (alert,) = [a for a in manager.get("/api/v1/dashboard/alerts").json["alerts"]
+                if a["kind"] == "printer"]
+    assert (alert["paper"], alert["severity"], alert["scope"]) == ("low", "warning", "hall")
+    printer.close()  # the printer is switched off
+    watch()
+    (alert,) = [a for a in manager.get("/api/v1/dashboard/alerts").json["alerts"]
+                if a["kind"] == "printer"]
+    assert alert["paper"] == "offline"
+    app.extensions["hall"].db.dispose()

@@ -4,6 +4,7 @@ status byte of its paper: 0x12 paper ok, 0x1E near its end, 0x72 out."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -55,4 +56,7 @@ class EscposPrinterStub:
             return [j for j in self.jobs if j.replace(DLE_EOT_PAPER, b"")]
 
     def close(self) -> None:
+        """Switched off: stops listening (shutdown wakes the accepting thread)."""
+        with contextlib.suppress(OSError):
+            self._server.shutdown(socket.SHUT_RDWR)
         self._server.close()
