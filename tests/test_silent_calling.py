@@ -65,7 +65,8 @@ def leave(db, ticket: Ticket, phone: str = PHONE) -> None:
         silent.leave_phone(s, s.get(Ticket, ticket.id), phone, OPEN_NOW)
 
 
-def test_an_sms_at_n_ahead_and_when_called_each_once(db, hall_config, gateway):
+def test_an_sms_at_n_ahead_and_when_called_each_once(any_db, hall_config, gateway):
+    db = any_db
     hall = dataclasses.replace(hall_config,
                                queue=dataclasses.replace(hall_config.queue, notify_ahead=3))
     tickets = take(db, hall, 6, OPEN_NOW)
