@@ -85,6 +85,8 @@ class QueueRules:
     rejoin_after_people: int = 3
     rejoin_limit: int = 1
     """How often one ticket may rejoin after being missed."""
+    notify_ahead: int = 3
+    """Silent calling: the SMS "N people ahead of you" goes out at this many."""
 
 
 @dataclass(frozen=True)
@@ -294,6 +296,7 @@ def parse_config(data: dict[str, Any], base_dir: Path) -> HallConfig:
         rejoin_position=q.rejoin_position,
         rejoin_after_people=q.rejoin_after_people,
         rejoin_limit=q.rejoin_limit,
+        notify_ahead=q.notify_ahead,
     )
 
     url = file.database.url

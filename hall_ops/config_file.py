@@ -74,6 +74,7 @@ class QueueSection(Section):
     rejoin_position: Literal["back", "after"] = "back"
     rejoin_after_people: Annotated[int, Field(ge=0, le=100)] = 3
     rejoin_limit: Annotated[int, Field(ge=0, le=5)] = 1
+    notify_ahead: Annotated[int, Field(ge=1, le=50)] = 3
 
 
 class CatalogueSection(Section):
@@ -173,6 +174,8 @@ class SmsSection(Section):
     access_key_secret: Name
     sign_name: Name
     template_code: Name
+    queue_template_code: Name | None = None
+    """Silent calling's approved template (``hall_ops.queue.silent``); none: not offered."""
     region_id: Name | None = None
     timeout_seconds: Seconds | None = None
 
@@ -301,6 +304,17 @@ class Camera(Section):
     rewrite_addresses: bool | None = None
 
 
+class Printer(Section):
+    """A kiosk's ESC/POS thermal printer on the network (``hall_ops.printing``)."""
+
+    name: Code
+    host: Name
+    port: Annotated[int, Field(ge=1, le=65535)] = 9100
+    scope: Annotated[str, Field(pattern=r"^(hall|zone:[a-z_]{1,32})$")]
+    """The kiosk device scope it serves (``hall`` or ``zone:<code>``), as the admin issued it."""
+    timeout_seconds: Seconds = 5.0
+
+
 class ConfigFile(Section):
     hall: HallSection = HallSection()
     database: DatabaseSection = DatabaseSection()
@@ -326,6 +340,7 @@ class ConfigFile(Section):
     windows: list[Window] = []
     clerks: list[Clerk] = []
     cameras: list[Camera] = []
+    printers: list[Printer] = []
 
 
 def where(loc: tuple[int | str, ...]) -> str:

@@ -94,6 +94,7 @@ message_queue = ""
 #   access_key_secret = "…"
 #   sign_name = "{name_zh}"
 #   template_code = "SMS_000000"
+#   queue_template_code = "SMS_000001"  # 无声叫号: ${{ticket}} ${{ahead}} ${{window}}
 # and/or e-mail for citizens who gave an address:
 #   [notices.email]
 #   host = "smtp.example.gov.cn"
@@ -102,6 +103,13 @@ message_queue = ""
 #   username = "hall@example.gov.cn"
 #   password = "…"
 #   sender = "hall@example.gov.cn"
+
+# [[printers]]: a kiosk's ESC/POS network printer, bound to the kiosk's device scope; without
+# one the kiosk prints through the browser (docs/deploy.md, "Kiosks: printing tickets").
+#   [[printers]]
+#   name = "kiosk-front"
+#   host = "10.1.2.30"
+#   scope = "hall"          # or "zone:<code>"
 
 # [archive]: every finished case becomes a verifiable package (docs/archive.md); keep the
 # folder on storage that is backed up, and hand packages over with `hall archive export`.

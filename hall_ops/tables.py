@@ -7,6 +7,7 @@ and what schema migrations compare against.
 
 from __future__ import annotations
 
+from hall_ops import printing as printing_models
 from hall_ops.archive import models as archive_models
 from hall_ops.audit import models as audit_models
 from hall_ops.cases import models as cases_models
@@ -26,7 +27,7 @@ from zones import models as zones_models
 CONTEXTS = (
     zones_models, queue_models, cases_models, floor_models, sensors_models, staff_models,
     runtime_models, forms_spec, forms_drafts, archive_models, licences_models,
-    evaluation_models, screens_models, audit_models,
+    evaluation_models, screens_models, audit_models, printing_models,
 )
 """The model modules, in the order their tables depend on each other."""
 

@@ -34,7 +34,9 @@ from hall_ops.licences import library as licence_library
 from hall_ops.licences import signing
 from hall_ops.licences.archiving import connect_archive
 from hall_ops.licences.store import store_from_config
+from hall_ops.printing import printers_from_config
 from hall_ops.privacy import PersonalDataCipher, install
+from hall_ops.queue import silent
 from hall_ops.staff.policy import StaffPolicy
 from hall_web import (
     admin,
@@ -46,6 +48,7 @@ from hall_web import (
     forms,
     licences,
     managers,
+    notify,
     openapi,
     supervision,
 )
@@ -136,16 +139,23 @@ def create_app(
     backends = with_platform(backends, hall.sections.evaluation.platform)
     store = store_from_config(hall.sections.materials, app.instance_path)
     connect_archive(store)  # the archive packs the scans and licences of a finished case
+    gateway = silent.gateway_of(notices.channels)
+    silent_calling = (silent.SilentCalling(db, gateway, hall, clock, notices.policy)
+                      if gateway else None)
+    if silent_calling is not None:  # after commit, in the background: calls never wait for it
+        db.subscribe(silent_calling.on_events)
     app.extensions["hall"] = HallContext(
         hall, db, clock, socketio, backends, always_open, message_queue, notices,
         material_store=store, evaluation=EvaluationRules.from_config(hall),
-        link_secret=app.config["SECRET_KEY"],
+        link_secret=app.config["SECRET_KEY"], silent_calling=silent_calling,
+        printers=printers_from_config(hall.sections),
     )
     register_handlers(socketio, db, hall, clock, auth.may_join_room, auth.screen_of_connection)
 
     init_i18n(app)
     for blueprint in (citizens.bp, clerks.bp, forms.bp, backoffice.bp, managers.bp,
-                      supervision.bp, admin.bp, licences.bp, evaluation.bp, openapi.bp):
+                      supervision.bp, admin.bp, licences.bp, evaluation.bp, notify.bp,
+                      openapi.bp):
         app.register_blueprint(blueprint)
     auth.init_app(app, db, hall, clock, staff_policy)
     init_operations(app)

@@ -43,9 +43,10 @@ from hall_ops.errors import NotFound
 from hall_ops.evaluation import ratings
 from hall_ops.evaluation.models import Rating
 from hall_ops.licences import library
+from hall_ops.printing import printer_for
 from hall_ops.queue.models import Service, Ticket, Window
 from hall_ops.queue.windows import missed_ticket
-from hall_web.access import access
+from hall_web.access import access, current_device
 from hall_web.api import answers, api
 from hall_web.context import current_hall
 from hall_web.evaluation import scheme
@@ -120,6 +121,8 @@ def kiosk() -> str:
         hall_open=hall.always_open or hall.config.is_open(hall.clock()),
         hours={day: f"{h[0]:%H:%M}–{h[1]:%H:%M}" if h else None for day, h in hours.items()},
         scheme=scheme(),
+        printer=printer_for(hall.printers, device.scope if (device := current_device()) else None),
+        sms=hall.silent_calling is not None,
     )
 
 
@@ -185,7 +188,10 @@ def guide(service_code: str) -> str:
 @access("public")
 @lookup_limits
 def ticket_page(token: str) -> str:
-    return render_template("ticket.html", ticket=_ticket_or_404(token), scheme=scheme())
+    hall = current_hall()
+    return render_template("ticket.html", ticket=_ticket_or_404(token), scheme=scheme(),
+                           sms=hall.silent_calling is not None,
+                           notify_ahead=hall.config.queue.notify_ahead)
 
 
 @bp.get("/tickets/<token>/print")

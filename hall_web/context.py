@@ -15,6 +15,8 @@ from hall_ops.config import HallConfig
 from hall_ops.db import Database
 from hall_ops.evaluation.ratings import EvaluationRules, link_url
 from hall_ops.licences.store import MaterialStore
+from hall_ops.printing import PrinterConfig
+from hall_ops.queue.silent import SilentCalling
 
 
 @dataclass
@@ -37,6 +39,10 @@ class HallContext:
     """``[evaluation]`` with the hall's calendar (好差评 and its rectifications)."""
     link_secret: str = ""
     """Signs the rating links of notices (the app's secret key)."""
+    silent_calling: SilentCalling | None = None
+    """Queue SMS (无声叫号) when the SMS gateway has the queue template; none: not offered."""
+    printers: tuple[PrinterConfig, ...] = ()
+    """The kiosks' ESC/POS printers (``[[printers]]``); without one: the browser prints."""
 
     @property
     def rules(self) -> EvaluationRules:

@@ -70,6 +70,13 @@ ENGLISH: dict[str, str] = dict([
     error_msgid("ticket_not_waiting", "This ticket is no longer waiting"),
     error_msgid("not_citizen_facing", "This zone takes no tickets"),
     error_msgid("hall_closed", "The hall is closed; please come during opening hours"),
+    error_msgid("sms_unavailable", "This hall sends no SMS reminders"),
+    error_msgid("printer_out_of_paper",
+                "The ticket printer is out of paper: no ticket can be issued here now; "
+                "please ask the staff"),
+    error_msgid("printer_offline",
+                "The ticket printer does not answer: no ticket can be issued here now; "
+                "please ask the staff"),
     error_msgid("unknown_appointment", "Unknown booking code; check it and enter it again"),
     error_msgid("appointment_not_due", "Too early or too late to check in for this appointment"),
     error_msgid("already_checked_in", "This appointment has already been checked in"),

@@ -19,7 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from displays import manager as manager_room
-from hall_ops import queue
+from hall_ops import printing, queue
 from hall_ops.archive.package import ArchiveSettings, archive_finished
 from hall_ops.archive.package import settings_from_config as archive_settings
 from hall_ops.audit.roots import take_root
@@ -121,6 +121,27 @@ class ScreenWatch:
                                      alerts_now(self.hall.db, self.hall.config, now), iso_utc(now))
 
 
+class PrinterWatch:
+    """Every 30 s: each kiosk printer's paper sensor, recorded; the manager's alerts are pushed
+    when a printer runs out, comes back or stops answering (``build_alerts`` holds the rule)."""
+
+    def __init__(self, hall: HallContext) -> None:
+        self.hall = hall
+        self.seen: dict[str, str] = {}
+
+    def __call__(self) -> None:
+        now = self.hall.clock()
+        answers = {p.name: (p, *printing.query_paper(p)) for p in self.hall.printers}
+        with self.hall.db.write() as session:
+            for printer, paper, error in answers.values():
+                printing.record_status(session, printer, paper, error, now)
+        seen = {name: paper for name, (_, paper, _) in answers.items()}
+        if seen != self.seen:
+            self.seen = seen
+            manager_room.push_alerts(self.hall.socketio,
+                                     alerts_now(self.hall.db, self.hall.config, now), iso_utc(now))
+
+
 def _waiting_per_zone(hall: HallContext, now: datetime) -> dict[str, int]:
     with hall.db.read() as session:
         return waiting_per_zone(session, hall.config, now)
@@ -194,6 +215,13 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
         "interval", seconds=notices.interval_seconds, id="notify_ready", max_instances=1,
         coalesce=True,
     )
+    if hall.silent_calling is not None:  # retries; new messages go at once after each call
+        scheduler.add_job(hall.silent_calling.run, "interval", seconds=notices.interval_seconds,
+                          id="silent_calling", max_instances=1, coalesce=True)
+    if hall.printers:
+        scheduler.add_job(PrinterWatch(hall), "interval", seconds=30, id="printer_watch",
+                          max_instances=1, coalesce=True,
+                          next_run_time=datetime.now(hall.config.timezone))
     forms, archive = hall.config.sections.forms, hall.config.sections.archive
     scheduler.add_job(
         delete_expired_drafts, "interval", minutes=forms.cleanup_minutes, args=[hall],

@@ -100,8 +100,14 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("POST", "/api/v1/forms/check"): ("/api/v1/forms/check", EVERYONE),
     **{(method, "/api/v1/tickets/<token>/draft"): ("/api/v1/tickets/{token}/draft", EVERYONE)
        for method in ("GET", "PUT", "DELETE")},
+    # silent calling: the ticket's token is the key (the demo has no gateway: 409 for PUT)
+    **{(method, "/api/v1/tickets/<token>/phone"): ("/api/v1/tickets/{token}/phone", EVERYONE)
+       for method in ("GET", "PUT", "DELETE")},
     # devices (managers and admins may look at them too)
     ("GET", "/kiosk"): ("/kiosk", {"kiosk", "manager", "admin"}),
+    # a kiosk's own ticket printer: its paper, and tickets printed on it
+    ("GET", "/api/v1/kiosk/printer"): ("/api/v1/kiosk/printer", {"kiosk", "manager"}),
+    ("POST", "/api/v1/kiosk/tickets"): ("/api/v1/kiosk/tickets", {"kiosk", "manager"}),
     ("GET", "/screen"):
         ("/screen?zone=front_intake", {"screen", "zone_screen", "manager", "admin"}),
     ("GET", "/pad"): ("/pad?window=4", {"pad", "manager", "admin"}),
@@ -236,7 +242,8 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
 
 DEVICE_PAGES = {("GET", "/kiosk"), ("GET", "/screen"), ("GET", "/pad"),
                 ("GET", "/api/v1/windows/<int:number>/rating-pad"),
-                ("POST", "/api/v1/tickets/rejoin")}
+                ("POST", "/api/v1/tickets/rejoin"), ("GET", "/api/v1/kiosk/printer"),
+                ("POST", "/api/v1/kiosk/tickets")}
 
 ROOMS: dict[str, set[str]] = {
     "hall": EVERYONE,

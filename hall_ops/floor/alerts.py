@@ -1,5 +1,6 @@
 """What needs the manager now: unstaffed and long queues, cameras down, items overdue,
-rectifications of bad ratings past their deadline, call screens gone silent."""
+rectifications of bad ratings past their deadline, call screens gone silent, kiosk printers
+out of paper or not answering."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hall_ops import queue
+from hall_ops import printing, queue
 from hall_ops.cases.time_limits import deadline_watch
 from hall_ops.clock import hall_day, iso_utc
 from hall_ops.config import HallConfig
@@ -30,6 +31,9 @@ SCREEN_SILENT_AFTER = dt.timedelta(seconds=30)
 """A screen beats every 10 s: three missed beats and it is an alert."""
 
 
+PRINTER_ALERTS = {"out": "critical", "offline": "warning", "low": "warning"}
+
+
 def screens_today(session: Session, hall: HallConfig, now: dt.datetime) -> list[dict[str, Any]]:
     """The hall's screen devices heard from today, with when (``hall_ops.screens.reach``)."""
     return screens_in_service(session, hall_code(hall), day_start(now, hall.timezone))
@@ -43,13 +47,21 @@ def build_alerts(
     late_rectifications: int = 0,
     screens: Sequence[Mapping[str, Any]] = (),
     now: dt.datetime | None = None,
+    printers: Sequence[Mapping[str, Any]] = (),
 ) -> list[dict[str, Any]]:
     """What needs the manager now: the one definition of the alert rules (the page asks
     ``/api/v1/dashboard/alerts`` after each live push instead of repeating them).
 
     ``screens``: screens in service today with ``last_heard_at`` (naive UTC); one heard
-    from longer than ``SCREEN_SILENT_AFTER`` before ``now`` is silent: which, where, since."""
+    from longer than ``SCREEN_SILENT_AFTER`` before ``now`` is silent: which, where, since.
+    ``printers``: the kiosk printers' last paper status (``hall_ops.printing.statuses``); out
+    of paper is critical (that kiosk issues no tickets), near its end or silent a warning."""
     alerts: list[dict[str, Any]] = []
+    for printer in printers:
+        if printer["paper"] in PRINTER_ALERTS:
+            alerts.append({"kind": "printer", "severity": PRINTER_ALERTS[printer["paper"]],
+                           "printer": printer["name"], "scope": printer["scope"],
+                           "paper": printer["paper"], "since": printer["checked_at"]})
     for screen in screens:
         if now is not None and now - screen["last_heard_at"] > SCREEN_SILENT_AFTER:
             alerts.append({"kind": "screen", "severity": "critical", "screen": screen["name"],
@@ -83,5 +95,6 @@ def alerts_now(db: Database, hall: HallConfig, now: dt.datetime) -> list[dict[st
         cameras = camera_statuses(hall, session)
         late = rectification.overdue_count(session, hall_day(now, hall.timezone))
         screens = screens_today(session, hall, now)
+        printers = printing.statuses(session, printing.printers_from_config(hall.sections))
     return build_alerts(snapshot, cameras, overdue_cases(hall, db, now),
-                        hall.dashboard.queue_alert, late, screens, now)
+                        hall.dashboard.queue_alert, late, screens, now, printers)

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from hall_ops.audit import chain
 from hall_ops.audit.chain import ChainLink
 from hall_ops.db import Base, make_append_only
+from hall_ops.privacy import EncryptedString
 
 
 class Service(Base):
@@ -191,3 +192,38 @@ class WindowPause(Base):
     started_at: Mapped[dt.datetime] = mapped_column(DateTime)
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     origin: Mapped[str | None] = mapped_column(String(120), nullable=True)
+
+
+class TicketPhone(Base):
+    """A mobile number left for silent calling (无声叫号): encrypted at rest, shown masked,
+    deleted when the ticket is over (``hall_ops.queue.silent``)."""
+
+    __tablename__ = "ticket_phones"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    phone: Mapped[str] = mapped_column(EncryptedString("ticket_phones.phone"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class TicketMessage(Base):
+    """One SMS of silent calling: ``ahead`` (N people before the ticket) or ``called``. The
+    unique key makes each at most once per ticket, however many processes record it;
+    ``sent_at`` is set only when the gateway accepted it."""
+
+    __tablename__ = "ticket_messages"
+    __table_args__ = (UniqueConstraint("ticket_id", "kind", name="uq_ticket_message_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    people_ahead: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    window_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    """pending, sent, failed (tries used up) or dropped (the ticket was over first)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    lease_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    provider_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(1000), nullable=True)

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from hall_web.fields import Code, LocalDateTime, Phone, QueryInt, Text, coded
 from hall_web.schemas.base import Answer, Query, Request
-from hall_web.schemas.queue import Call, Priority
+from hall_web.schemas.queue import Call, Priority, TicketStatus
 
 MAX_CALLS = 100
 
@@ -139,3 +139,31 @@ class ItemGuide(ItemSummary):
     materials: list[GuideMaterial]
     paper_materials: int
 
+
+
+class LeavePhone(Request):
+    """Silent calling: the mobile number to text when the ticket is near and when called."""
+
+    phone: Phone
+
+
+class PhoneState(Answer):
+    available: bool
+    """False when the hall has no SMS gateway for queue messages: the option is not offered."""
+    phone: str | None
+    """Masked (138****5678); none left."""
+    notify_ahead: int
+    sent: list[str]
+    """Messages the gateway accepted: ``ahead``, ``called``."""
+
+
+class PrinterState(Answer):
+    printer: str | None
+    """The kiosk's ESC/POS printer; none: the kiosk prints through the browser."""
+    paper: str | None
+    """ok, low, out or offline (asked just now)."""
+
+
+class PrintedTicket(TicketStatus):
+    printed: bool
+    """True when the kiosk's printer took the slip; false: no printer, or it failed."""

@@ -68,10 +68,16 @@
         + " · " + t("Last seen") + " " + clock(a.last_seen_at);
       case "screen": return t("Screen %(s)s (%(w)s) silent since %(at)s",
         { s: a.screen, w: screenPlace(a.scope), at: clock(a.since, true) });
+      case "printer": return printerText(a, { p: a.printer, w: screenPlace(a.scope), at: clock(a.since, true) });
       case "overdue": return nt("%(num)d item past its time limit", "%(num)d items past their time limit", a.count);
       case "rectification_overdue": return nt("%(num)d bad rating not rectified in time", "%(num)d bad ratings not rectified in time", a.count);
       default: return a.kind;
     }
+  }
+  function printerText(a, values) {
+    if (a.paper === "out") return t("Ticket printer %(p)s (%(w)s) out of paper since %(at)s: that kiosk issues no tickets", values);
+    if (a.paper === "low") return t("Ticket printer %(p)s (%(w)s) paper near its end (%(at)s)", values);
+    return t("Ticket printer %(p)s (%(w)s) not answering since %(at)s", values);
   }
   function screenPlace(scope) {
     const [kind, key] = scope.split(":");

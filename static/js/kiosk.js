@@ -84,13 +84,50 @@
       show("step-service");
     }));
 
+  /* A kiosk with its own ESC/POS printer takes tickets through /kiosk/tickets: the server
+     asks the paper sensor first and prints the slip; out of paper, no ticket is issued. */
+  const serviceStep = document.getElementById("step-service");
+  const ESCPOS = serviceStep.dataset.printer === "escpos";
+  const smsPhone = document.getElementById("sms-phone");
+  function paperOut(out) {
+    document.getElementById("paper-out").hidden = !out;
+    document.querySelectorAll("#services [data-service]").forEach((b) => { b.disabled = out; });
+  }
+  async function checkPaper() {
+    try { paperOut((await api("GET", "/kiosk/printer")).paper === "out"); } catch (error) { /* next time */ }
+  }
+  if (ESCPOS) { checkPaper(); setInterval(checkPaper, 30000); }
+
+  async function leavePhone(ticket) {
+    const note = document.getElementById("sms-left");
+    note.hidden = true;
+    const phone = smsPhone ? smsPhone.value.trim() : "";
+    if (smsPhone) smsPhone.value = "";
+    if (!phone) return;
+    try {
+      const state = await api("PUT", "/tickets/" + ticket.token + "/phone", { phone });
+      note.textContent = t("We will text %(p)s when %(n)s people are ahead and when you are called",
+        { p: state.phone, n: state.notify_ahead });
+      note.hidden = false;
+    } catch (error) { showError(error); }
+  }
+
   document.querySelectorAll("#services [data-service]").forEach((button) =>
     button.addEventListener("click", async () => {
       const priority = document.querySelector("input[name=priority]:checked").value;
       button.disabled = true;
       try {
-        showTicket(await api("POST", "/tickets", { service: button.dataset.service, priority }));
-      } catch (error) { failed(error); } finally { button.disabled = false; }
+        const ticket = await api("POST", ESCPOS ? "/kiosk/tickets" : "/tickets",
+          { service: button.dataset.service, priority });
+        showTicket(ticket);
+        document.getElementById("printed").hidden = !ticket.printed;
+        document.getElementById("not-printed").hidden = !ESCPOS || ticket.printed;
+        document.getElementById("print").hidden = ESCPOS;
+        await leavePhone(ticket);
+      } catch (error) {
+        if (error.code === "printer_out_of_paper") paperOut(true);
+        failed(error);
+      } finally { button.disabled = document.getElementById("paper-out").hidden === false; }
     }));
 
   document.getElementById("to-checkin").addEventListener("click", () => show("step-checkin"));

@@ -30,10 +30,12 @@ def _encode(value: str) -> str:
 
 class SmsGatewayStub:
     def __init__(self, access_key_id: str, access_key_secret: str, sign_name: str,
-                 template_code: str) -> None:
+                 template_code: str, *more_templates: str) -> None:
         self.keys = {access_key_id: access_key_secret}
         self.sign_name = sign_name
         self.template_code = template_code
+        self.templates = {template_code, *more_templates}
+        """The provider's approved templates (result notice, silent calling's queue SMS)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.down = False
@@ -67,7 +69,7 @@ class SmsGatewayStub:
             return 400, {"Code": "InvalidAction"}
         if params.get("SignName") != self.sign_name:
             return 400, {"Code": "isv.SMS_SIGNATURE_ILLEGAL"}
-        if params.get("TemplateCode") != self.template_code:
+        if params.get("TemplateCode") not in self.templates:
             return 400, {"Code": "isv.SMS_TEMPLATE_ILLEGAL"}
         json.loads(params["TemplateParam"])
         with self.lock:
