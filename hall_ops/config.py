@@ -85,6 +85,12 @@ class QueueRules:
     rejoin_after_people: int = 3
     rejoin_limit: int = 1
     """How often one ticket may rejoin after being missed."""
+    elderly_age: int = 60
+    """A ticket taken by resident ID of someone this old or older is elderly priority (绿色通道)."""
+    remote_tickets: bool = False
+    """Whether citizens may take a ticket on the phone before arriving (checked in at the hall)."""
+    remote_checkin_minutes: int = 60
+    """A remote ticket lapses unless checked in at the hall within this many minutes."""
 
 
 @dataclass(frozen=True)
@@ -294,6 +300,9 @@ def parse_config(data: dict[str, Any], base_dir: Path) -> HallConfig:
         rejoin_position=q.rejoin_position,
         rejoin_after_people=q.rejoin_after_people,
         rejoin_limit=q.rejoin_limit,
+        elderly_age=q.elderly_age,
+        remote_tickets=q.remote_tickets,
+        remote_checkin_minutes=q.remote_checkin_minutes,
     )
 
     url = file.database.url
