@@ -62,6 +62,8 @@ from hall_web.schemas.citizens import (
     ItemGuide,
     RatingPad,
     RejoinAtKiosk,
+    RemoteCheckIn,
+    RemoteTicket,
     ServiceInfo,
     ServiceItems,
     TakeTicket,
@@ -120,6 +122,7 @@ def kiosk() -> str:
         hall_open=hall.always_open or hall.config.is_open(hall.clock()),
         hours={day: f"{h[0]:%H:%M}–{h[1]:%H:%M}" if h else None for day, h in hours.items()},
         scheme=scheme(),
+        remote_tickets=hall.config.queue.remote_tickets,
     )
 
 
@@ -178,7 +181,8 @@ def guide(service_code: str) -> str:
         except NotFound:
             abort(404)
         service = s.get(Service, service_code)
-        return render_template("guide.html", service=service, items=items)
+        return render_template("guide.html", service=service, items=items,
+                               remote=current_hall().config.queue.remote_tickets)
 
 
 @bp.get("/t/<token>")
@@ -246,10 +250,39 @@ def take_ticket(json: TakeTicket) -> Any:
     with write() as s:
         ticket = queue.take_ticket(
             s, hall.config, json.service, hall.clock(), priority=json.priority or "normal",
-            ignore_hours=hall.always_open,
+            ignore_hours=hall.always_open, resident_id=json.resident_id,
         )
         view = ticket_status_view(s, ticket)
     return jsonify(view), 201
+
+
+@bp.post("/api/v1/tickets/remote")
+@access("public")
+@lookup_limits
+@api.validate(resp=answers(HTTP_201=TicketStatus, errors=(404, 409)))
+def take_remote_ticket(json: RemoteTicket) -> Any:
+    """A ticket from the phone before arriving (where the hall allows it): it joins the queue
+    only when checked in at the hall, and lapses otherwise."""
+    hall = current_hall()
+    with write() as s:
+        ticket = queue.take_ticket(s, hall.config, json.service, hall.clock(), remote=True,
+                                   ignore_hours=hall.always_open)
+        view = ticket_status_view(s, ticket)
+    return jsonify(view), 201
+
+
+@bp.post("/api/v1/tickets/check-in")
+@access("device", kinds=("kiosk",), also=("manager",))
+@lookup_limits
+@api.validate(resp=answers(HTTP_200=TicketStatus, errors=(404, 409)))
+def check_in_remote(json: RemoteCheckIn) -> Any:
+    """A remote ticket's holder is at the hall: its QR code scanned at the kiosk."""
+    hall = current_hall()
+    token = json.token.strip().rstrip("/").rsplit("/", 1)[-1]
+    with write() as s:
+        ticket = queue.check_in_remote(s, hall.config, token, hall.clock())
+        view = ticket_status_view(s, ticket)
+    return jsonify(view)
 
 
 @bp.get("/api/v1/tickets/<token>")

@@ -54,7 +54,8 @@ from hall_ops.queue.windows import (
 )
 
 __all__ = [
-    "ACTIVE", "age_on", "call_next", "check_in_remote", "lapse_remote_tickets", "call_ticket", "call_view", "missed_numbers", "rejoin",
+    "ACTIVE", "age_on", "call_next", "check_in_remote", "lapse_remote_tickets",
+    "call_ticket", "call_view", "missed_numbers", "rejoin",
     "cancel_ticket", "check_in", "close_window",
     "create_appointment", "estimate_wait_minutes", "expire_stale_tickets", "finish",
     "hall_layout", "mark_no_show", "mean_service_minutes", "open_window",
