@@ -189,7 +189,11 @@ def guide(service_code: str) -> str:
 @access("public")
 @lookup_limits
 def ticket_page(token: str) -> str:
-    return render_template("ticket.html", ticket=_ticket_or_404(token), scheme=scheme())
+    ticket = _ticket_or_404(token)
+    by = ticket["check_in_by"]  # a remote ticket: check in at the hall by then (hall time)
+    tz = current_hall().config.timezone
+    check_in_by = f"{dt.datetime.fromisoformat(by).astimezone(tz):%H:%M}" if by else ""
+    return render_template("ticket.html", ticket=ticket, scheme=scheme(), check_in_by=check_in_by)
 
 
 @bp.get("/tickets/<token>/print")

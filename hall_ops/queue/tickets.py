@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -109,7 +110,7 @@ def take_ticket(
     )
     session.add(ticket)
     session.flush()
-    detail: dict[str, object] = {"priority": priority}
+    detail: dict[str, Any] = {"priority": priority}
     if reason:
         detail.update(priority_reason=reason, elderly_age=hall.queue.elderly_age)
     if resident_id:
