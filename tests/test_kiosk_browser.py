@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.support.browser import device_page
+from tests.support.browser import clerk_console, device_page
 from tests.support.browser import new_page as _page
 from tests.support.server import running_server
 from tests.test_kiosk_tickets import ELDER
@@ -62,6 +62,19 @@ def test_kiosk_counts_and_a_ticket_by_resident_id_with_the_green_channel(browser
     kiosk.wait_for_selector("#error:not([hidden])")
     assert "身份证" in kiosk.inner_text("#error")
     assert kiosk.errors == [], kiosk.errors
+
+    # served first (green channel), the clerk's intake form has the ID filled in
+    clerk = clerk_console(browser, hall, 4, "c04", viewport={"width": 1280, "height": 1000})
+    clerk.click("button[data-action=call-next]")
+    clerk.wait_for_function("n => document.querySelector('#current').textContent === n",
+                            arg=number, timeout=WAIT_MS)
+    clerk.click("button[data-action=start]")
+    clerk.wait_for_function(
+        "() => document.querySelector('#state').classList.contains('state-serving')")
+    clerk.goto(f"{hall}/intake?window=4")
+    clerk.wait_for_function("id => document.querySelector('#id-number').value === id",
+                            arg=ELDER, timeout=WAIT_MS)
+    assert clerk.errors == [], clerk.errors
 
 
 def test_a_remote_ticket_from_the_phone_checked_in_at_the_kiosk(browser, hall):
