@@ -118,6 +118,10 @@ def test_a_remote_ticket_is_not_counted_nor_callable_until_checked_in(db, hall_c
         now = clock()
         checked = queue.check_in_remote(s, hall_config, token, now)
         assert checked.status == "waiting" and checked.rank_at == now  # ranked from check-in
+        assert checked.taken_at == now  # waits are counted in the hall
+        event = s.scalars(select(TicketEvent).where(TicketEvent.kind == "checked_in")).one()
+        assert (event.from_status, event.to_status) == ("remote", "waiting")
+        assert event.detail["remote_taken_at"] < now.isoformat()
     with db.write() as s:
         with pytest.raises(Conflict) as err:
             queue.check_in_remote(s, hall_config, token, clock())

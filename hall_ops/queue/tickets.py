@@ -16,7 +16,8 @@ day gets elderly priority (绿色通道) with the reason recorded.
 
 A remote ticket (taken on the phone where ``[queue] remote_tickets``) has its number but is
 ``remote``, not ``waiting``: nothing counts or calls it until it is checked in at the hall,
-where its rank time is set as if taken then; unchecked by ``check_in_by`` it lapses.
+where it is taken and ranked as of then (waits are hall waits); unchecked by ``check_in_by``
+it lapses.
 
 Every function here runs inside the caller's write transaction and returns
 plain dicts for the edges (API, Socket.IO) to send on after commit.
@@ -142,9 +143,13 @@ def check_in_remote(
     if ticket.check_in_by is None or now > ticket.check_in_by:
         raise Conflict(f"remote ticket {ticket.number} has lapsed: take a new ticket",
                        code="remote_ticket_lapsed")
+    # Waits (reports, the longest wait, the call's waited time) count in the hall from here;
+    # when it was taken on the phone stays in its ``taken`` history row.
     head_start = hall.queue.priority_head_start_minutes.get(ticket.priority, 0)
+    record_event(session, ticket, "checked_in", "waiting", now,
+                 remote_taken_at=ticket.taken_at.isoformat())
+    ticket.taken_at = now
     ticket.rank_at = now - dt.timedelta(minutes=head_start)
-    record_event(session, ticket, "checked_in", "waiting", now)
     return ticket
 
 
