@@ -69,7 +69,7 @@ from hall_web.schemas.citizens import (
     TakeTicket,
 )
 from hall_web.schemas.queue import QueueSnapshot, TicketStatus
-from hall_web.security import framed_by_self, lookup_limits
+from hall_web.security import framed_by_self, issue_limits, lookup_limits
 
 bp = Blueprint("citizens", __name__)
 
@@ -262,11 +262,12 @@ def take_ticket(json: TakeTicket) -> Any:
 
 @bp.post("/api/v1/tickets/remote")
 @access("public")
-@lookup_limits
+@issue_limits
 @api.validate(resp=answers(HTTP_201=TicketStatus, errors=(404, 409)))
 def take_remote_ticket(json: RemoteTicket) -> Any:
     """A ticket from the phone before arriving (where the hall allows it): it joins the queue
-    only when checked in at the hall, and lapses otherwise."""
+    only when checked in at the hall, and lapses otherwise. Every call counts against the
+    address's look-up rate, so one phone cannot use up the day's numbers."""
     hall = current_hall()
     with write() as s:
         ticket = queue.take_ticket(s, hall.config, json.service, hall.clock(), remote=True,

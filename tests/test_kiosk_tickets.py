@@ -248,3 +248,16 @@ def test_the_lapse_job_records_lapsed_tickets(app, clock):
     with hall.db.read() as s:
         assert s.scalar(select(func.count()).select_from(Ticket)
                         .where(Ticket.status == "remote")) == 0
+
+
+def test_remote_tickets_are_limited_per_address(tmp_path, hall_config, clock):
+    limited = dataclasses.replace(
+        hall_config, raw={**hall_config.raw, "security": {"lookup_rate": "3 per minute"}})
+    app = hall_app(limited, clock=clock, database_url=f"sqlite:///{tmp_path / 'rl.db'}")
+    try:
+        client = app.test_client()
+        statuses = [client.post("/api/v1/tickets/remote", json={"service": "enterprise"})
+                    .status_code for _ in range(4)]
+        assert statuses == [201, 201, 201, 429]  # successes count too: numbers are finite
+    finally:
+        app.extensions["hall"].db.dispose()
