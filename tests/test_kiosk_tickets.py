@@ -152,6 +152,15 @@ def test_a_remote_ticket_lapses_and_is_never_callable_after(db, hall_config, clo
         queue.check_in_remote(s, hall_config, token, clock())
 
 
+def test_a_remote_ticket_may_be_cancelled_before_check_in(db, hall_config, clock):
+    with db.write() as s:
+        token = queue.take_ticket(s, hall_config, "enterprise", clock(), remote=True).status_token
+    with db.write() as s:
+        assert queue.cancel_ticket(s, token, clock()).status == "cancelled"
+    with pytest.raises(Conflict), db.write() as s:
+        queue.check_in_remote(s, hall_config, token, clock())
+
+
 def test_remote_tickets_only_where_the_hall_allows(db, hall_config, clock):
     off = dataclasses.replace(
         hall_config, queue=dataclasses.replace(hall_config.queue, remote_tickets=False))

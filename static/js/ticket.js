@@ -30,7 +30,7 @@
     remoteNote.hidden = ticket.status !== "remote";
     const remoteQr = document.getElementById("remote-qr");
     if (remoteQr) remoteQr.hidden = ticket.status !== "remote";
-    document.getElementById("cancel").hidden = !waiting;
+    document.getElementById("cancel").hidden = !waiting && ticket.status !== "remote";
     document.getElementById("ahead").textContent = nt("%(num)d person", "%(num)d people", ticket.people_ahead);
     document.getElementById("wait").textContent = minutes(ticket.estimated_wait_minutes);
     const go = document.getElementById("go");
