@@ -87,6 +87,12 @@ class QueueRules:
     """How often one ticket may rejoin after being missed."""
     notify_ahead: int = 3
     """Silent calling: the SMS "N people ahead of you" goes out at this many."""
+    elderly_age: int = 60
+    """A ticket taken by resident ID of someone this old or older is elderly priority (绿色通道)."""
+    remote_tickets: bool = False
+    """Whether citizens may take a ticket on the phone before arriving (checked in at the hall)."""
+    remote_checkin_minutes: int = 60
+    """A remote ticket lapses unless checked in at the hall within this many minutes."""
 
 
 @dataclass(frozen=True)
@@ -297,6 +303,9 @@ def parse_config(data: dict[str, Any], base_dir: Path) -> HallConfig:
         rejoin_after_people=q.rejoin_after_people,
         rejoin_limit=q.rejoin_limit,
         notify_ahead=q.notify_ahead,
+        elderly_age=q.elderly_age,
+        remote_tickets=q.remote_tickets,
+        remote_checkin_minutes=q.remote_checkin_minutes,
     )
 
     url = file.database.url

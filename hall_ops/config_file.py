@@ -75,6 +75,9 @@ class QueueSection(Section):
     rejoin_after_people: Annotated[int, Field(ge=0, le=100)] = 3
     rejoin_limit: Annotated[int, Field(ge=0, le=5)] = 1
     notify_ahead: Annotated[int, Field(ge=1, le=50)] = 3
+    elderly_age: Annotated[int, Field(ge=50, le=100)] = 60
+    remote_tickets: bool = False
+    remote_checkin_minutes: Annotated[int, Field(ge=5, le=24 * 60)] = 60
 
 
 class CatalogueSection(Section):

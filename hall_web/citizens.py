@@ -63,12 +63,14 @@ from hall_web.schemas.citizens import (
     ItemGuide,
     RatingPad,
     RejoinAtKiosk,
+    RemoteCheckIn,
+    RemoteTicket,
     ServiceInfo,
     ServiceItems,
     TakeTicket,
 )
 from hall_web.schemas.queue import QueueSnapshot, TicketStatus
-from hall_web.security import framed_by_self, lookup_limits
+from hall_web.security import framed_by_self, issue_limits, lookup_limits
 
 bp = Blueprint("citizens", __name__)
 
@@ -123,6 +125,7 @@ def kiosk() -> str:
         scheme=scheme(),
         printer=printer_for(hall.printers, device.scope if (device := current_device()) else None),
         sms=hall.silent_calling is not None,
+        remote_tickets=hall.config.queue.remote_tickets,
     )
 
 
@@ -181,7 +184,8 @@ def guide(service_code: str) -> str:
         except NotFound:
             abort(404)
         service = s.get(Service, service_code)
-        return render_template("guide.html", service=service, items=items)
+        return render_template("guide.html", service=service, items=items,
+                               remote=current_hall().config.queue.remote_tickets)
 
 
 @bp.get("/t/<token>")
@@ -189,7 +193,11 @@ def guide(service_code: str) -> str:
 @lookup_limits
 def ticket_page(token: str) -> str:
     hall = current_hall()
-    return render_template("ticket.html", ticket=_ticket_or_404(token), scheme=scheme(),
+    ticket = _ticket_or_404(token)
+    by = ticket["check_in_by"]  # a remote ticket: check in at the hall by then (hall time)
+    tz = hall.config.timezone
+    check_in_by = f"{dt.datetime.fromisoformat(by).astimezone(tz):%H:%M}" if by else ""
+    return render_template("ticket.html", ticket=ticket, scheme=scheme(), check_in_by=check_in_by,
                            sms=hall.silent_calling is not None,
                            notify_ahead=hall.config.queue.notify_ahead)
 
@@ -252,10 +260,40 @@ def take_ticket(json: TakeTicket) -> Any:
     with write() as s:
         ticket = queue.take_ticket(
             s, hall.config, json.service, hall.clock(), priority=json.priority or "normal",
-            ignore_hours=hall.always_open,
+            ignore_hours=hall.always_open, resident_id=json.resident_id,
         )
         view = ticket_status_view(s, ticket)
     return jsonify(view), 201
+
+
+@bp.post("/api/v1/tickets/remote")
+@access("public")
+@issue_limits
+@api.validate(resp=answers(HTTP_201=TicketStatus, errors=(404, 409)))
+def take_remote_ticket(json: RemoteTicket) -> Any:
+    """A ticket from the phone before arriving (where the hall allows it): it joins the queue
+    only when checked in at the hall, and lapses otherwise. Every call counts against the
+    address's look-up rate, so one phone cannot use up the day's numbers."""
+    hall = current_hall()
+    with write() as s:
+        ticket = queue.take_ticket(s, hall.config, json.service, hall.clock(), remote=True,
+                                   ignore_hours=hall.always_open)
+        view = ticket_status_view(s, ticket)
+    return jsonify(view), 201
+
+
+@bp.post("/api/v1/tickets/check-in")
+@access("device", kinds=("kiosk",), also=("manager",))
+@lookup_limits
+@api.validate(resp=answers(HTTP_200=TicketStatus, errors=(404, 409)))
+def check_in_remote(json: RemoteCheckIn) -> Any:
+    """A remote ticket's holder is at the hall: its QR code scanned at the kiosk."""
+    hall = current_hall()
+    token = json.token.strip().rstrip("/").rsplit("/", 1)[-1]
+    with write() as s:
+        ticket = queue.check_in_remote(s, hall.config, token, hall.clock())
+        view = ticket_status_view(s, ticket)
+    return jsonify(view)
 
 
 @bp.get("/api/v1/tickets/<token>")

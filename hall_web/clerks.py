@@ -45,6 +45,7 @@ from hall_ops.queue.models import Clerk, Service, Ticket, Window
 from hall_ops.queue.records import get_window
 from hall_ops.queue.windows import missed_ticket
 from hall_ops.screens import reach
+from hall_ops.staff import log as security_log
 from hall_ops.staff.policy import hall_code
 from hall_web.access import access, current_staff
 from hall_web.api import answers, api
@@ -64,6 +65,7 @@ from hall_web.schemas.clerks import (
     RejoinAtWindow,
     Supplement,
     TicketGuard,
+    TicketIdentity,
     Transfer,
     WindowLogin,
 )
@@ -163,6 +165,23 @@ def clerks() -> Any:
 def window_view(number: int) -> Any:
     with current_hall().db.read() as s:
         return jsonify(queue.window_view(s, current_hall().config, number, current_hall().clock()))
+
+
+@bp.get("/api/v1/windows/<int:number>/ticket-identity")
+@access("clerk_at_window")
+@api.validate(resp=answers(HTTP_200=TicketIdentity, errors=(401, 404, 409)))
+def ticket_identity(number: int) -> Any:
+    """The resident ID the ticket in hand was taken with, whole, to pre-fill the intake form
+    of the clerk serving it; that read is logged like every unmasked read."""
+    hall = current_hall()
+    clerk = clerk_at(number)
+    with write() as s:
+        ticket = ticket_at_window(s, number, None, clerk)
+        if ticket.resident_id_number:
+            security_log.log_personal_data_read(
+                s, clerk, f"ticket:{ticket.id}", hall.clock(), fields=("id_number",),
+                purpose="intake pre-filled from ticket")
+        return jsonify(ticket=ticket.number, id_number=ticket.resident_id_number)
 
 
 @bp.post("/api/v1/windows/<int:number>/login")

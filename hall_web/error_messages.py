@@ -80,6 +80,11 @@ ENGLISH: dict[str, str] = dict([
     error_msgid("unknown_appointment", "Unknown booking code; check it and enter it again"),
     error_msgid("appointment_not_due", "Too early or too late to check in for this appointment"),
     error_msgid("already_checked_in", "This appointment has already been checked in"),
+    error_msgid("remote_tickets_off", "This hall does not take tickets before you arrive"),
+    error_msgid("not_remote", "This ticket is not waiting for a check-in: it is in the queue "
+                "already, or finished"),
+    error_msgid("remote_ticket_lapsed", "This ticket was not checked in in time and has lapsed; "
+                "please take a new ticket"),
     error_msgid("already_rated", "This service has already been rated"),
     error_msgid("not_finished", "Only a finished service can be rated"),
     # 好差评 and its rectifications

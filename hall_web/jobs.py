@@ -48,6 +48,16 @@ def expire_stale_tickets(hall: HallContext) -> None:
         log.info("expired %d tickets left from earlier days", expired)
 
 
+def lapse_remote_tickets(hall: HallContext) -> int:
+    """Remote tickets not checked in by their time are recorded as lapsed (a remote ticket
+    is never callable either way: only checked-in tickets wait)."""
+    with hall.db.write() as session:
+        lapsed = queue.lapse_remote_tickets(session, hall.clock())
+    if lapsed:
+        log.info("%d remote tickets lapsed unchecked", lapsed)
+    return lapsed
+
+
 def push_deadlines(hall: HallContext, rules: IntakeRules) -> None:
     """Supervision during the case: record the cards that changed colour (the only writer of
     the card history), then push items at 80 % of their limit or overdue to the manager."""
@@ -186,6 +196,11 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
         expire_stale_tickets, "interval", minutes=10, args=[hall], id="expire_stale_tickets",
         max_instances=1, coalesce=True, next_run_time=datetime.now(hall.config.timezone),
     )
+    if hall.config.queue.remote_tickets:
+        scheduler.add_job(
+            lapse_remote_tickets, "interval", minutes=1, args=[hall], id="lapse_remote_tickets",
+            max_instances=1, coalesce=True,
+        )
     register_dispatcher(
         scheduler, hall.db, hall.approval_backends, interval_seconds=5,
         policy=policy_from_config(hall.config.sections.approval.model_dump(exclude_none=True)),

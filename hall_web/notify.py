@@ -133,7 +133,7 @@ def kiosk_ticket(json: TakeTicket) -> Any:
     with write() as s:
         ticket = queue.take_ticket(
             s, hall.config, json.service, hall.clock(), priority=json.priority or "normal",
-            ignore_hours=hall.always_open,
+            ignore_hours=hall.always_open, resident_id=json.resident_id,
         )
         view = ticket_status_view(s, ticket)
     printed = False

@@ -136,6 +136,14 @@ def lookup_limits(view: F) -> F:
     return limited
 
 
+def issue_limits(view: F) -> F:
+    """Every call counted per address (not just failures): tickets issued from outside the
+    hall (remote tickets), so nobody can use up a day's numbers from one phone."""
+    limited: Any = limiter.shared_limit(lambda: settings().lookup_rate, "issue")(view)
+    limited.rate_limited = True  # the document says 429
+    return limited
+
+
 def hit(rate: str, key: str) -> bool:
     """Count one event outside a view (device links); False once over ``rate``.
     Like the decorated limits, a storage outage lets the request through."""

@@ -86,6 +86,9 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("POST", "/api/v1/deliveries/check-in"): ("/api/v1/deliveries/check-in", EVERYONE),
     # a missed ticket rejoins at the kiosk (number + the ticket's QR code), or a manager helps
     ("POST", "/api/v1/tickets/rejoin"): ("/api/v1/tickets/rejoin", {"kiosk", "manager"}),
+    # remote tickets: taken by anyone on the phone, checked in at the kiosk (its QR scanned)
+    ("POST", "/api/v1/tickets/remote"): ("/api/v1/tickets/remote", EVERYONE),
+    ("POST", "/api/v1/tickets/check-in"): ("/api/v1/tickets/check-in", {"kiosk", "manager"}),
     ("POST", "/api/v1/appointments"): ("/api/v1/appointments", EVERYONE),
     ("POST", "/api/v1/appointments/<code>/check-in"):
         ("/api/v1/appointments/123456/check-in", EVERYONE),
@@ -136,6 +139,9 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
                       "finish", "hand-over", "transfer", "intake", "rejoin", "reannounce")},
     # form drafts: pulled and accepted by the clerk at the window
     ("GET", "/api/v1/windows/<int:number>/drafts"): ("/api/v1/windows/4/drafts", CLERK),
+    # the resident ID of the ticket in hand, whole, to the clerk serving it (read logged)
+    ("GET", "/api/v1/windows/<int:number>/ticket-identity"):
+        ("/api/v1/windows/4/ticket-identity", CLERK),
     ("POST", "/api/v1/windows/<int:number>/drafts/<int:draft_id>/accept"):
         ("/api/v1/windows/4/drafts/1/accept", CLERK),
     # the clerk's bad ratings and appeals: the clerk at that window
@@ -243,7 +249,8 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
 DEVICE_PAGES = {("GET", "/kiosk"), ("GET", "/screen"), ("GET", "/pad"),
                 ("GET", "/api/v1/windows/<int:number>/rating-pad"),
                 ("POST", "/api/v1/tickets/rejoin"), ("GET", "/api/v1/kiosk/printer"),
-                ("POST", "/api/v1/kiosk/tickets")}
+                ("POST", "/api/v1/kiosk/tickets"),
+                ("POST", "/api/v1/tickets/check-in")}
 
 ROOMS: dict[str, set[str]] = {
     "hall": EVERYONE,

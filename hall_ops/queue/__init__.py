@@ -1,7 +1,8 @@
 """The queue: tickets, windows and what screens show of them.
 
 * ``tickets``  — take a ticket (rank time = take time minus a priority head start),
-  cancel, appointments and their check-in, expiry at the end of the day;
+  cancel, appointments and their check-in, by resident ID (elderly priority by age), remote
+  tickets (checked in at the hall, else lapsed), expiry at the end of the day;
 * ``windows``  — what a clerk does at a window; *Call next* is ``windows.call_next``, a call
   out of order ``windows.call_ticket``, a missed ticket's return ``windows.rejoin``;
 * ``views``    — snapshots for screens, the citizen's phone and the manager;
@@ -13,10 +14,13 @@ The public functions are re-exported here, so callers write ``queue.call_next(..
 
 from hall_ops.queue.records import ACTIVE
 from hall_ops.queue.tickets import (
+    age_on,
     cancel_ticket,
     check_in,
+    check_in_remote,
     create_appointment,
     expire_stale_tickets,
+    lapse_remote_tickets,
     take_ticket,
     ticket_by_token,
 )
@@ -50,7 +54,8 @@ from hall_ops.queue.windows import (
 )
 
 __all__ = [
-    "ACTIVE", "call_next", "call_ticket", "call_view", "missed_numbers", "rejoin",
+    "ACTIVE", "age_on", "call_next", "check_in_remote", "lapse_remote_tickets",
+    "call_ticket", "call_view", "missed_numbers", "rejoin",
     "cancel_ticket", "check_in", "close_window",
     "create_appointment", "estimate_wait_minutes", "expire_stale_tickets", "finish",
     "hall_layout", "mark_no_show", "mean_service_minutes", "open_window",

@@ -21,12 +21,14 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from hall_ops.audit import chain
 from hall_ops.audit.chain import ChainLink
 from hall_ops.db import Base, make_append_only
-from hall_ops.privacy import EncryptedString
+from hall_ops.privacy import EncryptedString, blind_index
+
+RESIDENT_ID_CONTEXT = "tickets.resident_id_number"
 
 
 class Service(Base):
@@ -113,7 +115,12 @@ class Appointment(Base):
 
 
 class Ticket(Base):
-    """A queue ticket. ``rank_at`` orders the queue (see ``hall_ops.queue``)."""
+    """A queue ticket. ``rank_at`` orders the queue (see ``hall_ops.queue``).
+
+    A ticket taken by resident ID keeps the number encrypted (with a blind index), never
+    plain. A remote ticket (taken on the phone) is ``remote`` until checked in at the hall by
+    ``check_in_by``: only ``waiting`` tickets are counted or called, so it is neither before.
+    """
 
     __tablename__ = "tickets"
     __table_args__ = (
@@ -143,6 +150,19 @@ class Ticket(Base):
     clerk_id: Mapped[str | None] = mapped_column(ForeignKey("clerks.id"), nullable=True)
     recalls: Mapped[int] = mapped_column(Integer, default=0)
     status_token: Mapped[str] = mapped_column(String(32), unique=True)
+    priority_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """Why the ticket has its priority when the hall gave it (``age``: 绿色通道 by birth date)."""
+    resident_id_number: Mapped[str | None] = mapped_column(
+        EncryptedString(RESIDENT_ID_CONTEXT), nullable=True
+    )
+    resident_id_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    check_in_by: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    """A remote ticket lapses unless checked in at the hall by then."""
+
+    @validates("resident_id_number")
+    def _index_id(self, _key: str, value: str | None) -> str | None:
+        self.resident_id_hash = blind_index(value, RESIDENT_ID_CONTEXT) if value else None
+        return value
 
 
 class TicketEvent(ChainLink, Base):

@@ -10,6 +10,15 @@ than the largest head start because of priorities, however many arrive.
 A transferred ticket keeps its rank time, so it keeps its place in the new
 queue by its original take time.
 
+By resident ID (typed, or an ID-card reader at the kiosk): the number is checked (GB 11643),
+kept encrypted on the ticket, and a citizen aged ``[queue] elderly_age`` or more on the hall
+day gets elderly priority (绿色通道) with the reason recorded.
+
+A remote ticket (taken on the phone where ``[queue] remote_tickets``) has its number but is
+``remote``, not ``waiting``: nothing counts or calls it until it is checked in at the hall,
+where it is taken and ranked as of then (waits are hall waits); unchecked by ``check_in_by``
+it lapses.
+
 Every function here runs inside the caller's write transaction and returns
 plain dicts for the edges (API, Socket.IO) to send on after commit.
 """
@@ -18,11 +27,13 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from hall_ops.cases.identity import validate_resident_id
 from hall_ops.clock import hall_day, to_local
 from hall_ops.config import PRIORITIES, HallConfig
 from hall_ops.errors import Conflict, InvalidInput, NotFound
@@ -58,8 +69,11 @@ def take_ticket(
     *,
     priority: str = "normal",
     ignore_hours: bool = False,
+    resident_id: str | None = None,
+    remote: bool = False,
 ) -> Ticket:
-    """Issue the next number of a service; see the module docstring for ranking."""
+    """Issue the next number of a service; see the module docstring for ranking, the
+    resident ID's elderly priority and remote tickets."""
     service = get_service(session, service_code)
     if not rules_for(service.zone_code).citizen_facing:
         raise Conflict(f"service {service_code!r} takes no tickets", code="not_citizen_facing")
@@ -69,7 +83,14 @@ def take_ticket(
         )
     if not ignore_hours and not hall.is_open(now):
         raise Conflict("the hall is closed", code="hall_closed")
+    if remote and not hall.queue.remote_tickets:
+        raise Conflict("this hall takes no remote tickets", code="remote_tickets_off")
     day = hall_day(now, hall.timezone)
+    reason = None
+    if resident_id is not None:
+        resident_id = validate_resident_id(resident_id, today=day)
+        if priority == "normal" and age_on(resident_id, day) >= hall.queue.elderly_age:
+            priority, reason = "elderly", "age"
     seq = _next_seq(session, service.code, day)
     head_start = hall.queue.priority_head_start_minutes.get(priority, 0)
     ticket = Ticket(
@@ -83,15 +104,68 @@ def take_ticket(
         taken_at=now,
         rank_at=now - dt.timedelta(minutes=head_start),
         status_token=secrets.token_urlsafe(12),
+        priority_reason=reason,
+        resident_id_number=resident_id,
+        check_in_by=now + dt.timedelta(minutes=hall.queue.remote_checkin_minutes)
+        if remote else None,
     )
     session.add(ticket)
     session.flush()
-    record_event(session, ticket, "taken", "waiting", now, priority=priority)
+    detail: dict[str, Any] = {"priority": priority}
+    if reason:
+        detail.update(priority_reason=reason, elderly_age=hall.queue.elderly_age)
+    if resident_id:
+        detail["by_resident_id"] = True
+    if remote:
+        detail["remote"] = True
+    record_event(session, ticket, "taken", "remote" if remote else "waiting", now, **detail)
     return ticket
+
+
+def age_on(resident_id: str, day: dt.date) -> int:
+    """Whole years of age on ``day`` from the birth date in a (validated) resident ID."""
+    birth = dt.date(int(resident_id[6:10]), int(resident_id[10:12]), int(resident_id[12:14]))
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def check_in_remote(
+    session: Session, hall: HallConfig, token: str, now: dt.datetime
+) -> Ticket:
+    """A remote ticket arrives at the hall: it starts waiting now, ranked as if taken now."""
+    ticket = session.scalars(
+        select(Ticket).where(Ticket.status_token == token).with_for_update()
+    ).first()
+    if ticket is None:
+        raise NotFound("no such ticket", code="unknown_ticket")
+    if ticket.status != "remote":
+        raise Conflict(f"ticket {ticket.number} is not a remote ticket awaiting check-in",
+                       code="not_remote")
+    if ticket.check_in_by is None or now > ticket.check_in_by:
+        raise Conflict(f"remote ticket {ticket.number} has lapsed: take a new ticket",
+                       code="remote_ticket_lapsed")
+    # Waits (reports, the longest wait, the call's waited time) count in the hall from here;
+    # when it was taken on the phone stays in its ``taken`` history row.
+    head_start = hall.queue.priority_head_start_minutes.get(ticket.priority, 0)
+    record_event(session, ticket, "checked_in", "waiting", now,
+                 remote_taken_at=ticket.taken_at.isoformat())
+    ticket.taken_at = now
+    ticket.rank_at = now - dt.timedelta(minutes=head_start)
+    return ticket
+
+
+def lapse_remote_tickets(session: Session, now: dt.datetime) -> int:
+    """Remote tickets not checked in by their time are cancelled (recorded as lapsed)."""
+    lapsed = session.scalars(
+        select(Ticket).where(Ticket.status == "remote", Ticket.check_in_by < now)
+        .with_for_update()
+    ).all()
+    for ticket in lapsed:
+        record_event(session, ticket, "lapsed", "cancelled", now, reason="not_checked_in")
+    return len(lapsed)
 
 def cancel_ticket(session: Session, token: str, now: dt.datetime) -> Ticket:
     ticket = ticket_by_token(session, token)
-    if ticket.status != "waiting":
+    if ticket.status not in ("waiting", "remote"):
         raise Conflict(f"ticket {ticket.number} is {ticket.status}", code="ticket_not_waiting")
     record_event(session, ticket, "cancelled", "cancelled", now)
     return ticket
@@ -172,7 +246,8 @@ def expire_stale_tickets(session: Session, hall: HallConfig, now: dt.datetime) -
     """Cancel tickets still waiting from an earlier hall day: numbers restart daily."""
     today = hall_day(now, hall.timezone)
     stale = session.scalars(
-        select(Ticket).where(Ticket.status == "waiting", Ticket.day < today).with_for_update()
+        select(Ticket).where(Ticket.status.in_(("waiting", "remote")), Ticket.day < today)
+        .with_for_update()
     ).all()
     for ticket in stale:
         record_event(session, ticket, "expired", "cancelled", now, reason="day_ended")

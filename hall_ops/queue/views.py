@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
+from hall_ops.cases.identity import mask_id
 from hall_ops.clock import hall_day, iso_utc
 from hall_ops.config import HallConfig
 from hall_ops.errors import NotFound
@@ -42,6 +43,9 @@ def ticket_view(ticket: Ticket) -> dict[str, Any]:
         "called_at": iso_utc(ticket.called_at),
         "started_at": iso_utc(ticket.started_at),
         "token": ticket.status_token,
+        "priority_reason": ticket.priority_reason,
+        "resident_id": mask_id(ticket.resident_id_number) if ticket.resident_id_number else None,
+        "check_in_by": iso_utc(ticket.check_in_by),
     }
 
 def mean_service_minutes(
@@ -130,6 +134,14 @@ def ticket_status(session: Session, hall: HallConfig, token: str) -> dict[str, A
         view["people_ahead"] = ahead
         view["estimated_wait_minutes"] = estimate_wait_minutes(
             ahead, open_windows,
+            mean_service_minutes(session, service, hall.queue.service_time_sample),
+        )
+    elif ticket.status == "remote":
+        # Not in the queue yet: what it would find if checked in now.
+        ahead = waiting_by_service(session, ticket.day).get(ticket.service_code, 0)
+        view["people_ahead"] = ahead
+        view["estimated_wait_minutes"] = estimate_wait_minutes(
+            ahead, open_windows_by_service(session).get(ticket.service_code, 0),
             mean_service_minutes(session, service, hall.queue.service_time_sample),
         )
     else:

@@ -16,6 +16,21 @@ MAX_CALLS = 100
 class TakeTicket(Request):
     service: Code
     priority: Annotated[Priority, coded("invalid_priority", "unknown priority")] | None = None
+    resident_id: Annotated[str, Field(pattern=r"^\s*[0-9]{17}[0-9Xx]\s*$"),
+                           coded("invalid_resident_id", "18 characters: 17 digits and a digit or X")
+                           ] | None = None
+    """Typed, or by the kiosk's ID-card reader: checked, kept encrypted, elderly priority by age."""
+
+
+class RemoteTicket(Request):
+    """A ticket taken on the phone before arriving: it waits only once checked in at the hall."""
+
+    service: Code
+
+
+class RemoteCheckIn(Request):
+    token: Annotated[Text, Field(max_length=200)]
+    """The ticket's token, or its whole status link (``…/t/<token>``) as a QR scanner types it."""
 
 
 class RejoinAtKiosk(Request):

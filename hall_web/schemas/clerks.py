@@ -207,3 +207,10 @@ class CaseView(RoutingSlip):
     ticket: str | None
     masked: bool
     slip_url: str
+
+
+class TicketIdentity(Answer):
+    """The resident ID a ticket in hand was taken with (null if none), for the intake form."""
+
+    ticket: str
+    id_number: str | None

@@ -9,7 +9,7 @@ from hall_web.schemas.base import Answer, Minutes, Moment
 from hall_web.schemas.evaluation import RatingView
 from hall_web.schemas.licences import HolderLicences
 
-TicketState = Literal["waiting", "called", "serving", "done", "no_show", "cancelled"]
+TicketState = Literal["remote", "waiting", "called", "serving", "done", "no_show", "cancelled"]
 WindowState = Literal["closed", "idle", "calling", "serving", "paused"]
 Priority = Literal["normal", "elderly", "disabled", "appointment"]
 
@@ -31,7 +31,14 @@ class Ticket(Answer):
     called_at: Moment | None
     started_at: Moment | None
     token: str
+    priority_reason: Literal["age"] | None = None
+    """Why the hall gave the priority: ``age`` (绿色通道, from the resident ID's birth date)."""
+    resident_id: str | None = None
+    """The resident ID it was taken with, masked (3****************9)."""
+    check_in_by: Moment | None = None
+    """A remote ticket: check in at the hall by then, or it lapses."""
     people_ahead: int
+    """A remote ticket not checked in: those waiting now, as it would find them."""
     estimated_wait_minutes: Minutes | None
     """None while no window serving it is open: there is no honest figure."""
 

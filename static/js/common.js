@@ -39,7 +39,7 @@
     return names[state] || state;
   }
   function ticketStatus(status) {
-    const names = { waiting: pt("ticket status", "waiting"), called: t("called"),
+    const names = { remote: t("not checked in yet"), waiting: pt("ticket status", "waiting"), called: t("called"),
       serving: t("being served"), done: t("done"), no_show: t("missed"), cancelled: t("cancelled") };
     return names[status] || status;
   }

@@ -401,7 +401,24 @@
     ticket = view.ticket && view.clerk && PAGE.clerk === view.clerk ? view.ticket : null;
     document.getElementById("ticket").textContent = ticket ? ticket.number : "—";
     document.getElementById("no-ticket").hidden = !!ticket || !PAGE.clerk;
+    await prefillIdentity();
     summarise();
+  }
+
+  /* A ticket taken by resident ID (kiosk) pre-fills the ID box, once per ticket; the server
+     logs this clerk's read of the whole number. */
+  let prefilled = null;
+  async function prefillIdentity() {
+    if (!ticket || !ticket.resident_id || prefilled === ticket.number) return;
+    prefilled = ticket.number;
+    const box = document.getElementById("id-number");
+    if (box.value.trim()) return;
+    const { id_number: number } = await call("GET", "/windows/" + PAGE.window + "/ticket-identity");
+    if (!number) return;
+    document.querySelector("input[name=kind][value=person]").checked = true;
+    kindChanged();
+    box.value = number;
+    box.dispatchEvent(new Event("input", { bubbles: true }));
   }
 
   document.querySelectorAll("input[name=kind]").forEach((r) => r.addEventListener("change", () => {

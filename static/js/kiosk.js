@@ -1,13 +1,16 @@
 /* Kiosk: zone → service → ticket, or appointment check-in, collecting a result, filling in an
    application form, rating a finished service (the ticket's QR code scanned), or a missed
-   ticket rejoining the queue; back to the start when idle. */
+   ticket rejoining the queue, or a ticket taken on the phone checked in (its QR scanned);
+   back to the start when idle. A resident ID typed (or typed by a keyboard-wedge ID-card
+   reader: 18 characters and Enter) goes with the ticket; the server gives the elderly priority.
+   Service buttons show each service's waiting count and estimate, refreshed while shown. */
 (function () {
   "use strict";
   const { t, nt, api, showError, minutes } = window.Hall;
   const steps = ["step-zone", "step-service", "step-checkin", "step-collect", "step-form", "step-rate",
-    "step-rejoin", "step-ticket"];
+    "step-rejoin", "step-remote", "step-ticket"];
   const IDLE_SECONDS = { "step-service": 60, "step-checkin": 90, "step-collect": 90, "step-form": 240,
-    "step-rate": 90, "step-rejoin": 90, "step-ticket": 30 };
+    "step-rate": 90, "step-rejoin": 90, "step-remote": 90, "step-ticket": 30 };
   /* The kiosk is shared: a citizen who switched to English hands the next one a Chinese kiosk. */
   const ENGLISH = window.HALL_LANG === "en";
   if (ENGLISH) IDLE_SECONDS["step-zone"] = 60;
@@ -32,6 +35,8 @@
   function back() {
     document.querySelector("input[name=priority][value=normal]").checked = true;
     document.getElementById("code").value = "";
+    residentId.value = "";
+    document.getElementById("id-read").hidden = true;
     /* A form typed here is the citizen's: nothing of it stays for the next one. */
     document.dispatchEvent(new CustomEvent("hall:kiosk-reset"));
     document.getElementById("rate-slip").value = "";
@@ -60,6 +65,12 @@
     document.getElementById("ticket-number").textContent = ticket.number;
     document.getElementById("ticket-service").textContent =
       window.HALL_LANG === "en" ? ticket.service_name_en : ticket.service_name_zh;
+    const priority = document.getElementById("ticket-priority");
+    const notes = [];
+    if (ticket.priority_reason === "age") notes.push(t("Green channel: priority for senior citizens"));
+    if (ticket.resident_id) notes.push(t("Resident ID %(id)s", { id: ticket.resident_id }));
+    priority.textContent = notes.join(" · ");
+    priority.hidden = notes.length === 0;
     document.getElementById("ahead").textContent = nt("%(num)d person", "%(num)d people", ticket.people_ahead);
     document.getElementById("wait").textContent = minutes(ticket.estimated_wait_minutes);
     document.getElementById("qr").src = ticket.qr_url;
@@ -75,6 +86,19 @@
     showError(error);
   }
 
+  /* Waiting count and estimate per service, from the public queue snapshot (the same
+     figures the screens show); refreshed while the service step is on screen. */
+  async function refreshQueue() {
+    try {
+      const { services } = await api("GET", "/queue");
+      for (const s of services) {
+        const info = document.querySelector(`#services [data-service="${s.code}"] [data-queue-info]`);
+        if (info) info.textContent = t("%(n)s waiting · %(wait)s", { n: s.waiting, wait: minutes(s.estimated_wait_minutes) });
+      }
+    } catch (error) { /* the buttons keep their last figures */ }
+  }
+  setInterval(() => { if (!document.getElementById("step-service").hidden) refreshQueue(); }, 15000);
+
   document.querySelectorAll("#step-zone [data-zone]").forEach((button) =>
     button.addEventListener("click", () => {
       const zone = button.dataset.zone;
@@ -82,6 +106,8 @@
         s.hidden = s.dataset.zone !== zone;
       });
       show("step-service");
+      refreshQueue();
+      residentId.focus();
     }));
 
   /* A kiosk with its own ESC/POS printer takes tickets through /kiosk/tickets: the server
@@ -112,23 +138,65 @@
     } catch (error) { showError(error); }
   }
 
+  const residentId = document.getElementById("resident-id");
+  const ID_PATTERN = /^[0-9]{17}[0-9X]$/;
+  function typedId() { return residentId.value.trim().toUpperCase(); }
+
+  async function take(service) {
+    const priority = document.querySelector("input[name=priority]:checked").value;
+    const body = { service, priority };
+    if (typedId()) {
+      if (!ID_PATTERN.test(typedId())) { showError(new Error(t("A resident ID number has 17 digits and a final digit or X"))); return; }
+      body.resident_id = typedId();
+    }
+    try {
+      const ticket = await api("POST", ESCPOS ? "/kiosk/tickets" : "/tickets", body);
+      showTicket(ticket);
+      document.getElementById("printed").hidden = !ticket.printed;
+      document.getElementById("not-printed").hidden = !ESCPOS || ticket.printed;
+      document.getElementById("print").hidden = ESCPOS;
+      await leavePhone(ticket);
+    } catch (error) {
+      if (error.code === "printer_out_of_paper") paperOut(true);
+      throw error;
+    }
+  }
+
   document.querySelectorAll("#services [data-service]").forEach((button) =>
     button.addEventListener("click", async () => {
-      const priority = document.querySelector("input[name=priority]:checked").value;
       button.disabled = true;
-      try {
-        const ticket = await api("POST", ESCPOS ? "/kiosk/tickets" : "/tickets",
-          { service: button.dataset.service, priority });
-        showTicket(ticket);
-        document.getElementById("printed").hidden = !ticket.printed;
-        document.getElementById("not-printed").hidden = !ESCPOS || ticket.printed;
-        document.getElementById("print").hidden = ESCPOS;
-        await leavePhone(ticket);
-      } catch (error) {
-        if (error.code === "printer_out_of_paper") paperOut(true);
-        failed(error);
-      } finally { button.disabled = document.getElementById("paper-out").hidden === false; }
+      try { await take(button.dataset.service); } catch (error) { failed(error); } finally {
+        button.disabled = document.getElementById("paper-out").hidden === false;
+      }
     }));
+
+  /* Enter after the ID (the reader sends it): one service in the zone takes it at once,
+     otherwise the citizen picks the service. */
+  document.getElementById("by-id").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const read = document.getElementById("id-read");
+    if (!ID_PATTERN.test(typedId())) {
+      read.hidden = true;
+      showError(new Error(t("A resident ID number has 17 digits and a final digit or X")));
+      return;
+    }
+    showError(null);
+    const id = typedId();
+    read.textContent = t("ID %(id)s read: choose a service", { id: id[0] + "*".repeat(16) + id[17] });
+    read.hidden = false;
+    const shown = [...document.querySelectorAll("#services [data-service]")].filter((b) => !b.hidden);
+    if (shown.length === 1) {
+      try { await take(shown[0].dataset.service); } catch (error) { failed(error); }
+    }
+  });
+  /* The same ID-card hook as the form step (kiosk_form.js): on the service step a reading
+     fills the ID box as if typed. */
+  document.addEventListener("hall:id-card", (event) => {
+    const number = event.detail && event.detail.id_number;
+    if (!number || document.getElementById("step-service").hidden) return;
+    residentId.value = number;
+    document.getElementById("by-id").requestSubmit();
+  });
 
   document.getElementById("to-checkin").addEventListener("click", () => show("step-checkin"));
 
@@ -213,6 +281,22 @@
       showTicket(await api("POST", "/tickets/rejoin",
         { number: number.value.trim().toUpperCase(), token: token.value.trim() }));
       number.value = "";
+      token.value = "";
+    } catch (error) { failed(error); }
+  });
+
+  /* A ticket taken on the phone checks in here: the scanner types its QR code (the status
+     link) into the focused field; from now on it waits in the queue. */
+  const remoteButton = document.getElementById("to-remote");
+  if (remoteButton) remoteButton.addEventListener("click", () => {
+    show("step-remote");
+    document.getElementById("remote-token").focus();
+  });
+  document.getElementById("remote-checkin").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const token = document.getElementById("remote-token");
+    try {
+      showTicket(await api("POST", "/tickets/check-in", { token: token.value.trim() }));
       token.value = "";
     } catch (error) { failed(error); }
   });

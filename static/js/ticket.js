@@ -25,7 +25,12 @@
     status.className = "status status-" + ticket.status;
     const waiting = ticket.status === "waiting";
     document.getElementById("facts").hidden = !waiting;
-    document.getElementById("cancel").hidden = !waiting;
+    /* A remote ticket is not in the queue until checked in at the kiosk (its QR scanned). */
+    const remoteNote = document.getElementById("remote-note");
+    remoteNote.hidden = ticket.status !== "remote";
+    const remoteQr = document.getElementById("remote-qr");
+    if (remoteQr) remoteQr.hidden = ticket.status !== "remote";
+    document.getElementById("cancel").hidden = !waiting && ticket.status !== "remote";
     document.getElementById("ahead").textContent = nt("%(num)d person", "%(num)d people", ticket.people_ahead);
     document.getElementById("wait").textContent = minutes(ticket.estimated_wait_minutes);
     const go = document.getElementById("go");
