@@ -91,8 +91,9 @@ def test_windows_calling_at_once_never_get_the_same_ticket(any_db, hall_config, 
 def test_a_call_out_of_order_never_takes_a_ticket_another_window_calls(
     any_db, hall_config, clock
 ):
-    """Half the windows press *Call next*, the other half call chosen numbers out of order,
-    all aiming at the same tickets: each ticket is called by exactly one window."""
+    """Half the windows press *Call next* (oldest first), the other half call chosen numbers
+    out of order from the newest down, so the two kinds meet on the same tickets: each ticket
+    is called by exactly one window."""
     from hall_ops.errors import Conflict
 
     windows = list(range(1, 13))
@@ -118,8 +119,9 @@ def test_a_call_out_of_order_never_takes_a_ticket_another_window_calls(
             try:
                 with any_db.write() as s:
                     if chooser:
-                        # the oldest numbers: exactly what Call next takes too
-                        wanted = numbers[attempt]
+                        # newest first: Call next takes from the other end, and the two
+                        # meet (had both started at the oldest, one kind could win them all)
+                        wanted = numbers[-1 - attempt]
                         ticket, _ = queue.call_ticket(s, hall_config, n, clerk, clock.now,
                                                       wanted, "race")
                     else:
