@@ -28,6 +28,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+from abc import ABC, abstractmethod
 from typing import ClassVar
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
@@ -55,7 +56,7 @@ log = logging.getLogger(__name__)
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 
 
-class HttpCounter:
+class HttpCounter(ABC):
     """A counting camera reached over its vendor's HTTP API (digest authentication)."""
 
     family: ClassVar[str]
@@ -98,8 +99,9 @@ class HttpCounter:
             raise CameraUnauthorized(f"{self.label} rejected the user name or password")
         return status, text
 
+    @abstractmethod
     async def read_counts(self) -> Counts:
-        raise NotImplementedError
+        """The camera's counts now (each vendor's API and document)."""
 
     async def close(self) -> None:
         session, self._session = self._session, None

@@ -18,6 +18,7 @@ import json
 
 import sqlalchemy as sa
 from alembic import op
+from alembic.util import CommandError
 
 from hall_ops import privacy
 
@@ -108,7 +109,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError(
+    # Refused on purpose: the plain ID numbers and the PINs are gone, nothing can bring
+    # them back; alembic reports a CommandError as a clean message.
+    raise CommandError(
         "0005 encrypted personal data and dropped clerk PINs; restore a backup to go back"
     )
 
