@@ -156,5 +156,31 @@
     return node;
   }
 
-  window.Hall = { data, t, pt, nt, windowState, ticketStatus, api, joinRoom, showError, minutes, name, throttle, el, elapsed };
+  /* A report's chart (vendored Chart.js): counts as bars on the left axis, rates or times as
+     lines on the right axis (``y1``, given by the page); drawn once per canvas, then updated
+     in place. ``series``: [type ("bar" | "line"), label, colour, values]. */
+  function reportChart(canvas, labels, series, y1) {
+    if (!window.Chart) return;
+    const datasets = series.map(([type, label, color, data]) => (type === "bar"
+      ? { type, label, data, backgroundColor: color, yAxisID: "y", maxBarThickness: 48 }
+      : { type, label, data, borderColor: color, backgroundColor: color, yAxisID: "y1", spanGaps: true, tension: 0.2 }));
+    const chart = window.Chart.getChart(canvas);
+    if (chart) {
+      chart.data.labels = labels;
+      chart.data.datasets = datasets;
+      chart.update("none");
+      return;
+    }
+    new window.Chart(canvas, {
+      data: { labels, datasets },
+      options: {
+        animation: false, responsive: true, maintainAspectRatio: false,
+        interaction: { mode: "index", intersect: false },
+        scales: { y: { beginAtZero: true, position: "left", ticks: { precision: 0 } }, y1 },
+      },
+    });
+  }
+
+  window.Hall = { data, t, pt, nt, windowState, ticketStatus, api, joinRoom, showError, minutes, name, throttle, el, elapsed,
+    reportChart };
 })();

@@ -7,7 +7,6 @@
   const clerks = Object.fromEntries((PAGE.clerks || []).map((c) => [c.id, c.name]));
   const items = PAGE.items || {};
   const departments = PAGE.departments || {};
-  const charts = {};
 
   function label(group, key) {
     if (group === "hall") return t("Whole hall");
@@ -27,34 +26,15 @@
   }
 
   function draw(section, group, rows) {
-    if (!window.Chart) return;
-    const labels = rows.map((r) => label(group, r.key));
-    const bar = (key, title, color) => ({ type: "bar", label: title, data: rows.map((r) => r[key]), backgroundColor: color,
-      yAxisID: "y", maxBarThickness: 48 });
-    const line = (key, title, color) => ({ type: "line", label: title, data: rows.map((r) => (r[key] === null ? null : r[key] * 100)),
-      borderColor: color, backgroundColor: color, yAxisID: "y1", spanGaps: true, tension: 0.2 });
-    const datasets = [
-      bar("good", t("Good"), "#1b7f3b"), bar("bad", t("Bad"), "#c8102e"),
-      line("rating_rate", t("Rating rate"), "#0b4f9c"), line("good_rate", t("Good-rating rate"), "#b35c00"),
-      line("on_time_rate", t("Rectified on time"), "#6a3d9a"), line("call_back_rate", t("Call-back rate"), "#0f7c8c"),
-    ];
-    if (charts[group]) {
-      charts[group].data.labels = labels;
-      charts[group].data.datasets = datasets;
-      charts[group].update("none");
-      return;
-    }
-    charts[group] = new window.Chart(section.querySelector("canvas"), {
-      data: { labels, datasets },
-      options: {
-        animation: false, responsive: true, maintainAspectRatio: false,
-        interaction: { mode: "index", intersect: false },
-        scales: {
-          y: { beginAtZero: true, position: "left", ticks: { precision: 0 } },
-          y1: { min: 0, max: 100, position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: "%" } },
-        },
-      },
-    });
+    const of = (key) => rows.map((r) => r[key]);
+    const percentOf = (key) => rows.map((r) => (r[key] === null ? null : r[key] * 100));
+    window.Hall.reportChart(section.querySelector("canvas"), rows.map((r) => label(group, r.key)), [
+      ["bar", t("Good"), "#1b7f3b", of("good")], ["bar", t("Bad"), "#c8102e", of("bad")],
+      ["line", t("Rating rate"), "#0b4f9c", percentOf("rating_rate")],
+      ["line", t("Good-rating rate"), "#b35c00", percentOf("good_rate")],
+      ["line", t("Rectified on time"), "#6a3d9a", percentOf("on_time_rate")],
+      ["line", t("Call-back rate"), "#0f7c8c", percentOf("call_back_rate")],
+    ], { min: 0, max: 100, position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: "%" } });
   }
 
   async function show(section, range) {

@@ -7,7 +7,6 @@
   const PAGE = window.Hall.data();
   const services = Object.fromEntries((PAGE.services || []).map((s) => [s.code, s]));
   const clerks = Object.fromEntries((PAGE.clerks || []).map((c) => [c.id, c.name]));
-  const charts = {};
 
   function label(group, key) {
     if (group === "service") return services[key] ? services[key].letter + " " + name(services[key]) : key;
@@ -24,35 +23,14 @@
   }
 
   function draw(section, group, rows) {
-    if (!window.Chart) return;
-    const labels = rows.map((r) => label(group, r.key));
-    const bar = (key, title, color) => ({ type: "bar", label: title, data: rows.map((r) => r[key]), backgroundColor: color,
-      yAxisID: "y", maxBarThickness: 48 });
-    const line = (key, title, color) => ({ type: "line", label: title, data: rows.map((r) => r[key]), borderColor: color,
-      backgroundColor: color, yAxisID: "y1", spanGaps: true, tension: 0.2 });
-    const datasets = [
-      bar("tickets", t("Tickets"), "#0b4f9c"), bar("served", t("Served"), "#1b7f3b"), bar("no_shows", t("No-shows"), "#c8102e"),
-      line("wait_mean_minutes", t("Mean wait (min)"), "#b35c00"), line("wait_p90_minutes", t("90th pct wait (min)"), "#6a3d9a"),
-      line("service_mean_minutes", t("Mean service (min)"), "#0f7c8c"),
-    ];
-    if (charts[group]) {
-      charts[group].data.labels = labels;
-      charts[group].data.datasets = datasets;
-      charts[group].update("none");
-      return;
-    }
-    charts[group] = new window.Chart(section.querySelector("canvas"), {
-      data: { labels, datasets },
-      options: {
-        animation: false, responsive: true, maintainAspectRatio: false,
-        interaction: { mode: "index", intersect: false },
-        scales: {
-          y: { beginAtZero: true, position: "left", ticks: { precision: 0 } },
-          y1: { beginAtZero: true, position: "right", grid: { drawOnChartArea: false },
-            title: { display: true, text: t("min") } },
-        },
-      },
-    });
+    const of = (key) => rows.map((r) => r[key]);
+    window.Hall.reportChart(section.querySelector("canvas"), rows.map((r) => label(group, r.key)), [
+      ["bar", t("Tickets"), "#0b4f9c", of("tickets")], ["bar", t("Served"), "#1b7f3b", of("served")],
+      ["bar", t("No-shows"), "#c8102e", of("no_shows")],
+      ["line", t("Mean wait (min)"), "#b35c00", of("wait_mean_minutes")],
+      ["line", t("90th pct wait (min)"), "#6a3d9a", of("wait_p90_minutes")],
+      ["line", t("Mean service (min)"), "#0f7c8c", of("service_mean_minutes")],
+    ], { beginAtZero: true, position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: t("min") } });
   }
 
   async function show(section, range) {
