@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from hall_ops.archive import contributors
 from hall_ops.cases.models import Case
 from hall_ops.licences import library
-from hall_ops.licences.store import MaterialStore, get_file, materials_of_case
+from hall_ops.licences.store import MaterialStore, file_view, stored_files_of_case
 
 _store: MaterialStore | None = None
 
@@ -41,14 +41,14 @@ def scans_of_case(session: Session, case: Case) -> Iterator[contributors.Archive
     store = _store
     if store is None:
         return
-    for scan in materials_of_case(session, case.id):
-        key = get_file(session, scan["id"]).key
+    for scan, material in stored_files_of_case(session, case.id):
+        view = file_view(scan, material)
         yield contributors.ArchivedFile(
-            name=f"{scan['id']}-{_safe_name(scan['filename'])}",
-            open=partial(_read, store, key, scan["sha256"]),
-            media_type=scan["content_type"], sha256=scan["sha256"],
-            record={"material": scan["material"], "store": scan["store"],
-                    "uploaded_at": scan["uploaded_at"], "uploaded_by": scan["uploaded_by"]},
+            name=f"{scan.id}-{_safe_name(scan.filename)}",
+            open=partial(_read, store, scan.key, scan.sha256),
+            media_type=scan.content_type, sha256=scan.sha256,
+            record={"material": material, "store": scan.store,
+                    "uploaded_at": view["uploaded_at"], "uploaded_by": scan.uploaded_by},
         )
 
 

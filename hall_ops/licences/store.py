@@ -234,16 +234,20 @@ def file_view(f: MaterialFile, material: str) -> dict[str, Any]:
     }
 
 
-def materials_of_case(session: Session, case_id: int) -> list[dict[str, Any]]:
-    """Every stored file of a case with its material, oldest first (the archive reads the
-    bytes with ``read_file``)."""
+def stored_files_of_case(session: Session, case_id: int) -> list[tuple[MaterialFile, str]]:
+    """Every stored file of a case with its material's name, oldest first."""
     rows = session.execute(
         select(MaterialFile, CaseMaterial.name_zh)
         .join(CaseMaterial, CaseMaterial.id == MaterialFile.case_material_id)
         .where(MaterialFile.case_id == case_id)
         .order_by(MaterialFile.id)
     ).all()
-    return [file_view(f, name) for f, name in rows]
+    return [(f, name) for f, name in rows]
+
+
+def materials_of_case(session: Session, case_id: int) -> list[dict[str, Any]]:
+    """Every stored file of a case with its material, oldest first, as the API shows it."""
+    return [file_view(f, name) for f, name in stored_files_of_case(session, case_id)]
 
 
 def get_file(session: Session, file_id: int) -> MaterialFile:
