@@ -31,14 +31,21 @@ class HallRef:
     name_en: str
     level: str
     parent: str | None
-    """The code of the node above (a hall or a region node), None at the top."""
+    """The code of the node above, None at the top."""
+    floor: bool = True
+    """False for a node of the hierarchy that has no hall floor of its own (a province or
+    city seen as a region): it groups the halls below it in the overview."""
 
 
 class HallDirectory(Protocol):
     """The deployment's halls, their databases and configs (one per process)."""
 
     def halls(self) -> list[HallRef]:
-        """Every enabled hall, in hierarchy order."""
+        """Every enabled hall with a floor, in hierarchy order."""
+        ...
+
+    def nodes(self) -> list[HallRef]:
+        """Every enabled node of the hierarchy (halls and the regions grouping them)."""
         ...
 
     def hall(self, code: str) -> HallRef | None: ...
