@@ -4,9 +4,9 @@ summed over the halls below it, for managers above one hall.
 Each hall is read from its own database with the hall's own rules (the same functions its
 dashboard uses): waiting tickets and the longest current wait (``hall_ops.queue``), open
 windows, people present (``sensors.poller.zone_occupancy`` over ``zones.occupancy``),
-overdue items, today's 好差评 (``hall_ops.evaluation.figures``) and the manager's alerts
-(``hall_ops.floor.alerts.build_alerts``). It is a dozen grouped queries per hall, so a
-province's hundred halls are read in one refresh (``bench/regional_overview.py``).
+overdue items, today's 好差评 (``hall_ops.evaluation.figures.ratings_given``) and the
+manager's alerts (``hall_ops.floor.alerts.build_alerts``). It is a dozen indexed queries per
+hall, so a province's hundred halls are read in one refresh (``bench/regional_overview.py``).
 
 Overdue items are the supervision cards (电子监察, ``hall_ops.cases.supervision``) as the
 deadline job last recorded them, at most its interval (5 minutes) old: one grouped count,
@@ -156,7 +156,7 @@ def hall_figures(db: Database, hall: HallConfig, now: dt.datetime) -> Figures:
         open_windows, windows = _windows(session)
         per_zone = waiting_per_zone(session, hall, now)
         cards = _cards(session)
-        rated = figures.figures(session, rules, day, day, "hall", day)
+        rated = figures.ratings_given(session, rules, day, day)
         # what build_alerts reads of a queue snapshot, without the full snapshot's means
         snapshot = {"services": [
             {"code": code, "waiting": waiting.get(code, 0),
@@ -168,7 +168,6 @@ def hall_figures(db: Database, hall: HallConfig, now: dt.datetime) -> Figures:
             printing.statuses(session, printing.printers_from_config(hall.sections)))
     zones = zone_occupancy(db, now, per_zone)
     counted = [z for z in zones.values() if z.count is not None]
-    row = rated[0] if rated else figures.FigureRow(key=rules.hall_code)
     return Figures(
         halls=1,
         waiting=sum(waiting.values()),
@@ -179,9 +178,9 @@ def hall_figures(db: Database, hall: HallConfig, now: dt.datetime) -> Figures:
         people_estimated=any(z.estimate and z.count for z in counted),
         overdue_items=sum(1 for c in cards if c["overdue"]),
         warning_items=sum(1 for c in cards if not c["overdue"]),
-        ratings=row.ratings,
-        good_ratings=row.good,
-        good_rate=row.good_rate,
+        ratings=rated.ratings,
+        good_ratings=rated.good,
+        good_rate=rated.good_rate,
         alerts=len(alerts),
         critical_alerts=sum(1 for a in alerts if a["severity"] == "critical"),
     )
