@@ -20,8 +20,10 @@ from hall_ops.cases.time_limits import deadline_watch
 from hall_ops.db import Database
 from hall_ops.evaluation import ratings
 from hall_ops.evaluation.ratings import EvaluationRules
+from hall_ops.region.access import granted_nodes
 from hall_ops.region.directory import HallRef
-from hall_ops.region.overview import Figures, regional_overview
+from hall_ops.region.overview import Figures, FiguresCache, regional_overview
+from hall_ops.staff.accounts import Grant, StaffIdentity
 from sensors.models import Camera, OccupancySample
 from sensors.poller import estimate_people
 from tests.conftest import ROOT
@@ -192,3 +194,24 @@ def test_a_hall_that_does_not_answer_is_named_and_the_others_still_show(tmp_path
     assert (fz["available"], fz["total"]["halls"], fz["total"]["unavailable"]) == (True, 2, 1)
     assert fz["total"]["windows"] == 48
     assert "hall tj did not answer" in caplog.text
+
+
+def test_a_hall_is_read_once_per_interval_however_many_ask(region):
+    cache = FiguresCache(dt.timedelta(seconds=5))
+    first = regional_overview(region, DAY, cache=cache).as_dict()
+    with region.database("tj").write() as s:
+        queue.take_ticket(s, region.config("tj"), "enterprise", DAY, ignore_hours=True)
+    soon = regional_overview(region, DAY + dt.timedelta(seconds=4), cache=cache).as_dict()
+    assert figures_of(soon, "tj")["waiting"] == figures_of(first, "tj")["waiting"] == 0
+    later = regional_overview(region, DAY + dt.timedelta(seconds=5), cache=cache).as_dict()
+    assert figures_of(later, "tj")["waiting"] == 1
+    assert figures_of(later, "fj", "total")["waiting"] == 1
+
+
+def test_a_grant_covers_its_node_and_everything_below():
+    manager = StaffIdentity("wang", "王", 1, frozenset({
+        Grant("manager", "fz", ""), Grant("admin", "gl", ""), Grant("manager", "gone", "")}),
+        frozenset())
+    assert granted_nodes(manager, "manager", NODES) == {"fz", "gl", "tj"}
+    assert granted_nodes(manager, "admin", NODES) == {"gl"}
+    assert granted_nodes(manager, "clerk", NODES) == set()

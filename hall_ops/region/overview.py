@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Collection
+import threading
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -36,6 +37,7 @@ from hall_ops.evaluation import figures, rectification
 from hall_ops.evaluation.ratings import EvaluationRules
 from hall_ops.floor.alerts import build_alerts, screens_today
 from hall_ops.queue.models import Ticket, Window
+from hall_ops.region.access import subtree
 from hall_ops.region.directory import HallDirectory, HallRef
 from sensors.poller import zone_occupancy
 from sensors.status import camera_statuses
@@ -186,37 +188,45 @@ def hall_figures(db: Database, hall: HallConfig, now: dt.datetime) -> Figures:
     )
 
 
-def _subtree(nodes: list[HallRef], roots: Collection[str]) -> set[str]:
-    """The codes of ``roots`` and of every node below them."""
-    children: dict[str | None, list[str]] = {}
-    for node in nodes:
-        children.setdefault(node.parent, []).append(node.code)
-    seen: set[str] = set()
-    stack = [code for code in roots if any(n.code == code for n in nodes)]
-    while stack:
-        code = stack.pop()
-        if code not in seen:
-            seen.add(code)
-            stack.extend(children.get(code, []))
-    return seen
+class FiguresCache:
+    """Each hall's figures, read at most once per ``max_age``: however many managers poll the
+    overview, a hall's database is read once per interval (one per process)."""
+
+    def __init__(self, max_age: dt.timedelta) -> None:
+        self.max_age = max_age
+        self._lock = threading.Lock()
+        self._kept: dict[str, tuple[dt.datetime, Figures]] = {}
+
+    def figures(self, code: str, now: dt.datetime, read: Callable[[], Figures]) -> Figures:
+        with self._lock:
+            kept = self._kept.get(code)
+        if kept is not None and dt.timedelta(0) <= now - kept[0] < self.max_age:
+            return kept[1]
+        fresh = read()
+        with self._lock:
+            self._kept[code] = (now, fresh)
+        return fresh
 
 
 def regional_overview(directory: HallDirectory, now: dt.datetime,
-                      within: Collection[str] | None = None) -> RegionalOverview:
+                      within: Collection[str] | None = None,
+                      cache: FiguresCache | None = None) -> RegionalOverview:
     """Every enabled hall's figures and each node's total over its subtree, in hierarchy
     order. ``within``: the nodes whose subtrees the viewer may see (None: the whole
-    deployment); only the halls in them are read."""
+    deployment); only the halls in them are read (through ``cache`` if given)."""
     nodes = directory.nodes()
-    shown = _subtree(nodes, within) if within is not None else {n.code for n in nodes}
+    shown = subtree(nodes, within) if within is not None else {n.code for n in nodes}
     nodes = [n for n in nodes if n.code in shown]
     by_code = {n.code: n for n in nodes}
     own: dict[str, Figures | None] = {}
     for hall in directory.halls():
         if hall.code not in shown:
             continue
+        def read(code: str = hall.code) -> Figures:
+            return hall_figures(directory.database(code), directory.config(code), now)
+
         try:
-            own[hall.code] = hall_figures(directory.database(hall.code),
-                                          directory.config(hall.code), now)
+            own[hall.code] = cache.figures(hall.code, now, read) if cache else read()
         except SQLAlchemyError:
             log.exception("regional overview: hall %s did not answer", hall.code)
             own[hall.code] = None
