@@ -248,11 +248,16 @@ def _csrf_refused(exc: CSRFError) -> Any:
 def init_security(app: Flask, config: HallConfig, hall: str) -> SecuritySettings:
     """Everything but the CSRF check itself, which ``hall_web.auth`` orders after
     the session and device are known (``check_csrf``)."""
-    values = SecuritySettings.from_config(config)
+    return install_security(app, SecuritySettings.from_config(config), hall)
+
+
+def install_security(app: Flask, values: SecuritySettings, scope: str) -> SecuritySettings:
+    """``init_security`` for any app of hall-ops: a hall's, or a deployment's root (whose
+    settings come from no hall); ``scope`` keeps its rate-limit counters apart."""
     app.extensions["hall_security"] = values
     app.config.update(
         RATELIMIT_STORAGE_URI=values.rate_limit_storage,
-        RATELIMIT_KEY_PREFIX=f"hall-ops:{hall}",
+        RATELIMIT_KEY_PREFIX=f"hall-ops:{scope}",
         RATELIMIT_HEADERS_ENABLED=True,
         RATELIMIT_SWALLOW_ERRORS=True,  # a Redis outage must not stop logins (accounts still lock)
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
