@@ -218,6 +218,7 @@ class Database:
         """
         with self._writer.begin() as session:
             session.info["origin"] = origin
+            session.info["database"] = self
             yield session
             events: list[Event] = session.info.pop("events", [])
         if events:
@@ -237,6 +238,7 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Session]:
         with self._reader() as session:
+            session.info["database"] = self
             yield session
 
     def dispose(self) -> None:
