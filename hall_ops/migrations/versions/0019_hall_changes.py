@@ -3,7 +3,7 @@ triggers ``make_append_only`` emits (written out here, so a later change to that
 cannot rewrite this revision).
 
 Revision ID: 0019
-Revises: 0013
+Revises: 0014
 Create Date: 2026-11-30
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
