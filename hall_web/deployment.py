@@ -16,7 +16,6 @@ hall's scheduled jobs (``hall_web.jobs.start_deployment_jobs``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from flask import Blueprint, Flask
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -26,16 +25,10 @@ from hall_ops.config import ConfigError
 from hall_ops.region.deployment import Deployment
 from hall_ops.staff.policy import StaffPolicy
 from hall_web.app import _secret_key, create_app
+from hall_web.region.mounts import PREFIX, hall_prefix, mount_hall
 from hall_web.region.root import create_root_app
 
-if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIApplication
-
-PREFIX = "/h/"
-
-
-def hall_prefix(code: str) -> str:
-    return f"{PREFIX}{code}"
+__all__ = ["PREFIX", "create_deployment", "hall_prefix", "mount_hall"]
 
 
 def create_deployment(
@@ -51,26 +44,28 @@ def create_deployment(
 ) -> Flask:
     """The root app, with every hall of the deployment mounted under it.
 
-    ``root.extensions["deployment"]`` is the ``Deployment`` (``HallDirectory``) and
-    ``root.extensions["halls"]`` each hall's app by code. ``blueprints`` go to the root."""
+    ``root.extensions["deployment"]`` is the ``Deployment`` (``HallDirectory``),
+    ``root.extensions["halls"]`` each hall's app by code and ``["start_hall"]`` makes one
+    (``hall_web.region.mounts``). ``blueprints`` go to the root."""
     deployment = path if isinstance(path, Deployment) else Deployment(
         path, database_url=database_url, message_queue=message_queue)
     deployment.prepare()
     _check_one_library(deployment)
-    halls: dict[str, Flask] = {}
-    for ref in deployment.halls():
-        halls[ref.code] = create_app(
-            deployment.config(ref.code), clock=clock, always_open=always_open,
-            async_mode=async_mode or deployment.file.server.async_mode,
-            message_queue=deployment.message_queue, database=deployment.database(ref.code),
-            prefix=hall_prefix(ref.code), key_folder=deployment.instance,
-            staff_policy=staff_policy,
-        )
     root = create_root_app(deployment, secret_key=_secret_key(deployment.instance),
-                           blueprints=blueprints)
-    root.extensions["halls"] = halls
-    mounts: dict[str, WSGIApplication] = {hall_prefix(code): app for code, app in halls.items()}
-    root.wsgi_app = DispatcherMiddleware(root.wsgi_app, mounts)  # type: ignore[method-assign]
+                           blueprints=blueprints, clock=clock, staff_policy=staff_policy)
+
+    def start_hall(code: str) -> Flask:
+        return create_app(
+            deployment.config(code), clock=clock, always_open=always_open,
+            async_mode=async_mode or deployment.file.server.async_mode,
+            message_queue=deployment.message_queue, database=deployment.database(code),
+            prefix=hall_prefix(code), key_folder=deployment.instance, staff_policy=staff_policy)
+
+    root.extensions["halls"] = {}
+    root.extensions["start_hall"] = start_hall
+    root.wsgi_app = DispatcherMiddleware(root.wsgi_app, {})  # type: ignore[method-assign]
+    for ref in deployment.halls():
+        mount_hall(root, ref.code)
     return root
 
 

@@ -20,10 +20,9 @@ from hall_ops.cases.time_limits import deadline_watch
 from hall_ops.db import Database
 from hall_ops.evaluation import ratings
 from hall_ops.evaluation.ratings import EvaluationRules
-from hall_ops.region.access import granted_nodes
+from hall_ops.region.access import subtree
 from hall_ops.region.directory import HallRef
 from hall_ops.region.overview import Figures, FiguresCache, regional_overview
-from hall_ops.staff.accounts import Grant, StaffIdentity
 from sensors.models import Camera, OccupancySample
 from sensors.poller import estimate_people
 from tests.conftest import ROOT
@@ -208,10 +207,7 @@ def test_a_hall_is_read_once_per_interval_however_many_ask(region):
     assert figures_of(later, "fj", "total")["waiting"] == 1
 
 
-def test_a_grant_covers_its_node_and_everything_below():
-    manager = StaffIdentity("wang", "王", 1, frozenset({
-        Grant("manager", "fz", ""), Grant("admin", "gl", ""), Grant("manager", "gone", "")}),
-        frozenset())
-    assert granted_nodes(manager, "manager", NODES) == {"fz", "gl", "tj"}
-    assert granted_nodes(manager, "admin", NODES) == {"gl"}
-    assert granted_nodes(manager, "clerk", NODES) == set()
+def test_a_node_covers_itself_and_everything_below():
+    assert subtree(NODES, {"fz", "gone"}) == {"fz", "gl", "tj"}
+    assert subtree(NODES, {"gl"}) == {"gl"}
+    assert subtree(NODES, ()) == set()

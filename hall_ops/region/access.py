@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from hall_ops.region.directory import HallRef
-from hall_ops.staff.accounts import StaffIdentity
 
 
 def subtree(nodes: Sequence[HallRef], roots: Collection[str]) -> set[str]:
@@ -24,9 +23,3 @@ def subtree(nodes: Sequence[HallRef], roots: Collection[str]) -> set[str]:
             seen.add(code)
             stack.extend(children.get(code, []))
     return seen
-
-
-def granted_nodes(identity: StaffIdentity, role: str, nodes: Sequence[HallRef]) -> set[str]:
-    """Every node ``identity`` holds ``role`` over: the nodes named by its grants of that
-    role and all below them (a grant naming no enabled node covers nothing)."""
-    return subtree(nodes, {grant.hall for grant in identity.grants if grant.role == role})

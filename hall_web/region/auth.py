@@ -38,7 +38,6 @@ from flask_wtf.csrf import generate_csrf
 from hall_ops.clock import Clock
 from hall_ops.db import Database
 from hall_ops.errors import InvalidInput, Unauthorized
-from hall_ops.region.access import granted_nodes
 from hall_ops.region.directory import HallDirectory, HallRef
 from hall_ops.staff import accounts
 from hall_ops.staff.accounts import StaffIdentity
@@ -46,7 +45,7 @@ from hall_ops.staff.policy import StaffPolicy
 from hall_web import security
 from hall_web.access import access, current_staff
 from hall_web.api import answers, api
-from hall_web.i18n import script_messages
+from hall_web.i18n import script_messages, script_words
 from hall_web.schemas.auth import PasswordLogin
 from hall_web.schemas.regional import RegionLoggedIn, RegionLoggedOut, RegionWhoAmI
 from hall_web.security import SecuritySettings, csrf_always, login_limits
@@ -64,6 +63,12 @@ class RegionDirectory(HallDirectory, Protocol):
 
     @property
     def db(self) -> Database: ...
+
+    @property
+    def name_zh(self) -> str: ...
+
+    @property
+    def name_en(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -101,12 +106,8 @@ class RegionUser(UserMixin):
         known = {node.code for node in self._nodes}
         return {g.hall for g in self.identity.grants if g.role == role and g.hall in known}
 
-    def covered(self, role: str) -> set[str]:
-        """Every node ``role`` is held over: the granted nodes and all below them."""
-        return granted_nodes(self.identity, role, self._nodes)
-
     def has_role(self, role: str, department: str | None = None) -> bool:
-        """Held over some node (``hall_web.access``); views narrow to :meth:`covered`."""
+        """Held over some node (``hall_web.access``); views narrow to what it covers."""
         return department is None and bool(self.granted(role))
 
     def departments(self) -> frozenset[str]:
@@ -281,3 +282,6 @@ def init_region_auth(app: Flask, directory: RegionDirectory, clock: Clock, polic
     app.after_request(_csrf_header)
     app.register_blueprint(bp)
     app.jinja_env.globals["current_staff"] = current_staff
+    app.context_processor(lambda: {
+        "deployment": {"name_zh": directory.name_zh, "name_en": directory.name_en},
+        "script_words": script_words})

@@ -1,37 +1,50 @@
 """The root app of a deployment: a small Flask app at ``/``, the halls mounted beside it.
 
 It has no hall of its own: no hall database, no Socket.IO server. What it serves spans
-the halls (``halls.bp``: the list of halls, page and API); other blueprints add to it
-through ``create_root_app(…, blueprints=…)``. Every view carries an access rule
+the halls (``halls.bp``: the list of halls, page and API; ``overview.bp``: the regional
+overview; ``admin.bp``: the halls admin), for the regional staff of the deployment's
+database, who log in here (``hall_web.region.auth``); other blueprints add to it through
+``create_root_app(…, blueprints=…)``. Every view carries an access rule
 (``hall_web.access``), as in a hall.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
 from flask import Blueprint, Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from hall_ops.clock import Clock, system_clock
 from hall_ops.errors import HallError
 from hall_ops.region.deployment import Deployment
+from hall_ops.staff.policy import StaffPolicy
 from hall_web.access import mark_public
 from hall_web.api import init_api
 from hall_web.error_messages import translated
 from hall_web.i18n import init_babel
-from hall_web.region import halls
+from hall_web.region import admin, halls, overview
+from hall_web.region.auth import init_region_auth
+from hall_web.security import SecuritySettings
 
 
 def create_root_app(deployment: Deployment, *, secret_key: str,
-                    blueprints: Iterable[Blueprint] = ()) -> Flask:
+                    blueprints: Iterable[Blueprint] = (), clock: Clock = system_clock,
+                    staff_policy: StaffPolicy | None = None) -> Flask:
     app = Flask("hall_web", instance_path=str(deployment.instance))
     app.config.update(SECRET_KEY=secret_key, JSON_AS_ASCII=False,
                       SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True)
     init_api(app)
     init_babel(app)
     app.extensions["deployment"] = deployment
-    for blueprint in (halls.bp, *blueprints):
+    queue = deployment.message_queue or ""
+    settings = SecuritySettings()  # processes sharing a Redis share the login counters there
+    if queue.startswith(("redis://", "rediss://")):
+        settings = dataclasses.replace(settings, rate_limit_storage=queue)
+    init_region_auth(app, deployment, clock, staff_policy or StaffPolicy(), settings)
+    for blueprint in (halls.bp, overview.bp, admin.bp, *blueprints):
         app.register_blueprint(blueprint)
     mark_public(app, "static")
     _register_error_handlers(app)
