@@ -166,6 +166,19 @@ ENGLISH: dict[str, str] = dict([
     error_msgid("unknown_file", "No such file"),
     error_msgid("checksum_mismatch", "The stored file has changed since it was stored"),
     error_msgid("store_unavailable", "The store of this file is not available"),
+    # the halls of a deployment (the halls admin)
+    error_msgid("unknown_hall", "No such hall"),
+    error_msgid("outside_region", "That hall is outside your region"),
+    error_msgid("hall_exists", "A hall with this code exists already (disabled halls too)"),
+    error_msgid("hall_disabled", "The hall above is disabled"),
+    error_msgid("has_children", "Halls below this one are enabled: move or disable them first"),
+    error_msgid("invalid_hierarchy",
+                "Not possible in the hierarchy: a hall goes under a higher level, never below "
+                "itself"),
+    error_msgid("invalid_template", "Choose a hall with a floor as the template"),
+    error_msgid("invalid_code", "A hall code is 1–32 of a–z, 0–9 and _"),
+    error_msgid("invalid_level", "Choose the level: province, city, district or township"),
+    error_msgid("invalid_name", "A name is 1–120 characters"),
     # the edge (hall_web.api)
     error_msgid("bad_json", "The request body is not a JSON object"),
     error_msgid("body_too_large", "The request is too large"),
