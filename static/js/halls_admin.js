@@ -24,7 +24,7 @@
   function hallRow(hall) {
     const zh = el("input", { value: hall.name_zh, maxLength: 120, disabled: !hall.covered });
     const en = el("input", { value: hall.name_en, maxLength: 120, disabled: !hall.covered });
-    const parent = el("select", { disabled: !hall.covered || hall.parent === null });
+    const parent = el("select", { disabled: !hall.covered });
     options(parent, hall.parent, (h) => h.enabled && h.code !== hall.code);
     const actions = el("td", { className: "actions" });
     if (hall.covered) {
@@ -41,7 +41,7 @@
       }
     }
     const tr = el("tr", {}, el("td", {}, hall.code), el("td", {}, zh), el("td", {}, en),
-      el("td", {}, LEVELS[hall.level] || hall.level), el("td", {}, parent),
+      el("td", {}, LEVELS[hall.level] || hall.level), el("td", {}, hall.parent === null ? "—" : parent),
       el("td", {}, hall.enabled ? (hall.floor ? t("open") : t("region")) : t("disabled")), actions);
     tr.dataset.hall = hall.code;
     return tr;

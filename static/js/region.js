@@ -13,15 +13,15 @@
 
   function cells(figures) {
     return [
-      el("td", { className: "num waiting" }, String(figures.waiting)),
-      el("td", { className: "num longest" }, figures.waiting ? minutes(figures.longest_wait_minutes) : "—"),
-      el("td", { className: "num open" }, figures.open_windows + " / " + figures.windows),
-      el("td", { className: "num people" }, (figures.people_estimated ? "≈ " : "") + figures.people),
-      el("td", { className: "num overdue" + (figures.overdue_items ? " alert" : "") },
+      el("td", { className: "num fig-waiting" }, String(figures.waiting)),
+      el("td", { className: "num fig-longest" }, figures.waiting ? minutes(figures.longest_wait_minutes) : "—"),
+      el("td", { className: "num fig-open" }, figures.open_windows + " / " + figures.windows),
+      el("td", { className: "num fig-people" }, (figures.people_estimated ? "≈ " : "") + figures.people),
+      el("td", { className: "num fig-overdue" + (figures.overdue_items ? " fig-alert" : "") },
         figures.warning_items ? t("%(red)s (+%(yellow)s near)", { red: figures.overdue_items, yellow: figures.warning_items })
           : String(figures.overdue_items)),
-      el("td", { className: "num ratings" }, rate(figures)),
-      el("td", { className: "num alerts" + (figures.critical_alerts ? " alert" : "") }, String(figures.alerts)),
+      el("td", { className: "num fig-ratings" }, rate(figures)),
+      el("td", { className: "num fig-alerts" + (figures.critical_alerts ? " fig-alert" : "") }, String(figures.alerts)),
     ];
   }
 
