@@ -5,6 +5,7 @@ per hall). The halls are isolated (numbers, queues, calls, sessions), the root l
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -252,3 +253,35 @@ def test_a_hall_config_naming_another_code_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="leave \\[hall\\] code out"):
         found.config("a")
     found.dispose()
+
+
+def test_one_leader_runs_every_halls_jobs(deployment: Flask) -> None:
+    """One election per deployment (one leader connection per process, however many halls);
+    the leader resumes every hall's scheduler, and each hall records its term."""
+    from apscheduler.schedulers.base import STATE_RUNNING
+    from sqlalchemy import func, select
+
+    from hall_ops.runtime.models import SchedulerTerm
+    from hall_web.jobs import start_deployment_jobs, stop_jobs
+
+    election = start_deployment_jobs(deployment)
+    try:
+        expected = "postgresql" if deployment.extensions["deployment"].dialect == "postgresql" \
+            else "local"
+        assert election.leader and election.lock.backend == expected
+        for app in halls(deployment).values():
+            assert app.extensions["scheduler"].state == STATE_RUNNING
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            terms = []
+            for app in halls(deployment).values():
+                with app.extensions["hall"].db.read() as s:
+                    terms.append(s.scalar(select(func.count(SchedulerTerm.id))))
+            if all(terms):
+                break
+            time.sleep(0.2)
+        assert terms == [1, 1]
+    finally:
+        stop_jobs(deployment)
+    assert not election.leader
+    assert all("scheduler" not in app.extensions for app in halls(deployment).values())
