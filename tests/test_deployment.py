@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.datastructures import Headers
@@ -285,3 +286,50 @@ def test_one_leader_runs_every_halls_jobs(deployment: Flask) -> None:
         stop_jobs(deployment)
     assert not election.leader
     assert all("scheduler" not in app.extensions for app in halls(deployment).values())
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_two_processes_on_postgresql_and_redis_carry_each_call_to_its_hall_only(
+    tmp_path: Path, pg_url: str, redis_server: str
+) -> None:
+    """Two ``serve --deployment`` processes, one database (a schema per hall), one Redis (a
+    channel per hall): a call made through process A at hall b reaches hall b's screen on
+    process B, and hall a's screen on process B hears nothing."""
+    import socketio
+
+    from tests.support.server import HallServer
+    from tests.support.web import live_window
+
+    channel = f"test-{time.time_ns()}"
+    path = write_deployment(tmp_path, pg_url, f'message_queue = "{redis_server}"\n'
+                                               f'message_queue_channel = "{channel}"')
+    with (HallServer(tmp_path, deployment=path, database_url=pg_url, name="A",
+                     timeout=120) as a,
+          HallServer(tmp_path, deployment=path, database_url=pg_url, name="B",
+                     timeout=120) as b):
+        heard: dict[str, list[dict[str, Any]]] = {"a": [], "b": []}
+        clients = []
+        for code in ("a", "b"):
+            client = socketio.Client(reconnection=False)
+            client.on("call", heard[code].append)
+            client.connect(b.url, transports=["websocket"], socketio_path=f"/h/{code}/socket.io",
+                           wait_timeout=30)
+            assert client.call("join", {"room": "hall"}, timeout=30) == {"ok": True,
+                                                                          "room": "hall"}
+            clients.append(client)
+        try:
+            taken = requests.post(f"{a}/h/b/api/v1/tickets", json={"service": "social_security"},
+                                  timeout=30)
+            assert taken.status_code == 201
+            clerk = live_window(f"{a}/h/b", 2, "c02")
+            call = clerk.post(f"{a}/h/b/api/v1/windows/2/call-next", timeout=30).json()["call"]
+            deadline = time.monotonic() + 30
+            while not heard["b"] and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert [(c["ticket"], c["window"]) for c in heard["b"]] == [(call["ticket"], 2)]
+            time.sleep(1)
+            assert heard["a"] == []
+        finally:
+            for client in clients:
+                client.disconnect()
