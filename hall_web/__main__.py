@@ -45,6 +45,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     admin = sub.add_parser("create-admin", help="create the first admin of a new installation")
     admin.add_argument("--config", default="config.toml")
     admin.add_argument("--database-url")
+    admin.add_argument("--deployment", type=Path, metavar="FILE",
+                       help="with --hall: the first admin of that hall of a deployment")
+    admin.add_argument("--hall", metavar="CODE", help="the hall's code in --deployment")
     admin.add_argument("--login", default="admin")
     admin.add_argument("--name", default="管理员")
     admin.add_argument("--password-stdin", action="store_true",
@@ -213,7 +216,8 @@ def main(argv: list[str] | None = None) -> None:
 
             sys.exit(create_admin(args.config, args.login, args.name,
                                   database_url=args.database_url,
-                                  password_stdin=args.password_stdin))
+                                  password_stdin=args.password_stdin,
+                                  deployment=args.deployment, hall_code=args.hall))
         elif args.command == "db":
             _db(args)
         elif args.command == "audit":

@@ -333,3 +333,33 @@ def test_two_processes_on_postgresql_and_redis_carry_each_call_to_its_hall_only(
         finally:
             for client in clients:
                 client.disconnect()
+
+
+def test_the_first_admin_of_a_hall_of_a_deployment(tmp_path: Path) -> None:
+    """``create-admin --deployment FILE --hall CODE``: in that hall's database, granted in
+    that hall (its code), and refused for a code with no floor."""
+    import subprocess
+    import sys
+
+    from sqlalchemy import select
+
+    from hall_ops.staff.models import RoleGrant
+
+    path = write_deployment(tmp_path, "sqlite:///instance/deployment.db")
+
+    def create(code: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "hall_web", "create-admin", "--deployment", str(path),
+             "--hall", code, "--login", "boss", "--password-stdin"],
+            input="a long password\n", capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+    done = create("b")
+    assert done.returncode == 0, done.stderr
+    assert "for hall b" in done.stdout
+    assert create("region").returncode == 1
+    found = Deployment(path)
+    found.prepare()
+    with found.database("b").read() as s:
+        assert [g.hall for g in s.scalars(select(RoleGrant))] == ["b"]
+    assert not (tmp_path / "instance" / "halls" / "a.db").exists()  # hall a untouched
+    found.dispose()
