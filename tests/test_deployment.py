@@ -363,3 +363,32 @@ def test_the_first_admin_of_a_hall_of_a_deployment(tmp_path: Path) -> None:
         assert [g.hall for g in s.scalars(select(RoleGrant))] == ["b"]
     assert not (tmp_path / "instance" / "halls" / "a.db").exists()  # hall a untouched
     found.dispose()
+
+
+def test_a_hall_added_to_the_table_is_mounted_while_serving(deployment: Flask) -> None:
+    """What an admin's new hall needs: a row in ``halls``, then ``mount_hall`` serves it at
+    ``/h/<code>/`` with its own database, and the leader runs its jobs."""
+    from apscheduler.schedulers.base import STATE_RUNNING
+
+    from hall_ops.region.models import RegionHall
+    from hall_web.deployment import mount_hall
+    from hall_web.jobs import start_deployment_jobs, stop_jobs
+
+    found: Deployment = deployment.extensions["deployment"]
+    with found.db.write() as s:
+        s.add(RegionHall(code="c", name_zh="新村便民服务站", name_en="Xincun", level="township",
+                         parent_code="a", config_path=str(ROOT / "halls" / "qingshan.toml"),
+                         position=9, enabled=True))
+    client = deployment.test_client()
+    assert client.get("/h/c/api/v1/queue").status_code == 404  # the root's 404: not mounted
+    start_deployment_jobs(deployment)
+    try:
+        app = mount_hall(deployment, "c")
+        assert mount_hall(deployment, "c") is app
+        assert app.extensions["scheduler"].state == STATE_RUNNING
+        taken = client.post("/h/c/api/v1/tickets", json={"service": "social_security"})
+        assert taken.status_code == 201 and taken.json["number"] == "F001"
+        assert [h["code"] for h in client.get("/api/v1/halls").json["halls"]] == [
+            "region", "a", "b", "c"]
+    finally:
+        stop_jobs(deployment)
