@@ -16,6 +16,7 @@ hall's scheduled jobs (``hall_web.jobs.start_deployment_jobs``).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Flask
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -25,10 +26,16 @@ from hall_ops.config import ConfigError
 from hall_ops.region.deployment import Deployment
 from hall_ops.staff.policy import StaffPolicy
 from hall_web.app import _secret_key, create_app
-from hall_web.region.mounts import PREFIX, hall_prefix, mount_hall
 from hall_web.region.root import create_root_app
 
-__all__ = ["PREFIX", "create_deployment", "hall_prefix", "mount_hall"]
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+PREFIX = "/h/"
+
+
+def hall_prefix(code: str) -> str:
+    return f"{PREFIX}{code}"
 
 
 def create_deployment(
@@ -44,29 +51,61 @@ def create_deployment(
 ) -> Flask:
     """The root app, with every hall of the deployment mounted under it.
 
-    ``root.extensions["deployment"]`` is the ``Deployment`` (``HallDirectory``),
-    ``root.extensions["halls"]`` each hall's app by code and ``["start_hall"]`` makes one
-    (``hall_web.region.mounts``). ``blueprints`` go to the root."""
+    ``root.extensions["deployment"]`` is the ``Deployment`` (``HallDirectory``) and
+    ``root.extensions["halls"]`` each hall's app by code. ``blueprints`` go to the root."""
     deployment = path if isinstance(path, Deployment) else Deployment(
         path, database_url=database_url, message_queue=message_queue)
     deployment.prepare()
     _check_one_library(deployment)
-    root = create_root_app(deployment, secret_key=_secret_key(deployment.instance),
-                           blueprints=blueprints, clock=clock, staff_policy=staff_policy)
 
-    def start_hall(code: str) -> Flask:
+    def build(code: str) -> Flask:
         return create_app(
             deployment.config(code), clock=clock, always_open=always_open,
             async_mode=async_mode or deployment.file.server.async_mode,
             message_queue=deployment.message_queue, database=deployment.database(code),
-            prefix=hall_prefix(code), key_folder=deployment.instance, staff_policy=staff_policy)
+            prefix=hall_prefix(code), key_folder=deployment.instance,
+            staff_policy=staff_policy,
+        )
 
-    root.extensions["halls"] = {}
-    root.extensions["start_hall"] = start_hall
-    root.wsgi_app = DispatcherMiddleware(root.wsgi_app, {})  # type: ignore[method-assign]
-    for ref in deployment.halls():
-        mount_hall(root, ref.code)
+    halls = {ref.code: build(ref.code) for ref in deployment.halls()}
+    root = create_root_app(deployment, secret_key=_secret_key(deployment.instance),
+                           blueprints=blueprints, clock=clock, staff_policy=staff_policy)
+    root.extensions["halls"] = halls
+    root.extensions["build_hall"] = build
+    mounts: dict[str, WSGIApplication] = {hall_prefix(code): app for code, app in halls.items()}
+    root.wsgi_app = DispatcherMiddleware(root.wsgi_app, mounts)  # type: ignore[method-assign]
     return root
+
+
+def mount_hall(root: Flask, code: str) -> Flask:
+    """Serve a hall added to the ``halls`` table since the start (an admin's new hall) in
+    this process: its app built and mounted at ``/h/<code>/``, and its jobs under the
+    deployment's leader if this process runs jobs. Other processes serve it from their
+    next start (or their own ``mount_hall``)."""
+    deployment: Deployment = root.extensions["deployment"]
+    deployment.refresh()
+    _check_one_library(deployment)
+    halls: dict[str, Flask] = root.extensions["halls"]
+    if code in halls:
+        return halls[code]
+    app: Flask = root.extensions["build_hall"](code)
+    halls[code] = app
+    dispatcher: DispatcherMiddleware = root.wsgi_app  # type: ignore[assignment]
+    dispatcher.mounts[hall_prefix(code)] = app
+    if "leader" in root.extensions:
+        from hall_web.jobs import join_deployment_jobs
+
+        join_deployment_jobs(root, app)
+    return app
+
+
+def unmount_hall(root: Flask, code: str) -> None:
+    """Stop serving a hall disabled since the start (``hall_web.region.admin``) in this
+    process: ``/h/<code>/`` answers 404 from the root. Its scheduled jobs, if this process
+    leads, stop with the next start."""
+    root.extensions["halls"].pop(code, None)
+    dispatcher: DispatcherMiddleware = root.wsgi_app  # type: ignore[assignment]
+    dispatcher.mounts.pop(hall_prefix(code), None)
 
 
 def _check_one_library(deployment: Deployment) -> None:

@@ -49,7 +49,8 @@ from hall_ops.db import MAX_OVERFLOW, POOL_SIZE, Database
 from hall_ops.region.directory import LEVELS, HallRef
 from hall_ops.region.models import RegionHall
 
-HALL_CODE = r"^[a-z0-9_]{1,32}$"
+HALL_CODE = r"^[a-z0-9][a-z0-9_]{0,31}$"
+"""A hall's code: in its URL, schema and channel; a letter or digit first, as ``[hall] code``."""
 SEAT = Literal["province", "city", "district", "township"]
 
 

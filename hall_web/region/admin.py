@@ -19,7 +19,6 @@ from hall_ops.region.deployment import Deployment
 from hall_web.access import access
 from hall_web.api import answers, api
 from hall_web.region.auth import region_auth, regional_user
-from hall_web.region.mounts import mount_hall, unmount_hall
 from hall_web.schemas.regional import AddHall, AdminHall, ChangeHall, HallsAdmin
 
 bp = Blueprint("halls_admin", __name__)
@@ -53,10 +52,12 @@ def _listing() -> dict[str, Any]:
 def _serve(code: str) -> None:
     """Read the hierarchy again; start the hall's app if it is an enabled floor not served,
     stop serving it if it is not one any more."""
+    from hall_web.deployment import mount_hall, unmount_hall  # it imports this module
+
     deployment = _deployment()
     deployment.refresh()
     floor = any(h.code == code for h in deployment.halls())
-    served = code in current_app.extensions.get("halls", {})
+    served = code in current_app.extensions["halls"]
     if floor and not served:
         mount_hall(current_app, code)
     elif served and not floor:
