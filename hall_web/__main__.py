@@ -361,6 +361,17 @@ def _serve_deployment(args: argparse.Namespace) -> None:
                 refuse_demo(hall, app.extensions["hall"].db)
             if args.demo and not args.no_jobs:
                 _start_camera_simulators(hall, simulators)
+        if args.demo:
+            from hall_ops.region.demo import create_regional_demo_staff
+            from hall_ops.staff.demo import format_demo_logins
+
+            auth = root.extensions["region_auth"]
+            with deployment.db.write(origin="demo") as s:
+                regional = create_regional_demo_staff(s, deployment.nodes(), auth.clock(),
+                                                      auth.policy)
+            print(f"hall-ops: regional overview — {base}/region, halls admin — "
+                  f"{base}/admin/halls", flush=True)
+            print(format_demo_logins(regional, base), flush=True)
         if not args.no_jobs:
             start_deployment_jobs(root)
         return root

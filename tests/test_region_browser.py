@@ -1,48 +1,37 @@
-"""The regional overview in headless Chromium against a deployment served over HTTP: a
-regional manager logs in at the root, sees both halls, and a ticket taken at one hall shows
-up without a reload (the page asks the API again every few seconds)."""
+"""The regional overview in headless Chromium against a deployment served for real
+(``serve --deployment --demo``, gunicorn): the demo's regional manager logs in at the root,
+sees both halls, and a ticket taken at one hall shows up without a reload (the page asks
+the API again every few seconds)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
-from hall_ops.clock import system_clock
-from hall_ops.staff import accounts
-from hall_web.deployment import create_deployment
+from hall_ops.staff.demo import DEMO_PASSWORD
 from tests.support.browser import staff_page
-from tests.support.web import CHEAP
+from tests.support.server import HallServer
 from tests.test_deployment import write_deployment
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "regional secret"
 WAIT_MS = 20_000
 
 
 @pytest.fixture
-def deployment(tmp_path: Path) -> Iterator[str]:
-    """region (no floor) → hall a → hall b, served on loopback; ``boss`` manages region."""
-    root = create_deployment(write_deployment(tmp_path, "sqlite:///instance/deployment.db"),
-                             always_open=True, staff_policy=CHEAP)
-    with root.extensions["deployment"].db.write() as s:
-        accounts.add_staff(s, None, "boss", "王处长", system_clock(), CHEAP, password=PASSWORD)
-        accounts.grant_role(s, None, "boss", "manager", system_clock(), CHEAP, hall="region")
-    server = make_server("127.0.0.1", 0, root, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    root.extensions["deployment"].dispose()
+def deployment(tmp_path: Path) -> Iterator[HallServer]:
+    """region (no floor) → hall a → hall b, served for real (``serve --deployment --demo``,
+    which makes the demo's regional manager)."""
+    path = write_deployment(tmp_path, "sqlite:///instance/deployment.db")
+    with HallServer(tmp_path, deployment=path, database_url=f"sqlite:///{tmp_path / 'd.db'}",
+                    timeout=120) as server:
+        yield server
 
 
-def take(base: str, hall: str) -> None:
+def take(base: HallServer, hall: str) -> None:
     r = requests.post(f"{base}/h/{hall}/api/v1/tickets", json={"service": "social_security"})
     assert r.status_code == 201, r.text
 
@@ -55,7 +44,8 @@ def test_the_overview_shows_every_hall_and_follows_a_ticket(browser, deployment)
     take(deployment, "a")
     take(deployment, "a")
     take(deployment, "b")
-    page = staff_page(browser, deployment, "/region", "boss", PASSWORD,
+    assert "region-manager / hall-demo" in deployment.log()
+    page = staff_page(browser, deployment, "/region", "region-manager", DEMO_PASSWORD,
                       viewport={"width": 1400, "height": 900})
     page.wait_for_function(f"() => {waiting('a')} === '2' && {waiting('b')} === '1'")
     assert page.inner_text(".page-name") == "区域总览"
