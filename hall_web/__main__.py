@@ -46,7 +46,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     admin.add_argument("--config", default="config.toml")
     admin.add_argument("--database-url")
     admin.add_argument("--deployment", type=Path, metavar="FILE",
-                       help="with --hall: the first admin of that hall of a deployment")
+                       help="with --hall: the first admin of that hall of a deployment; "
+                            "alone: the deployment's first regional admin (at its root)")
     admin.add_argument("--hall", metavar="CODE", help="the hall's code in --deployment")
     admin.add_argument("--login", default="admin")
     admin.add_argument("--name", default="管理员")

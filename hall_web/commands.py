@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy import select
 
 from hall_ops.audit.roots import export
 from hall_ops.audit.verify import verify_database
@@ -43,7 +44,12 @@ def create_admin(
     hall_code: str | None = None,
 ) -> int:
     """``deployment`` and ``hall_code``: the first admin of that hall of a deployment (its
-    database and its code, which scopes the grant), instead of ``config_path``'s hall."""
+    database and its code, which scopes the grant), instead of ``config_path``'s hall;
+    ``deployment`` alone: the deployment's first regional admin (and manager) over the
+    whole hierarchy, who logs in at the root (``/region``, ``/admin/halls``)."""
+    if deployment is not None and hall_code is None:
+        return _create_regional_admin(deployment, login, name, database_url=database_url,
+                                      password_stdin=password_stdin)
     if deployment is not None:
         from hall_ops.region.deployment import Deployment
 
@@ -71,6 +77,35 @@ def create_admin(
     finally:
         db.dispose()
     print(f"admin {admin.id} created for hall {policy.hall}; log in at /login")
+    return 0
+
+
+def _create_regional_admin(deployment: Path, login: str, name: str, *,
+                           database_url: str | None, password_stdin: bool) -> int:
+    from hall_ops.region.deployment import Deployment
+    from hall_ops.staff.models import RoleGrant
+
+    found = Deployment(deployment, database_url=database_url)
+    policy = StaffPolicy()
+    password = _read_password(password_stdin)
+    try:
+        found.prepare()
+        tops = [node.code for node in found.nodes() if node.parent is None]
+        with found.db.write(origin="create-admin") as s:
+            if s.scalars(select(RoleGrant.id).where(RoleGrant.role == "admin").limit(1)).first():
+                print("create-admin: the deployment has an admin already; ask them",
+                      file=sys.stderr)
+                return 1
+            accounts.add_staff(s, None, login, name, system_clock(), policy, password=password)
+            for top in tops:
+                for role in ("admin", "manager"):
+                    accounts.grant_role(s, None, login, role, system_clock(), policy, hall=top)
+    except HallError as exc:
+        print(f"create-admin: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        found.dispose()
+    print(f"regional admin {login} created over {', '.join(tops)}; log in at /login")
     return 0
 
 

@@ -5,6 +5,7 @@ root route is in the access table below, tried as each kind of caller."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from werkzeug.datastructures import Headers
 from hall_ops.staff import accounts
 from hall_ops.staff.demo import DEMO_PASSWORD, create_demo_staff
 from hall_web.access import views_without_rule
+from hall_web.commands import create_admin
 from hall_web.deployment import create_deployment
 from tests.conftest import OPEN_NOW, StepClock
 from tests.support.web import CHEAP, DEVICE_SECRET, UNSAFE
@@ -223,3 +225,24 @@ def test_the_overview_reads_a_hall_at_most_once_per_interval(root: Flask) -> Non
     assert boss.get("/api/v1/region/overview").json["nodes"][1]["own"]["waiting"] == 0
     clock.advance(seconds=5)
     assert boss.get("/api/v1/region/overview").json["nodes"][1]["own"]["waiting"] == 1
+
+
+def test_the_first_regional_admin_is_made_on_the_server(tmp_path: Path, monkeypatch,
+                                                       capsys) -> None:
+    path = write_deployment(tmp_path, "sqlite:///instance/deployment.db")
+    monkeypatch.setattr("sys.stdin", io.StringIO("long enough secret\n"))
+    assert create_admin("unused", "chief", "主任", password_stdin=True, deployment=path) == 0
+    assert "regional admin chief created over region" in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO("long enough secret\n"))
+    assert create_admin("unused", "second", "二号", password_stdin=True, deployment=path) == 1
+    root = create_deployment(path, always_open=True, staff_policy=CHEAP)
+    root.test_client_class = RootClient
+    try:
+        client = root.test_client()
+        r = client.post("/api/v1/session", json={"login": "chief",
+                                                 "password": "long enough secret"})
+        assert r.json["staff"]["nodes"] == {"admin": ["region"], "manager": ["region"]}
+        assert client.get("/api/v1/admin/halls").status_code == 200
+        assert client.get("/api/v1/region/overview").status_code == 200
+    finally:
+        root.extensions["deployment"].dispose()
