@@ -313,14 +313,13 @@ def _serve(args: argparse.Namespace) -> None:
 def _serve_deployment(args: argparse.Namespace) -> None:
     """``serve --deployment FILE``: the root app and every hall in one process (one gunicorn
     worker, as for one hall); the process runs every hall's jobs when it leads."""
-    from hall_ops.region.deployment import read_deployment
-
     path = Path(args.deployment)
-    file = read_deployment(path)
-    if file.deployment.demo and not args.demo:
-        raise SystemExit(f"hall-ops: {path} is the demo deployment ([deployment] demo = true): "
-                         "refusing to serve it without --demo")
-    async_mode = args.async_mode or file.server.async_mode
+    try:  # the async mode before anything else is imported (eventlet patches first)
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+        async_mode = args.async_mode or raw.get("server", {}).get("async_mode", "threading")
+    except (OSError, tomllib.TOMLDecodeError):
+        async_mode = args.async_mode or "threading"  # read_deployment says what is wrong
     if async_mode == "eventlet":
         import eventlet
 
@@ -328,7 +327,12 @@ def _serve_deployment(args: argparse.Namespace) -> None:
 
     from hall_ops.config import ServerOptions, load_config
     from hall_ops.install import refuse_demo
-    from hall_ops.region.deployment import Deployment
+    from hall_ops.region.deployment import Deployment, read_deployment
+
+    file = read_deployment(path)
+    if file.deployment.demo and not args.demo:
+        raise SystemExit(f"hall-ops: {path} is the demo deployment ([deployment] demo = true): "
+                         "refusing to serve it without --demo")
 
     if not args.demo:  # the files here; each hall's database once it is open, in load()
         for entry in file.halls:
