@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.datastructures import Headers
 
+from hall_ops.region.admin import rename_hall
 from hall_ops.staff import accounts
 from hall_ops.staff.demo import DEMO_PASSWORD, create_demo_staff
 from hall_web.access import views_without_rule
@@ -246,3 +247,17 @@ def test_the_first_regional_admin_is_made_on_the_server(tmp_path: Path, monkeypa
         assert client.get("/api/v1/region/overview").status_code == 200
     finally:
         root.extensions["deployment"].dispose()
+
+
+def test_the_overview_follows_a_change_made_by_another_process(root: Flask) -> None:
+    """The halls table changed behind this process's back (an admin on another process):
+    the overview shows it within one interval."""
+    boss = client_as(root, "boss")
+    clock: StepClock = root.extensions["region_auth"].clock
+    assert boss.get("/api/v1/region/overview").json["nodes"][2]["name_en"] == \
+        "Qingshan Township Centre"
+    with root.extensions["deployment"].db.write() as s:
+        rename_hall(s, "admin", {"b"}, "b", name_zh=None, name_en="Qingshan Centre",
+                    now=clock.now)
+    clock.advance(seconds=5)
+    assert boss.get("/api/v1/region/overview").json["nodes"][2]["name_en"] == "Qingshan Centre"

@@ -33,6 +33,15 @@ def _cache() -> FiguresCache:
     return cache
 
 
+def _read_hierarchy(now: dt.datetime) -> None:
+    """The hierarchy as the ``halls`` table has it (an admin on another process may have
+    changed it), read again at most once per interval: one small query."""
+    last: dt.datetime | None = current_app.extensions.get("region_hierarchy_at")
+    if last is None or not dt.timedelta(0) <= now - last < dt.timedelta(seconds=REFRESH_SECONDS):
+        current_app.extensions["deployment"].refresh()
+        current_app.extensions["region_hierarchy_at"] = now
+
+
 def dashboard_url(code: str) -> str:
     """The hall's live manager dashboard (``hall_web.managers``), below the root's path."""
     return f"{request.script_root}/h/{code}/manager/dashboard"
@@ -50,8 +59,10 @@ def overview_page() -> str:
 def overview_api() -> Any:
     """Every hall the manager's grants cover, live, and each node's totals below it."""
     state = region_auth()
-    view = regional_overview(state.directory, state.clock(),
-                             within=regional_user().granted("manager"), cache=_cache())
+    now = state.clock()
+    _read_hierarchy(now)
+    view = regional_overview(state.directory, now, within=regional_user().granted("manager"),
+                             cache=_cache())
     answer = view.as_dict()
     for node in answer["nodes"]:
         node["dashboard"] = dashboard_url(node["code"]) if node["floor"] else None
