@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -211,3 +213,22 @@ def test_a_node_covers_itself_and_everything_below():
     assert subtree(NODES, {"fz", "gone"}) == {"fz", "gl", "tj"}
     assert subtree(NODES, {"gl"}) == {"gl"}
     assert subtree(NODES, ()) == set()
+
+
+def test_requests_arriving_together_read_a_hall_once():
+    cache = FiguresCache(dt.timedelta(seconds=5))
+    reads: list[str] = []
+    started = threading.Event()
+
+    def slow_read() -> Figures:
+        reads.append("read")
+        started.set()
+        time.sleep(0.3)
+        return Figures(halls=1, waiting=len(reads))
+
+    first = threading.Thread(target=lambda: cache.figures("fz", DAY, slow_read))
+    first.start()
+    started.wait()
+    second = cache.figures("fz", DAY + dt.timedelta(seconds=1), slow_read)
+    first.join()
+    assert (reads, second.waiting) == (["read"], 1)

@@ -190,22 +190,36 @@ def hall_figures(db: Database, hall: HallConfig, now: dt.datetime) -> Figures:
 
 class FiguresCache:
     """Each hall's figures, read at most once per ``max_age``: however many managers poll the
-    overview, a hall's database is read once per interval (one per process)."""
+    overview, a hall's database is read once per interval (one per process); a request that
+    finds a hall being read waits for that read rather than reading it again."""
 
     def __init__(self, max_age: dt.timedelta) -> None:
         self.max_age = max_age
         self._lock = threading.Lock()
+        self._reading: dict[str, threading.Lock] = {}
         self._kept: dict[str, tuple[dt.datetime, Figures]] = {}
 
-    def figures(self, code: str, now: dt.datetime, read: Callable[[], Figures]) -> Figures:
+    def _fresh(self, code: str, now: dt.datetime) -> Figures | None:
         with self._lock:
             kept = self._kept.get(code)
         if kept is not None and dt.timedelta(0) <= now - kept[0] < self.max_age:
             return kept[1]
-        fresh = read()
+        return None
+
+    def figures(self, code: str, now: dt.datetime, read: Callable[[], Figures]) -> Figures:
+        found = self._fresh(code, now)
+        if found is not None:
+            return found
         with self._lock:
-            self._kept[code] = (now, fresh)
-        return fresh
+            reading = self._reading.setdefault(code, threading.Lock())
+        with reading:
+            found = self._fresh(code, now)  # read by the request this one waited for
+            if found is not None:
+                return found
+            fresh = read()
+            with self._lock:
+                self._kept[code] = (now, fresh)
+            return fresh
 
 
 def regional_overview(directory: HallDirectory, now: dt.datetime,
