@@ -3,15 +3,15 @@
 Admins granted a node add halls below it, rename, disable, enable and move the nodes it
 covers (``hall_ops.region.admin``, each change an audit row whose actor is the session's
 login). After a change this process reads the hierarchy again and starts (or stops
-serving) the hall's app at once; other processes of the deployment see it at their next
-start.
+serving) the hall's app at once; other processes show the change in their overview within
+its interval and serve an added hall's pages from their next start.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, Flask, current_app, jsonify, render_template, request
 from sqlalchemy.orm import Session
 
 from hall_ops.region import admin as halls_admin
@@ -54,14 +54,15 @@ def _serve(code: str) -> None:
     stop serving it if it is not one any more."""
     from hall_web.deployment import mount_hall, unmount_hall  # it imports this module
 
+    root: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     deployment = _deployment()
     deployment.refresh()
     floor = any(h.code == code for h in deployment.halls())
-    served = code in current_app.extensions["halls"]
+    served = code in root.extensions["halls"]
     if floor and not served:
-        mount_hall(current_app, code)
+        mount_hall(root, code)
     elif served and not floor:
-        unmount_hall(current_app, code)
+        unmount_hall(root, code)
 
 
 @bp.get("/admin/halls")
