@@ -24,6 +24,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from hall_ops.clock import Clock, system_clock
 from hall_ops.config import ConfigError
 from hall_ops.region.deployment import Deployment
+from hall_ops.region.directory import HallDirectory
 from hall_ops.staff.policy import StaffPolicy
 from hall_web.app import _secret_key, create_app
 from hall_web.region.root import create_root_app
@@ -52,20 +53,25 @@ def create_deployment(
     """The root app, with every hall of the deployment mounted under it.
 
     ``root.extensions["deployment"]`` is the ``Deployment`` (``HallDirectory``) and
-    ``root.extensions["halls"]`` each hall's app by code. ``blueprints`` go to the root."""
+    ``root.extensions["halls"]`` each hall's app by code; in a hall's request the directory
+    is ``hall_web.context.hall_directory()``. ``blueprints`` go to the root."""
     deployment = path if isinstance(path, Deployment) else Deployment(
         path, database_url=database_url, message_queue=message_queue)
     deployment.prepare()
     _check_one_library(deployment)
 
+    directory: HallDirectory = deployment
+
     def build(code: str) -> Flask:
-        return create_app(
+        app = create_app(
             deployment.config(code), clock=clock, always_open=always_open,
             async_mode=async_mode or deployment.file.server.async_mode,
             message_queue=deployment.message_queue, database=deployment.database(code),
             prefix=hall_prefix(code), key_folder=deployment.instance,
             staff_policy=staff_policy,
         )
+        app.extensions["hall_directory"] = directory  # hall_web.context.hall_directory()
+        return app
 
     halls = {ref.code: build(ref.code) for ref in deployment.halls()}
     root = create_root_app(deployment, secret_key=_secret_key(deployment.instance),

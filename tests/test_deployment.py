@@ -102,6 +102,10 @@ def test_the_deployment_is_a_hall_directory(deployment: Flask) -> None:
     assert found.hall("region") is not None and not found.hall("region").floor
     assert hall_code(found.config("a")) == "a" and hall_code(found.config("b")) == "b"
     assert found.database("a") is halls(deployment)["a"].extensions["hall"].db
+    from hall_web.context import hall_directory
+
+    with halls(deployment)["b"].app_context():
+        assert hall_directory() is found
     with pytest.raises(KeyError):
         found.database("region")
     with pytest.raises(KeyError):

@@ -160,6 +160,9 @@ class Deployment:
         self.instance = self.base_dir / "instance"
         self.url = _relative_to(database_url or section.database, self.base_dir)
         self.dialect = make_url(self.url).get_backend_name()
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise ConfigError(f"{self.path}: [deployment] database: SQLite or PostgreSQL, "
+                              f"not {self.dialect}")
         self.message_queue = message_queue or section.message_queue or None
         self.db = self._database(None)
         self._lock = threading.Lock()
@@ -261,7 +264,7 @@ class Deployment:
         if self.dialect == "postgresql":
             return Database(self.url, schema=f"hall_{code}" if code else "public",
                             pool_size=section.pool_size, max_overflow=section.max_overflow)
-        if self.dialect != "sqlite" or code is None:
+        if code is None:
             return Database(self.url)
         return Database(f"sqlite:///{self.instance / 'halls' / code}.db")
 
