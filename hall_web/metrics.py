@@ -41,7 +41,7 @@ from hall_ops.cases.models import HandoffMessage
 from hall_ops.clock import hall_day
 from hall_ops.config import PRIORITIES
 from hall_ops.events import Event, TicketCalled, TicketIssued
-from hall_ops.floor.plan import floor_plan
+from hall_ops.floor.plan import FloorPlan, floor_plan
 from hall_ops.queue import waiting_by_service
 from hall_web.context import HallContext
 from sensors.camera import STATUSES as CAMERA_STATUSES
@@ -131,10 +131,18 @@ class _ScrapeTime:
         yield up
         yield from figures
 
+    def _floor(self) -> FloorPlan:
+        """The hall's rooms from the database, or config.toml's seeded ones while it is down:
+        this process's clients are counted either way."""
+        try:
+            with self.hall.db.read() as session:
+                return floor_plan(session)
+        except SQLAlchemyError:
+            config = self.hall.config
+            return FloorPlan(config.zones, config.services, config.windows)
+
     def _socketio(self) -> Iterator[Metric]:
-        with self.hall.db.read() as session:
-            plan = floor_plan(session)
-        total, rooms = connected_clients(self.hall.socketio, plan)
+        total, rooms = connected_clients(self.hall.socketio, self._floor())
         clients = GaugeMetricFamily(
             "hall_socketio_clients", "Socket.IO clients connected to this process")
         clients.add_metric([], total)
