@@ -20,6 +20,7 @@ from hall_ops.events import QueueChanged, WindowChanged
 from hall_ops.floor import admin as floor
 from hall_ops.floor.models import FloorChange
 from hall_ops.floor.plan import floor_plan
+from hall_ops.floor.workload import Proposal, apply_proposal, measure_capacity
 from hall_ops.hall import load_hall
 from hall_ops.queue.models import Service, Window
 from tests.conftest import OPEN_NOW, ROOT
@@ -239,3 +240,16 @@ def test_a_seeded_letter_taken_in_the_database_stops_the_start(db, hall_config):
         *hall_config.services, ServiceConfig("tax", "T", "税务", "Tax", "front_intake", None, 9)))
     with pytest.raises(ConfigError, match="letter T"), db.write() as s:
         load_hall(s, grown)
+
+
+def test_the_planner_leaves_a_retired_window_out(db):
+    with db.write() as s:
+        floor.retire_window(s, "admin", 13, OPEN_NOW)
+    with db.read() as s:
+        capacity = measure_capacity(s, window_skills(floor_plan(s).windows))
+    assert 13 not in {w.number for w in capacity.windows}
+    stale = Proposal("open", 13, ("non_resident", "real_estate"), ("enterprise",), None, {}, {},
+                     0.0, "", "")
+    with pytest.raises(Conflict) as refused, db.write() as s:
+        apply_proposal(s, stale, "manager", OPEN_NOW)
+    assert refused.value.code == "window_retired"

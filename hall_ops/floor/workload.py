@@ -636,6 +636,8 @@ def apply_proposal(
     ).first()
     if window is None:
         raise NotFound(f"unknown window {proposal.window}", code="unknown_window")
+    if window.retired_at is not None:
+        raise Conflict(f"window {proposal.window} is closed for good", code="window_retired")
     current = tuple(sorted(window.service_codes))
     if current != proposal.from_services:
         raise Conflict(
