@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -253,3 +255,29 @@ def test_the_planner_leaves_a_retired_window_out(db):
     with pytest.raises(Conflict) as refused, db.write() as s:
         apply_proposal(s, stale, "manager", OPEN_NOW)
     assert refused.value.code == "window_retired"
+
+
+def test_two_admins_adding_one_window_at_once_get_a_conflict(any_db):
+    """The second writer waits for the first (SQLite's BEGIN IMMEDIATE, PostgreSQL's unique
+    index) and is refused as ``window_exists``, never a server error."""
+    first_in = threading.Event()
+    outcomes: list[str] = []
+
+    def add(hold: float) -> None:
+        try:
+            with any_db.write() as s:
+                floor.add_window(s, "admin", 50, "business", "general", ["delivery"], OPEN_NOW)
+                first_in.set()
+                time.sleep(hold)
+            outcomes.append("added")
+        except Conflict as exc:
+            outcomes.append(exc.code)
+
+    first = threading.Thread(target=add, args=(0.5,))
+    first.start()
+    assert first_in.wait(10)
+    second = threading.Thread(target=add, args=(0,))
+    second.start()
+    first.join(10)
+    second.join(10)
+    assert sorted(outcomes) == ["added", "window_exists"]

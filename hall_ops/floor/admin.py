@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from hall_ops import events
@@ -65,6 +66,15 @@ def changes(session: Session, *, subject: str | None = None,
 
 
 # ---------------------------------------------------------------- checks
+
+
+def _flush(session: Session, refused: Conflict) -> None:
+    """Write now: a second admin adding the same code, number or letter at the same moment
+    (PostgreSQL; SQLite serialises writers) gets ``refused``, not a server error."""
+    try:
+        session.flush()
+    except IntegrityError:
+        raise refused from None
 
 
 def _name(value: str, field: str) -> str:
@@ -187,7 +197,7 @@ def add_zone(session: Session, actor: str, code: str, name_zh: str | None,
                 name_en=_name(name_en or rules.name_en, "name_en"),
                 position=next_position(session, Zone.position))
     session.add(zone)
-    session.flush()
+    _flush(session, Conflict(f"zone {code!r} exists", code="zone_exists", field="code"))
     _record(session, actor, now, "add_zone", f"zone:{code}", {}, _zone_values(zone))
     return zone
 
@@ -233,7 +243,8 @@ def add_service(session: Session, actor: str, code: str, *, letter: str, name_zh
         position=next_position(session, Service.position),
     )
     session.add(service)
-    session.flush()
+    _flush(session, Conflict(f"service {code!r} or letter {letter} exists",
+                             code="service_exists", field="code"))
     _record(session, actor, now, "add_service", f"service:{code}", {},
             _service_values(service))
     return service
@@ -248,6 +259,8 @@ def edit_service(session: Session, actor: str, code: str, changes: dict[str, Any
     before = _service_values(service)
     if "letter" in changes and changes["letter"] != service.letter:
         service.letter = _letter(session, changes["letter"], code, day)
+        _flush(session, Conflict(f"letter {service.letter} was just taken",
+                                 code="letter_taken", field="letter"))
     for field in ("name_zh", "name_en"):
         if field in changes:
             setattr(service, field, _name(changes[field], field))
@@ -291,7 +304,7 @@ def add_window(session: Session, actor: str, number: int, zone: str, kind: str,
     window.defaults = [WindowDefault(service_code=c) for c in codes]
     window.assignments = [WindowService(service_code=c) for c in codes]
     session.add(window)
-    session.flush()
+    _flush(session, Conflict(f"window {number} exists", code="window_exists", field="number"))
     _changed_window(session, actor, now, "add_window", window, {}, _window_values(window))
     return window
 
