@@ -170,7 +170,7 @@ def compute_proposals(
 ) -> tuple[list[Proposal], AutoSettings]:
     """Demand now (tickets, service times, camera trends) against the windows: the planner."""
     with db.read() as session:
-        plan = floor_plan(session)
+        plan = floor_plan(session)  # as the admin page keeps it, not as config.toml seeded it
     trends = occupancy_trends(db, [z.code for z in plan.zones], now)
     with db.read() as session:
         settings = auto_settings(session)

@@ -252,7 +252,7 @@ class Capacity:
 
 
 def measure_capacity(session: Session, skills: Mapping[int, Collection[str]]) -> Capacity:
-    """Windows from the table; ``skills``: window → services it may serve
+    """Windows in service (not retired) from the table; ``skills``: window → services it may serve
     (``zones.skills.window_skills`` in the hall; a test may name its own)."""
     windows = session.scalars(
         select(Window).where(Window.retired_at.is_(None)).order_by(Window.number)
