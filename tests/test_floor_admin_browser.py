@@ -1,13 +1,15 @@
 """The admin's hall-floor page in headless Chromium against the real server
-(``python -m hall_web serve --demo``): add a window, see it listed and in the history."""
+(``python -m hall_web serve --demo``): add a window, see it listed and in the history; an
+idle kiosk picks up a renamed service by itself."""
 
 from __future__ import annotations
 
 import pytest
 import requests
 
-from tests.support.browser import staff_page
+from tests.support.browser import device_page, staff_page
 from tests.support.server import running_server
+from tests.support.web import live_staff
 
 pytestmark = pytest.mark.browser
 
@@ -38,3 +40,17 @@ def test_admin_adds_a_window_and_sees_it_listed(browser, hall):
     queue = requests.get(f"{hall}/api/v1/queue", timeout=10).json()
     assert any(w["number"] == 31 for w in queue["windows"])
     assert page.errors == [], page.errors
+
+
+def test_an_idle_kiosk_shows_a_renamed_service_without_a_restart(browser, hall):
+    kiosk = device_page(browser, hall.device_link("/kiosk"),
+                        viewport={"width": 1280, "height": 1024})
+    kiosk.wait_for_selector("#step-zone:not([hidden])")
+    admin = live_staff(hall.url, "admin")
+    r = admin.patch(f"{hall}/api/v1/admin/floor/services/notary", json={"name_zh": "公证处"})
+    assert r.status_code == 200, r.text
+    # the kiosk polls the snapshot every 15 s while idle and loads itself again
+    kiosk.wait_for_function(
+        "() => document.querySelector('#services [data-service=notary]')"
+        ".textContent.includes('公证处')", timeout=40_000)
+    assert kiosk.errors == [], kiosk.errors
