@@ -281,3 +281,17 @@ def test_two_admins_adding_one_window_at_once_get_a_conflict(any_db):
     first.join(10)
     second.join(10)
     assert sorted(outcomes) == ["added", "window_exists"]
+
+
+def test_saving_a_window_with_its_defaults_leaves_a_managers_plan_alone(db):
+    """A manager may prepare a closed window's services (an ``open`` proposal): the admin
+    saving the window's row with unchanged default services does not undo that."""
+    with db.write() as s:
+        s.get(Window, 16).assignments[0].service_code = "utilities"
+    with db.write() as s:
+        floor.edit_window(s, "admin", 16, OPEN_NOW, kind="delivery",
+                          services=["social_security"])
+    with db.read() as s:
+        window = s.get(Window, 16)
+        assert (window.kind, window.service_codes, window.default_codes) == (
+            "delivery", ["utilities"], ["social_security"])

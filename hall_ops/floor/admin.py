@@ -330,9 +330,10 @@ def edit_window(session: Session, actor: str, number: int, now: dt.datetime, *,
             kept_defaults = {d.service_code: d for d in window.defaults}
             window.defaults = [kept_defaults.get(c) or WindowDefault(service_code=c)
                                for c in codes]
-        if window.state == "closed" and codes != sorted(window.service_codes):
-            kept = {a.service_code: a for a in window.assignments}
-            window.assignments = [kept.get(c) or WindowService(service_code=c) for c in codes]
+            if window.state == "closed":  # unchanged defaults leave a manager's plan alone
+                kept = {a.service_code: a for a in window.assignments}
+                window.assignments = [kept.get(c) or WindowService(service_code=c)
+                                      for c in codes]
     session.flush()
     after = _window_values(window)
     if after != before:
