@@ -44,6 +44,7 @@ from hall_ops.events import (
     WindowChanged,
     WorkloadChanged,
 )
+from hall_ops.floor.plan import FloorPlan, zone_codes
 from hall_ops.screens import reach
 from hall_ops.staff.devices import DeviceIdentity
 from hall_ops.staff.policy import hall_code
@@ -122,8 +123,9 @@ class Publisher:
     def queue_changed(self) -> None:
         with self.db.read() as session:
             snapshot = queue.queue_snapshot(session, self.hall, self.clock())
+            zones = zone_codes(session)  # the admin page may add one at any time
         self.socketio.emit("queue", snapshot, to=manager_room.ROOM)
-        public = ["hall", *(f"zone:{z.code}" for z in self.hall.zones)]
+        public = ["hall", *(f"zone:{code}" for code in zones)]
         self.socketio.emit("queue", queue.public_snapshot(snapshot), to=public)
 
     def missed_changed(self) -> None:
@@ -131,9 +133,9 @@ class Publisher:
         limit, now = self.hall.queue.missed_shown, self.clock()
         with self.db.read() as session:
             lists = {"hall": queue.missed_numbers(session, self.hall, now, limit=limit)} | {
-                f"zone:{zone.code}": queue.missed_numbers(session, self.hall, now, limit=limit,
-                                                          zone=zone.code)
-                for zone in self.hall.zones
+                f"zone:{code}": queue.missed_numbers(session, self.hall, now, limit=limit,
+                                                     zone=code)
+                for code in zone_codes(session)
             }
         for room, missed in lists.items():
             self.socketio.emit("missed", {"room": room, "missed": missed}, to=room)
@@ -231,13 +233,13 @@ def _positive(value: Any) -> bool:
     return type(value) is int and 0 < value < 2**31
 
 
-def connected_clients(socketio: SocketIO, hall: HallConfig) -> tuple[int, dict[str, int]]:
+def connected_clients(socketio: SocketIO, floor: FloorPlan) -> tuple[int, dict[str, int]]:
     """Socket.IO clients connected to this process: in all, and per room of the hall.
 
     Each process counts only its own (python-socketio keeps rooms per process, even
     behind the Redis message queue); a hall's total is the sum over its processes."""
     manager = socketio.server.manager
-    rooms = ["hall", manager_room.ROOM, *(f"zone:{z.code}" for z in hall.zones),
-             *(f"window:{w.number}" for w in hall.windows)]
+    rooms = ["hall", manager_room.ROOM, *(f"zone:{z.code}" for z in floor.zones),
+             *(f"window:{w.number}" for w in floor.windows)]
     total = sum(1 for _ in manager.get_participants("/", None))
     return total, {room: sum(1 for _ in manager.get_participants("/", room)) for room in rooms}

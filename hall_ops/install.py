@@ -121,6 +121,9 @@ message_queue = ""
 #   draft_hours = 72
 
 # ---- the hall floor: zones, queue services, windows --------------------------------
+# These seed the installation: at a start, what the database lacks is added as written
+# here. Afterwards the hall floor is kept in the admin page (/admin/floor, audited), and a
+# change made below to an entry the database has already changes nothing.
 [[zones]]
 code = "front_intake"
 

@@ -303,6 +303,7 @@ def _serve(args: argparse.Namespace) -> None:
         ("manager 管理", "/manager"),
         ("approver 后台审批", "/backoffice"),
         ("admin   人员与设备", "/admin/staff"),
+        ("admin   大厅布局", "/admin/floor"),
     ):
         print(f"  {label}: {base}{path}", flush=True)
     if args.demo:

@@ -1,9 +1,12 @@
-"""Admin: staff and their roles, devices, the security log, and the hand-off outbox.
+"""Admin: staff and their roles, devices, the security log, the hand-off outbox, and the
+hall floor (zones, services, windows).
 
-Pages ``/admin/staff`` and ``/admin/outbox``; API, prefix ``/api/v1``: ``staff`` (+ per
-login: ``enable``, ``disable``, ``password``, ``pin``, ``roles/grant``, ``roles/revoke``,
-``windows``), ``devices`` (+ ``<id>/revoke``), ``security-log``, ``outbox`` (+ resend).
-Admins only; every change is in the security log under the admin's login.
+Pages ``/admin/staff``, ``/admin/floor`` and ``/admin/outbox``; API, prefix ``/api/v1``:
+``staff`` (+ per login: ``enable``, ``disable``, ``password``, ``pin``, ``roles/grant``,
+``roles/revoke``, ``windows``), ``devices`` (+ ``<id>/revoke``), ``security-log``,
+``outbox`` (+ resend), ``admin/floor`` (+ ``zones``, ``services``, ``windows`` and their
+changes, ``changes``). Admins only; every change is in the security log or, for the
+floor, its own trail (``floor_changes``) under the admin's login.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from sqlalchemy import func, select
 
 from hall_ops.cases import handoff
 from hall_ops.cases.models import MESSAGE_STATUSES, HandoffMessage
+from hall_ops.clock import hall_day
 from hall_ops.errors import InvalidInput
+from hall_ops.floor import admin as floor
 from hall_ops.staff import accounts, devices
 from hall_ops.staff import log as security_log
 from hall_web.access import access
@@ -37,19 +42,31 @@ from hall_web.schemas.admin import (
     DeviceIssued,
     DeviceRevoked,
     Devices,
+    Floor,
+    FloorChanges,
+    FloorChangesQuery,
+    FloorService,
+    FloorWindow,
+    FloorZone,
     NewDevice,
     NewPassword,
     NewPin,
+    NewService,
     NewStaff,
+    NewWindow,
+    NewZone,
     Outbox,
     OutboxMessage,
     OutboxQuery,
     RoleChange,
     SecurityLog,
     SecurityLogQuery,
+    ServiceEdit,
     StaffEntry,
     StaffList,
     StaffWindows,
+    WindowEdit,
+    ZoneEdit,
 )
 
 bp = Blueprint("admin", __name__)
@@ -272,3 +289,126 @@ def security_log_api(query: SecurityLogQuery) -> Any:
     with current_hall().db.read() as s:
         return jsonify(events=security_log.recent_events(
             s, kinds=kinds, subject=query.subject or None))
+
+
+# ---------------------------------------------------------------- the hall floor
+
+
+@bp.get("/admin/floor")
+@access("admin")
+def floor_page() -> str:
+    return render_template("floor.html")
+
+
+def _floor_entry(kind: str, key: str | int) -> dict[str, Any]:
+    """One zone, service or window as the floor listing shows it (after the change)."""
+    with current_hall().db.read() as s:
+        view = floor.floor_view(s)
+    field = "number" if kind == "windows" else "code"
+    return next(entry for entry in view[kind] if entry[field] == key)
+
+
+@bp.get("/api/v1/admin/floor")
+@access("admin")
+@api.validate(resp=answers(HTTP_200=Floor))
+def floor_list() -> Any:
+    """Zones, services (with their catalogue items), windows (retired ones too), boards."""
+    with current_hall().db.read() as s:
+        return jsonify(floor.floor_view(s))
+
+
+@bp.get("/api/v1/admin/floor/changes")
+@access("admin")
+@api.validate(resp=answers(HTTP_200=FloorChanges))
+def floor_changes(query: FloorChangesQuery) -> Any:
+    """Newest first; ``subject`` (``zone:<code>``, ``service:<code>``, ``window:<n>``)
+    narrows it to one."""
+    with current_hall().db.read() as s:
+        return jsonify(changes=floor.changes(s, subject=query.subject or None))
+
+
+@bp.post("/api/v1/admin/floor/zones")
+@access("admin")
+@api.validate(resp=answers(HTTP_201=FloorZone, errors=(409,)))
+def floor_zone_add(json: NewZone) -> Any:
+    with write() as s:
+        floor.add_zone(s, actor(), json.code, json.name_zh, json.name_en,
+                       current_hall().clock())
+    return jsonify(_floor_entry("zones", json.code)), 201
+
+
+@bp.patch("/api/v1/admin/floor/zones/<code>")
+@access("admin")
+@api.validate(resp=answers(HTTP_200=FloorZone, errors=(404,)))
+def floor_zone_edit(code: str, json: ZoneEdit) -> Any:
+    with write() as s:
+        floor.edit_zone(s, actor(), code, current_hall().clock(),
+                        name_zh=json.name_zh, name_en=json.name_en)
+    return jsonify(_floor_entry("zones", code))
+
+
+def _today() -> tuple[dt.datetime, dt.date]:
+    hall = current_hall()
+    now = hall.clock()
+    return now, hall_day(now, hall.config.timezone)
+
+
+@bp.post("/api/v1/admin/floor/services")
+@access("admin")
+@api.validate(resp=answers(HTTP_201=FloorService, errors=(409,)))
+def floor_service_add(json: NewService) -> Any:
+    now, day = _today()
+    with write() as s:
+        floor.add_service(
+            s, actor(), json.code, letter=json.letter, name_zh=json.name_zh,
+            name_en=json.name_en, zone=json.zone, board=json.board,
+            mean_service_minutes=json.mean_service_minutes, now=now, day=day,
+        )
+    return jsonify(_floor_entry("services", json.code)), 201
+
+
+@bp.patch("/api/v1/admin/floor/services/<code>")
+@access("admin")
+@api.validate(resp=answers(HTTP_200=FloorService, errors=(404, 409)))
+def floor_service_edit(code: str, json: ServiceEdit) -> Any:
+    """Only the fields sent change; the names override the catalogue's and config.toml's."""
+    changes = json.model_dump(exclude_unset=True)
+    unset = sorted(k for k, v in changes.items() if v is None and k != "board")
+    if unset:
+        raise InvalidInput(f"{unset[0]} cannot be null", code="invalid_field", field=unset[0])
+    now, day = _today()
+    with write() as s:
+        floor.edit_service(s, actor(), code, changes, now, day)
+    return jsonify(_floor_entry("services", code))
+
+
+@bp.post("/api/v1/admin/floor/windows")
+@access("admin")
+@api.validate(resp=answers(HTTP_201=FloorWindow, errors=(409,)))
+def floor_window_add(json: NewWindow) -> Any:
+    with write() as s:
+        floor.add_window(s, actor(), json.number, json.zone, json.kind, json.services,
+                         current_hall().clock())
+    return jsonify(_floor_entry("windows", json.number)), 201
+
+
+@bp.patch("/api/v1/admin/floor/windows/<int:number>")
+@access("admin")
+@api.validate(resp=answers(HTTP_200=FloorWindow, errors=(404, 409)))
+def floor_window_edit(number: int, json: WindowEdit) -> Any:
+    """Zone, kind and default services; a closed window takes the services at once."""
+    with write() as s:
+        floor.edit_window(s, actor(), number, current_hall().clock(), zone=json.zone,
+                          kind=json.kind, services=json.services)
+    return jsonify(_floor_entry("windows", number))
+
+
+@bp.post("/api/v1/admin/floor/windows/<int:number>/<any(retire, reinstate):change>")
+@access("admin")
+@api.validate(resp=answers(HTTP_200=FloorWindow, errors=(404, 409)))
+def floor_window_retire(number: int, change: str) -> Any:
+    """Retire: closed for good (not while a clerk is logged in there); reinstate: back."""
+    step = floor.retire_window if change == "retire" else floor.reinstate_window
+    with write() as s:
+        step(s, actor(), number, current_hall().clock())
+    return jsonify(_floor_entry("windows", number))

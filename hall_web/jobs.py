@@ -32,6 +32,7 @@ from hall_ops.clock import hall_day, iso_utc
 from hall_ops.config import JobsConfig
 from hall_ops.floor.alerts import alerts_now, build_alerts, screens_today
 from hall_ops.floor.auto_mode import workload_tick
+from hall_ops.floor.plan import zone_codes
 from hall_ops.forms.drafts import delete_expired
 from hall_ops.runtime.leader import Election, beat, begin_term, end_term, lock_for
 from hall_web.context import HallContext
@@ -300,7 +301,9 @@ def _build_scheduler(app: Flask, backend: str) -> Leadership:
         args=[hall, archive_settings(hall.config)], id="archive_cases", max_instances=1,
         coalesce=True, next_run_time=datetime.now(hall.config.timezone),
     )
-    cameras = parse_cameras(hall.config.raw, {z.code for z in hall.config.zones})
+    with hall.db.read() as session:  # a camera may watch a zone added in the admin page
+        zones = set(zone_codes(session))
+    cameras = parse_cameras(hall.config.raw, zones)
     if cameras:
         sensors = parse_sensors(hall.config.raw)
         pool = CameraPool(cameras, timeout=sensors.timeout_seconds, clock=hall.clock,

@@ -40,6 +40,7 @@ from hall_ops.floor.auto_mode import (
     recent_changes,
 )
 from hall_ops.floor.overview import floor_state
+from hall_ops.floor.plan import floor_plan
 from hall_ops.floor.workload import Proposal
 from hall_ops.queue.models import Clerk
 from hall_ops.reports import cases as case_reports
@@ -132,13 +133,15 @@ def occupancy_api(query: OccupancyQuery) -> Any:
     hours = query.hours or hall.config.dashboard.chart_hours
     now = hall.clock()
     since = now - dt.timedelta(hours=hours)
+    with hall.db.read() as session:
+        zones = floor_plan(session).zones
     return jsonify(
         since=iso_utc(since),
         at=iso_utc(now),
         zones={
             z.code: [{"at": iso_utc(p.at), "count": p.count, "source": p.source}
                      for p in occupancy_series(hall.db, z.code, since, now)]
-            for z in hall.config.zones
+            for z in zones
         },
     )
 
@@ -195,7 +198,8 @@ def apply_api(json: ApplyProposal) -> Any:
         sent = proposal_from_body(json.proposal or parse(
             ProposalBody, json.model_dump(exclude={"id", "proposal"}, exclude_unset=True)
         ))
-        allowed = window_skills(hall.config.windows).get(sent.window)
+        with hall.db.read() as session:
+            allowed = window_skills(floor_plan(session).windows).get(sent.window)
         if allowed is not None and not set(sent.to_services) <= allowed | set(sent.from_services):
             raise InvalidInput(f"window {sent.window} cannot serve "
                                f"{sorted(set(sent.to_services) - allowed)}",

@@ -41,6 +41,7 @@ from hall_ops.cases.models import HandoffMessage
 from hall_ops.clock import hall_day
 from hall_ops.config import PRIORITIES
 from hall_ops.events import Event, TicketCalled, TicketIssued
+from hall_ops.floor.plan import FloorPlan, floor_plan
 from hall_ops.queue import waiting_by_service
 from hall_web.context import HallContext
 from sensors.camera import STATUSES as CAMERA_STATUSES
@@ -71,7 +72,9 @@ class HallMetrics:
         self.job_runs = Counter(
             "hall_job_runs", "Scheduled job runs by outcome (ok, error, missed)",
             ["job", "outcome"], registry=self.registry)
-        for service in hall.config.services:  # every series exists from the start, at 0
+        with hall.db.read() as session:
+            services = floor_plan(session).services
+        for service in services:  # every series exists from the start, at 0
             for priority in PRIORITIES:
                 self.tickets.labels(service.code, priority)
             for recall in ("false", "true"):
@@ -128,8 +131,18 @@ class _ScrapeTime:
         yield up
         yield from figures
 
+    def _floor(self) -> FloorPlan:
+        """The hall's rooms from the database, or config.toml's seeded ones while it is down:
+        this process's clients are counted either way."""
+        try:
+            with self.hall.db.read() as session:
+                return floor_plan(session)
+        except SQLAlchemyError:
+            config = self.hall.config
+            return FloorPlan(config.zones, config.services, config.windows)
+
     def _socketio(self) -> Iterator[Metric]:
-        total, rooms = connected_clients(self.hall.socketio, self.hall.config)
+        total, rooms = connected_clients(self.hall.socketio, self._floor())
         clients = GaugeMetricFamily(
             "hall_socketio_clients", "Socket.IO clients connected to this process")
         clients.add_metric([], total)
@@ -146,6 +159,7 @@ class _ScrapeTime:
         config = self.hall.config
         with self.hall.db.read() as session:
             waiting = waiting_by_service(session, hall_day(now, config.timezone))
+            services = floor_plan(session).services
             outbox = dict(session.execute(
                 select(HandoffMessage.status, func.count())
                 .where(HandoffMessage.status.in_(("pending", "dead")))
@@ -157,7 +171,7 @@ class _ScrapeTime:
         tickets = GaugeMetricFamily(
             "hall_waiting_tickets", "Tickets waiting now, by service (whole hall)",
             labels=["service"])
-        for service in config.services:
+        for service in services:
             tickets.add_metric([service.code], waiting.get(service.code, 0))
         yield tickets
         messages = GaugeMetricFamily(

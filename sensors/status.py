@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from hall_ops.clock import iso_utc
 from hall_ops.config import HallConfig
+from hall_ops.floor.plan import zone_codes
 from sensors.camera import UNKNOWN
 from sensors.config import parse_cameras
 from sensors.models import Camera
@@ -24,7 +25,7 @@ def camera_statuses(hall: HallConfig, session: Session) -> list[dict[str, Any]]:
     """Every configured camera with what the poller last learned (``unknown``: never polled)."""
     rows = {c.name: c for c in session.scalars(select(Camera))}
     out = []
-    for config in parse_cameras(hall.raw, {z.code for z in hall.zones}):
+    for config in parse_cameras(hall.raw, set(zone_codes(session))):
         row = rows.get(config.name)
         out.append({
             "camera": config.name,

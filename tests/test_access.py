@@ -223,6 +223,19 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("POST", "/api/v1/devices"): ("/api/v1/devices", ADMIN),
     ("POST", "/api/v1/devices/<int:device_id>/revoke"): ("/api/v1/devices/{device}/revoke", ADMIN),
     ("GET", "/api/v1/security-log"): ("/api/v1/security-log", ADMIN),
+    ("GET", "/admin/floor"): ("/admin/floor", ADMIN),
+    ("GET", "/api/v1/admin/floor"): ("/api/v1/admin/floor", ADMIN),
+    ("GET", "/api/v1/admin/floor/changes"): ("/api/v1/admin/floor/changes", ADMIN),
+    ("POST", "/api/v1/admin/floor/zones"): ("/api/v1/admin/floor/zones", ADMIN),
+    ("PATCH", "/api/v1/admin/floor/zones/<code>"): ("/api/v1/admin/floor/zones/business", ADMIN),
+    ("POST", "/api/v1/admin/floor/services"): ("/api/v1/admin/floor/services", ADMIN),
+    ("PATCH", "/api/v1/admin/floor/services/<code>"):
+        ("/api/v1/admin/floor/services/notary", ADMIN),
+    ("POST", "/api/v1/admin/floor/windows"): ("/api/v1/admin/floor/windows", ADMIN),
+    ("PATCH", "/api/v1/admin/floor/windows/<int:number>"):
+        ("/api/v1/admin/floor/windows/9999", ADMIN),
+    ("POST", "/api/v1/admin/floor/windows/<int:number>/<any(retire, reinstate):change>"):
+        ("/api/v1/admin/floor/windows/9999/retire", ADMIN),
     # the e-licence library: verifying is open to everyone (the holder masked); a licence's
     # page and QR code to staff who work with it; revoking to its department's approvers
     ("GET", "/verify/<number>"): ("/verify/{licence}?s={fragment}", EVERYONE),

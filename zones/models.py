@@ -1,4 +1,5 @@
-"""The zone table: the hall's zones as loaded from config.toml (rules in ``zones.definitions``)."""
+"""The zone table: the hall's zones, seeded from config.toml and then kept in the admin page
+(``hall_ops.floor.admin``); their rules are in ``zones.definitions``."""
 
 from __future__ import annotations
 

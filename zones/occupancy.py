@@ -14,6 +14,7 @@ from hall_ops import queue
 from hall_ops.clock import hall_day, iso_utc
 from hall_ops.config import HallConfig
 from hall_ops.db import Database
+from hall_ops.floor.plan import zone_codes
 from hall_ops.queue.models import Service
 from sensors.poller import ZoneOccupancy, occupancy_series
 
@@ -54,7 +55,7 @@ def waiting_per_zone(session: Session, hall: HallConfig, now: dt.datetime) -> di
     """Tickets waiting per zone today: the occupancy estimate where a zone has no camera."""
     waiting = queue.waiting_by_service(session, hall_day(now, hall.timezone))
     zone_of = dict(session.execute(select(Service.code, Service.zone_code)).all())
-    totals = dict.fromkeys((z.code for z in hall.zones), 0)
+    totals = dict.fromkeys(zone_codes(session), 0)
     for service, count in waiting.items():
         totals[zone_of[service]] = totals.get(zone_of[service], 0) + count
     return totals

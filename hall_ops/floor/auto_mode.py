@@ -30,6 +30,7 @@ from hall_ops.db import Database
 from hall_ops.errors import Conflict, InvalidInput
 from hall_ops.events import QueueChanged, WindowChanged, WorkloadChanged
 from hall_ops.floor.models import WINDOW_CHANGES, WorkloadAuto, WorkloadChange
+from hall_ops.floor.plan import floor_plan
 from hall_ops.floor.workload import (
     Proposal,
     Rules,
@@ -168,7 +169,9 @@ def compute_proposals(
     db: Database, hall: HallConfig, now: dt.datetime
 ) -> tuple[list[Proposal], AutoSettings]:
     """Demand now (tickets, service times, camera trends) against the windows: the planner."""
-    trends = occupancy_trends(db, [z.code for z in hall.zones], now)
+    with db.read() as session:
+        plan = floor_plan(session)  # as the admin page keeps it, not as config.toml seeded it
+    trends = occupancy_trends(db, [z.code for z in plan.zones], now)
     with db.read() as session:
         settings = auto_settings(session)
         demand = measure_demand(
@@ -176,7 +179,7 @@ def compute_proposals(
             opened_at=opened_at(hall, now), occupancy_trend=trends,
             sample=hall.queue.service_time_sample,
         )
-        capacity = measure_capacity(session, window_skills(hall.windows))
+        capacity = measure_capacity(session, window_skills(plan.windows))
         spare = spare_clerks(session)
     proposals = propose(demand, capacity.windows, capacity.skills, settings.rules(),
                         spare_clerks=spare)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String
+from sqlalchemy import JSON, DateTime, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from hall_ops.audit import chain
+from hall_ops.audit.chain import ChainLink
 from hall_ops.db import Base, make_append_only
 
 
@@ -41,3 +43,25 @@ class WorkloadAuto(Base):
     min_interval_minutes: Mapped[float] = mapped_column(default=15.0)
 
 WINDOW_CHANGES = ("assign", "open", "move")
+
+
+class FloorChange(ChainLink, Base):
+    """Audit trail of the admin page's changes to zones, services and windows (append-only,
+    one hash chain): who (from the session), from where, what, and the values before and
+    after. ``subject`` is ``zone:<code>``, ``service:<code>`` or ``window:<n>``."""
+
+    __tablename__ = "floor_changes"
+    __table_args__ = (Index("ix_floor_changes_chain", "chain_seq", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(32))
+    origin: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(48), index=True)
+    before: Mapped[dict[str, Any]] = mapped_column(JSON)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+make_append_only(FloorChange.__table__)  # type: ignore[arg-type]
+chain.register(FloorChange)

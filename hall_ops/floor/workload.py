@@ -252,9 +252,11 @@ class Capacity:
 
 
 def measure_capacity(session: Session, skills: Mapping[int, Collection[str]]) -> Capacity:
-    """Windows from the table; ``skills``: window → services it may serve
+    """Windows in service (not retired) from the table; ``skills``: window → services it may serve
     (``zones.skills.window_skills`` in the hall; a test may name its own)."""
-    windows = session.scalars(select(Window).order_by(Window.number)).all()
+    windows = session.scalars(
+        select(Window).where(Window.retired_at.is_(None)).order_by(Window.number)
+    ).all()
     known = skills
     return Capacity(
         windows=tuple(
@@ -634,6 +636,8 @@ def apply_proposal(
     ).first()
     if window is None:
         raise NotFound(f"unknown window {proposal.window}", code="unknown_window")
+    if window.retired_at is not None:
+        raise Conflict(f"window {proposal.window} is closed for good", code="window_retired")
     current = tuple(sorted(window.service_codes))
     if current != proposal.from_services:
         raise Conflict(

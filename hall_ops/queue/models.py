@@ -71,20 +71,41 @@ class Window(Base):
         ForeignKey("tickets.id", use_alter=True), nullable=True
     )
     opened_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    """Closed for good in the admin page (``hall_ops.floor.admin``): no clerk logs in here,
+    screens and planners leave it out; kept, since tickets and reports point at it."""
 
     assignments: Mapped[list[WindowService]] = relationship(
         cascade="all, delete-orphan", order_by="WindowService.service_code"
+    )
+    defaults: Mapped[list[WindowDefault]] = relationship(
+        cascade="all, delete-orphan", order_by="WindowDefault.service_code"
     )
 
     @property
     def service_codes(self) -> list[str]:
         return [a.service_code for a in self.assignments]
 
+    @property
+    def default_codes(self) -> list[str]:
+        return [d.service_code for d in self.defaults]
+
 
 class WindowService(Base):
     """Which services a window calls from: the window workload assignment."""
 
     __tablename__ = "window_services"
+
+    window_number: Mapped[int] = mapped_column(ForeignKey("windows.number"), primary_key=True)
+    service_code: Mapped[str] = mapped_column(ForeignKey("services.code"), primary_key=True)
+
+
+class WindowDefault(Base):
+    """The services a window is set up for (seeded from config.toml, then kept in the admin
+    page): what its zone and kind may serve (``zones.skills``) and what it opens with. The
+    assignment of the moment (``WindowService``) is the manager's and auto mode's."""
+
+    __tablename__ = "window_default_services"
 
     window_number: Mapped[int] = mapped_column(ForeignKey("windows.number"), primary_key=True)
     service_code: Mapped[str] = mapped_column(ForeignKey("services.code"), primary_key=True)

@@ -277,7 +277,8 @@ def queue_snapshot(session: Session, hall: HallConfig, now: dt.datetime) -> dict
             "served_today": served.get(window.number, 0),
         }
         for window in session.scalars(
-            select(Window).order_by(Window.number).options(selectinload(Window.assignments))
+            select(Window).where(Window.retired_at.is_(None)).order_by(Window.number)
+            .options(selectinload(Window.assignments))
         )
     ]
     return {"services": services, "windows": windows, "at": iso_utc(now)}
@@ -293,7 +294,9 @@ def public_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
 def hall_layout(session: Session) -> dict[str, Any]:
     zones = session.scalars(select(Zone).order_by(Zone.position)).all()
     services = session.scalars(select(Service).order_by(Service.position)).all()
-    windows = session.scalars(select(Window).order_by(Window.number)).all()
+    windows = session.scalars(
+        select(Window).where(Window.retired_at.is_(None)).order_by(Window.number)
+    ).all()
     return {
         "zones": [
             {

@@ -72,6 +72,8 @@ def open_window(session: Session, number: int, clerk_id: str, now: dt.datetime) 
     if session.get(Clerk, clerk_id) is None:
         raise Unauthorized(f"{clerk_id!r} is not a clerk of this hall", code="not_clerk")
     window = get_window(session, number, lock=True)
+    if window.retired_at is not None:
+        raise Conflict(f"window {number} is closed for good", code="window_retired")
     if window.clerk_id not in (None, clerk_id):
         raise Conflict(f"window {number} is staffed by another clerk", code="window_taken")
     elsewhere = session.scalars(

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from hall_ops.cases.catalogue import ServiceItem
 from hall_ops.config import HallConfig
+from hall_ops.floor.plan import floor_plan
 from hall_ops.staff import accounts, devices
 from hall_ops.staff.models import Device, StaffMember
 from hall_ops.staff.policy import StaffPolicy
@@ -81,7 +82,8 @@ def create_demo_staff(
     catalogue, a manager, an admin, and a screen for the hall and each zone plus a kiosk."""
     logins: list[DemoLogin] = []
     hashes = _Hashes(policy)
-    windows = [w.number for w in hall.windows]
+    plan = floor_plan(session)
+    windows = [w.number for w in plan.windows]
     for clerk in hall.clerks:
         if _account(session, clerk.id, clerk.name, now, hashes, pin=pin):
             accounts.grant_role(session, "demo", clerk.id, "clerk", now, policy)
@@ -107,7 +109,7 @@ def create_demo_staff(
     key = device_secret.encode() if isinstance(device_secret, str) else device_secret
     screens = (
         [("screen", "大厅总屏", "hall")]
-        + [("screen", f"{z.name_zh}屏", f"zone:{z.code}") for z in hall.zones]
+        + [("screen", f"{z.name_zh}屏", f"zone:{z.code}") for z in plan.zones]
         + [("kiosk", "取号机", "hall")]
     )
     for kind, name, scope in screens:

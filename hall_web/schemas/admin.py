@@ -175,3 +175,124 @@ class SecurityEvent(Answer):
 
 class SecurityLog(Answer):
     events: list[SecurityEvent]
+
+
+# ---------------------------------------------------------------- the hall floor
+
+Name = Annotated[Text, Field(max_length=64)]
+Letter = Annotated[str, Field(pattern=r"^[A-Z]$")]
+ZoneCode = Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")]
+ServiceCode = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$")]
+Board = Literal["investment", "enterprise", "real_estate", "non_resident"]
+WindowKind = Literal["intake", "delivery", "general", "approval", "self_service"]
+ServiceMinutes = Annotated[float, Field(ge=0.5, le=240)]
+ServiceCodes = Annotated[list[Code], Field(min_length=1, max_length=100)]
+
+
+class NewZone(Request):
+    code: ZoneCode
+    name_zh: Name | None = None
+    """A standard zone's glossary name if left out."""
+    name_en: Name | None = None
+
+
+class ZoneEdit(Request):
+    name_zh: Name | None = None
+    name_en: Name | None = None
+
+
+class NewService(Request):
+    code: ServiceCode
+    letter: Letter
+    name_zh: Name
+    name_en: Name
+    zone: Code
+    board: Board | None = None
+    mean_service_minutes: ServiceMinutes = 10.0
+
+
+class ServiceEdit(Request):
+    """Only the fields sent change; ``board: null`` takes the service off its board."""
+
+    letter: Letter | None = None
+    name_zh: Name | None = None
+    name_en: Name | None = None
+    zone: Code | None = None
+    board: Board | None = None
+    mean_service_minutes: ServiceMinutes | None = None
+
+
+class NewWindow(Request):
+    number: WindowNumber
+    zone: Code
+    kind: WindowKind
+    services: ServiceCodes
+
+
+class WindowEdit(Request):
+    zone: Code | None = None
+    kind: WindowKind | None = None
+    services: ServiceCodes | None = None
+    """The window's default services."""
+
+
+class FloorZone(Answer):
+    code: str
+    name_zh: str
+    name_en: str
+    citizen_facing: bool
+    window_kinds: list[str]
+
+
+class FloorService(Answer):
+    code: str
+    letter: str
+    name_zh: str
+    name_en: str
+    zone: str
+    board: str | None
+    mean_service_minutes: float
+    catalogue_items: int
+
+
+class FloorWindow(Answer):
+    number: int
+    zone: str
+    kind: str
+    services: list[str]
+    """Default services (the admin's); ``current``: what it serves now (the manager's)."""
+    current: list[str]
+    state: str
+    retired_at: Moment | None
+
+
+class FloorBoard(Answer):
+    code: str
+    name_zh: str
+
+
+class Floor(Answer):
+    zones: list[FloorZone]
+    services: list[FloorService]
+    windows: list[FloorWindow]
+    boards: list[FloorBoard]
+
+
+class FloorChangesQuery(Query):
+    subject: Annotated[str, Field(max_length=48)] | None = None
+    """``zone:<code>``, ``service:<code>`` or ``window:<n>``."""
+
+
+class FloorChangeEntry(Answer):
+    id: int
+    at: Moment
+    actor: str
+    origin: str | None
+    kind: str
+    subject: str
+    before: JSONObject
+    after: JSONObject
+
+
+class FloorChanges(Answer):
+    changes: list[FloorChangeEntry]

@@ -88,16 +88,25 @@
 
   /* Waiting count and estimate per service, from the public queue snapshot (the same
      figures the screens show); refreshed while the service step is on screen. */
+  const zoneStep = document.getElementById("step-zone");
+  const floorOf = (services) =>
+    services.map((s) => [s.code, s.letter, s.zone, s.name_zh, s.name_en].join("|")).join(";");
+  const shownFloor = floorOf(JSON.parse(document.getElementById("kiosk-services").textContent));
   async function refreshQueue() {
     try {
       const { services } = await api("GET", "/queue");
+      /* The admin page added, renamed or moved a service: load the page again, but only
+         while nobody is in the middle of taking a ticket (the first step is showing). */
+      if (floorOf(services) !== shownFloor && !zoneStep.hidden) { window.location.reload(); return; }
       for (const s of services) {
         const info = document.querySelector(`#services [data-service="${s.code}"] [data-queue-info]`);
         if (info) info.textContent = t("%(n)s waiting · %(wait)s", { n: s.waiting, wait: minutes(s.estimated_wait_minutes) });
       }
     } catch (error) { /* the buttons keep their last figures */ }
   }
-  setInterval(() => { if (!document.getElementById("step-service").hidden) refreshQueue(); }, 15000);
+  setInterval(() => {
+    if (!document.getElementById("step-service").hidden || !zoneStep.hidden) refreshQueue();
+  }, 15000);
 
   document.querySelectorAll("#step-zone [data-zone]").forEach((button) =>
     button.addEventListener("click", () => {

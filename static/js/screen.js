@@ -36,7 +36,9 @@
   function shownServices(queue) {
     if (kind === "zone") return queue.services.filter((s) => s.zone === key);
     if (kind === "window") {
-      const mine = (windows.find((w) => String(w.number) === key) || { services: [] }).services;
+      /* the snapshot's windows: the admin page may have changed this one's services */
+      const all = queue.windows || windows;
+      const mine = (all.find((w) => String(w.number) === key) || { services: [] }).services;
       return queue.services.filter((s) => mine.includes(s.code));
     }
     return queue.services;
