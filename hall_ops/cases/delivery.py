@@ -257,6 +257,14 @@ def record_mailing(
     return delivery
 
 
+def awaits_mailing(session: Session, case: Case) -> bool:
+    """A result by post that is ready and not yet mailed."""
+    if case.delivery_mode != "post":
+        return False
+    delivery = session.scalars(select(Delivery).where(Delivery.case_id == case.id)).first()
+    return delivery is not None and delivery.mailed_at is None
+
+
 def hand_over(
     session: Session, number: int, clerk_id: str, now: dt.datetime, *,
     confirm_gaps: bool = False, reason: str | None = None,
