@@ -74,8 +74,8 @@ class Applicant(Request):
     """For the result notice (checked by the domain, ``hall_ops.cases.intake``)."""
 
 
-HallCode = Annotated[str, coded("unknown_hall", "a hall code of this deployment"),
-                     Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+HallCode = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$"),
+                     coded("unknown_hall", "a hall code of this deployment")]
 
 
 class DeliveryChoice(Request):
@@ -88,8 +88,8 @@ class DeliveryChoice(Request):
                     coded("invalid_delivery", "hall, other_hall or post")]
     hall: HallCode | None = None
     address: Annotated[Text, Field(max_length=200)] | None = None
-    postcode: Annotated[str, coded("invalid_postcode", "six digits"),
-                        Field(pattern=r"^[0-9]{6}$")] | None = None
+    postcode: Annotated[str, Field(pattern=r"^[0-9]{6}$"),
+                        coded("invalid_postcode", "six digits")] | None = None
 
 
 class ChangeDelivery(DeliveryChoice):
