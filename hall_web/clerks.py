@@ -92,7 +92,13 @@ def window_answer(number: int) -> dict[str, Any]:
 @bp.get("/clerk")
 @access("public")
 def clerk() -> str:
-    return render_template("clerk.html", layout=layout())
+    return render_template("clerk.html", layout=layout(), other_halls=_other_halls())
+
+
+def _other_halls() -> list[dict[str, str]]:
+    """The deployment's other halls a result may be collected at (none for a single hall)."""
+    return [{"code": h.code, "name_zh": h.name_zh, "name_en": h.name_en}
+            for h in current_hall().other_halls()]
 
 def _rules() -> IntakeRules:
     return current_hall().config.intake_rules
@@ -122,8 +128,7 @@ def intake() -> str:
             gap_due=gap_due.isoformat(),
             upload_types=list(hall.config.sections.materials.types),
             upload_max=hall.config.sections.materials.max_bytes,
-            other_halls=[{"code": h.code, "name_zh": h.name_zh, "name_en": h.name_en}
-                         for h in hall.other_halls()],
+            other_halls=_other_halls(),
         )
 
 

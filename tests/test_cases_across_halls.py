@@ -42,7 +42,7 @@ from hall_ops.cases.models import (
 from hall_ops.cases.notices import notify_ready
 from hall_ops.config import HallConfig
 from hall_ops.db import Database
-from hall_ops.errors import Conflict, InvalidInput
+from hall_ops.errors import Conflict, InvalidInput, NotFound
 from hall_ops.region.directory import HallRef
 from tests.conftest import make_hall_db
 from tests.support.web import hall_app, window_client
@@ -276,9 +276,9 @@ def test_a_result_collected_at_another_hall(two_halls, hall_config, monkeypatch)
     with pytest.raises(Conflict) as err, origin.write() as s:
         delivery.check_in(s, hall_config, number, "8000", later, ignore_hours=True)
     assert err.value.code == "collected_at_other_hall"
-    with pytest.raises(Exception) as missing, north.write() as s:
+    with pytest.raises(NotFound) as missing, north.write() as s:
         delivery.check_in(s, hall_config, number, "1111", later, ignore_hours=True)
-    assert getattr(missing.value, "code", None) == "unknown_case"
+    assert missing.value.code == "unknown_case"
     with north.write() as s:
         ticket = delivery.check_in(s, hall_config, number, "8000", later, ignore_hours=True)
         assert delivery.check_in(s, hall_config, number, "8000", later,
@@ -342,7 +342,7 @@ def test_a_change_of_mind_before_the_result_left(two_halls, hall_config):
         assert [(c.mode, c.hall_code, c.actor, c.reason) for c in history] == [
             ("hall", None, "c08", None), ("other_hall", NORTH, "c04", "住在北区"),
             ("post", None, "c05", None)]
-        with pytest.raises(Exception):  # the history is append-only
+        with pytest.raises(Exception, match="append-only"):  # the history is kept as it was
             s.execute(text("UPDATE case_delivery_choices SET actor = 'x'"))
 
 
@@ -439,6 +439,7 @@ def test_by_post_and_at_another_hall_through_the_api(apps):
         **BODY, "delivery": {"mode": "other_hall", "hall": NORTH}})
     assert r.status_code == 201, r.json
     number = r.json["case_number"]
+    assert clerk.post("/api/v1/windows/4/finish").status_code == 200
     view = clerk.get(f"/api/v1/cases/{number}").json["delivery"]
     assert view["hall"] == {"code": NORTH, "name_zh": "北区便民服务中心",
                             "name_en": "North District Centre"}
@@ -488,6 +489,7 @@ def test_by_post_and_at_another_hall_through_the_api(apps):
     r = citizen.post("/api/v1/deliveries/check-in",
                      json={"case_number": number, "phone_last4": "8000"})
     assert r.status_code == 201, r.json
+    assert r.json["case"]["from_hall"] == ORIGIN and r.json["licences"] is None
     desk = window_client(north, 14, "c14")
     assert desk.post("/api/v1/windows/14/call-next").json["ticket"]["number"] == r.json["number"]
     assert desk.post("/api/v1/windows/14/start").status_code == 200

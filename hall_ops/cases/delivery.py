@@ -342,4 +342,5 @@ def _incoming_view(incoming: IncomingResult) -> dict[str, Any]:
         "result_ready": incoming.handed_over_at is None,
         "handed_over": incoming.handed_over_at is not None,
         "notice": None,
+        "from_hall": incoming.from_hall,
     }
