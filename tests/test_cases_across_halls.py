@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,7 +40,7 @@ from hall_ops.cases.models import (
     HallTransfer,
     IncomingResult,
 )
-from hall_ops.cases.notices import notify_ready
+from hall_ops.cases.notices import OutgoingNotice, SmsGateway, notify_ready, settings_from_config
 from hall_ops.config import HallConfig
 from hall_ops.db import Database
 from hall_ops.errors import Conflict, InvalidInput, NotFound
@@ -502,3 +503,23 @@ def test_by_post_and_at_another_hall_through_the_api(apps):
     with north.extensions["hall"].db.read() as s:
         row = s.scalars(select(IncomingResult)).one()
         assert (row.clerk_id, row.window_number, row.reported_at is not None) == ("c14", 14, True)
+
+
+def test_the_sms_names_the_collecting_hall_or_the_tracking_number_when_approved_for_it():
+    settings = settings_from_config({"sms": {
+        "endpoint": "http://127.0.0.1:9/", "access_key_id": "id", "access_key_secret": "s",
+        "sign_name": "市民中心", "template_code": "SMS_1", "collect_template_code": "SMS_2",
+        "post_template_code": "SMS_3"}})
+    gateway = settings.channels["sms"]
+    assert isinstance(gateway, SmsGateway)
+    here = OutgoingNotice(1, "13800138000", "SQ20261125-0001", "", "")
+    elsewhere = dataclasses.replace(here, collect_at="北区便民服务中心")
+    mailed = dataclasses.replace(here, tracking_number="EA123456785CN")
+    assert [(p["TemplateCode"], json.loads(p["TemplateParam"])) for p in map(
+        gateway.signed_params, (here, elsewhere, mailed))] == [
+        ("SMS_1", {"case": "SQ20261125-0001"}),
+        ("SMS_2", {"case": "SQ20261125-0001", "hall": "北区便民服务中心"}),
+        ("SMS_3", {"case": "SQ20261125-0001", "tracking": "EA123456785CN"})]
+    # Without its own template the result template goes (the e-mail names the hall anyway).
+    plain = dataclasses.replace(gateway, collect_template_code=None)
+    assert plain.signed_params(elsewhere)["TemplateCode"] == "SMS_1"
