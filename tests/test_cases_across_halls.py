@@ -426,6 +426,7 @@ def test_a_single_hall_offers_no_other_hall(single):
     assert r.status_code == 422 and r.json["error"] == "no_other_halls"
     html = clerk.get("/intake?window=4").get_data(as_text=True)
     assert 'value="other_hall"' not in html and 'value="post"' in html
+    assert 'id="change-hall"' not in clerk.get("/clerk").get_data(as_text=True)
     r = clerk.post("/api/v1/windows/4/intake", json=BODY)
     assert r.status_code == 201
     view = clerk.get(f"/api/v1/cases/{r.json['case_number']}").json
@@ -436,6 +437,9 @@ def test_by_post_and_at_another_hall_through_the_api(apps):
     origin, north = apps
     clerk = serving(origin)
     assert 'value="other_hall"' in clerk.get("/intake?window=4").get_data(as_text=True)
+    console = clerk.get("/clerk").get_data(as_text=True)
+    assert 'id="change-hall"' in console and "北区便民服务中心" in console
+    assert 'value="main"' not in console  # this hall is not "another hall"
     r = clerk.post("/api/v1/windows/4/intake", json={
         **BODY, "delivery": {"mode": "other_hall", "hall": NORTH}})
     assert r.status_code == 201, r.json
