@@ -150,6 +150,8 @@ def slip(number: str) -> str:
         except NotFound:
             abort(404)
         clerk = s.get(Clerk, view["clerk"])
+        names = {h.code: (h.name_zh, h.name_en) for h in hall.other_halls()}
+        destination = destination_view(s, get_case(s, number), unmasked=False, names=names)
     accepted = to_local(
         dt.datetime.fromisoformat(view["accepted_at"]).replace(tzinfo=None), hall.config.timezone
     )
@@ -159,6 +161,7 @@ def slip(number: str) -> str:
         qr_svg=_qr_svg(view["case_number"]),
         accepted_local=f"{accepted:%Y-%m-%d %H:%M}",
         clerk_name=clerk.name if clerk else view["clerk"],
+        destination=destination,
     )
 
 

@@ -445,6 +445,8 @@ def test_by_post_and_at_another_hall_through_the_api(apps):
     assert r.status_code == 201, r.json
     number = r.json["case_number"]
     assert clerk.post("/api/v1/windows/4/finish").status_code == 200
+    slip = clerk.get(f"/cases/{number}/slip").get_data(as_text=True)
+    assert "北区便民服务中心" in slip  # the citizen's paper says where to collect it
     view = clerk.get(f"/api/v1/cases/{number}").json["delivery"]
     assert view["hall"] == {"code": NORTH, "name_zh": "北区便民服务中心",
                             "name_en": "North District Centre"}
