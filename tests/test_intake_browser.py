@@ -143,6 +143,24 @@ def test_clerk_accepts_two_departments_items_with_gaps_and_prints_the_routing_sl
 
     ARTIFACTS.mkdir(exist_ok=True)
     clerk.screenshot(path=str(ARTIFACTS / "routing_slip.png"), full_page=True)
+    assert "邮寄送达" in clerk.inner_text("#delivery")
+
+    # Back in the console: the citizen changes their mind before the result is ready.
+    clerk.goto(f"{hall}/clerk")
+    clerk.wait_for_selector("#console:not([hidden])")
+    clerk.fill("#delivery-case", number)
+    clerk.click("#delivery-find button[type=submit]")
+    clerk.wait_for_function("() => document.querySelector('#delivery-state').textContent"
+                            ".includes('邮寄送达')")
+    assert clerk.is_hidden("#mailing") and clerk.is_visible("#delivery-change")
+    clerk.select_option("#change-mode", "hall")
+    clerk.fill("#change-reason", "申请人改为自取")
+    clerk.click("#delivery-change button[type=submit]")
+    clerk.wait_for_function("() => document.querySelector('#delivery-state').textContent"
+                            ".includes('本大厅领取')")
+    changed = live_window(hall.url, 5, "c05").get(f"{hall}/api/v1/cases/{number}").json()
+    assert [(c["mode"], c["actor"], c["reason"]) for c in changed["delivery"]["choices"]] == [
+        ("post", "c04", None), ("hall", "c04", "申请人改为自取")]
     assert clerk.errors == [], clerk.errors
 
 
