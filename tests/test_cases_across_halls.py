@@ -49,6 +49,7 @@ from tests.conftest import make_hall_db
 from tests.support.web import hall_app, window_client
 from tests.test_delivery import Recording, decide
 from tests.test_intake import FLAT_E, FLAT_ITEMS, FLAT_PAPER, NOW, PERSON, ROOT, RULES, serve
+from tests.test_operations import sample, scrape
 
 ORIGIN, NORTH = "main", "north"
 REFS = {
@@ -490,7 +491,9 @@ def test_by_post_and_at_another_hall_through_the_api(apps):
         **BODY, "delivery": {"mode": "other_hall", "hall": NORTH}}).json["case_number"]
     decide(hall.db, number)
     notify_ready(hall.db, {}, hall.clock())
+    assert sample(scrape(origin), "hall_cross_hall_backlog", direction="to_other_hall") == 1
     crosshall.exchange(hall.db, hall.directory, hall.code, hall.clock())
+    assert sample(scrape(origin), "hall_cross_hall_backlog", direction="to_other_hall") == 0
     assert clerk.get(f"/api/v1/cases/{number}").json["delivery"]["state"] == "at_other_hall"
     citizen = north.test_client()
     r = citizen.post("/api/v1/deliveries/check-in",
@@ -509,6 +512,7 @@ def test_by_post_and_at_another_hall_through_the_api(apps):
     with north.extensions["hall"].db.read() as s:
         row = s.scalars(select(IncomingResult)).one()
         assert (row.clerk_id, row.window_number, row.reported_at is not None) == ("c14", 14, True)
+    assert sample(scrape(north), "hall_cross_hall_backlog", direction="to_origin") == 0
 
 
 def test_the_sms_names_the_collecting_hall_or_the_tracking_number_when_approved_for_it():
