@@ -179,6 +179,10 @@ class SmsSection(Section):
     template_code: Name
     queue_template_code: Name | None = None
     """Silent calling's approved template (``hall_ops.queue.silent``); none: not offered."""
+    collect_template_code: Name | None = None
+    """Result collected at another hall (``${case}``, ``${hall}``); none: the result template."""
+    post_template_code: Name | None = None
+    """Result sent by post (``${case}``, ``${tracking}``); none: the result template."""
     region_id: Name | None = None
     timeout_seconds: Seconds | None = None
 

@@ -95,6 +95,8 @@ message_queue = ""
 #   sign_name = "{name_zh}"
 #   template_code = "SMS_000000"
 #   queue_template_code = "SMS_000001"  # 无声叫号: ${{ticket}} ${{ahead}} ${{window}}
+#   collect_template_code = "SMS_000002"  # 跨域通办: ${{case}} ${{hall}}
+#   post_template_code = "SMS_000003"     # 邮寄送达: ${{case}} ${{tracking}}
 # and/or e-mail for citizens who gave an address:
 #   [notices.email]
 #   host = "smtp.example.gov.cn"

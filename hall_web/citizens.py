@@ -96,8 +96,9 @@ def ticket_status_view(s: Session, ticket: Ticket) -> dict[str, Any]:
 
 
 def _holder_licences(s: Session, case_view: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The applicant's e-licences and every department's use of them: the holder's to see."""
-    if case_view is None:
+    """The applicant's e-licences and every department's use of them: the holder's to see (a
+    case of another hall: that hall's library holds them)."""
+    if case_view is None or case_view.get("from_hall"):
         return None
     case = get_case(s, case_view["case_number"])
     view = library.holder_view(s, case, current_hall().clock())

@@ -29,7 +29,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hall_ops import queue
-from hall_ops.cases import delivery
+from hall_ops.cases import crosshall, delivery
+from hall_ops.cases.destination import change_destination, destination_view
 from hall_ops.cases.intake import (
     Applicant,
     IntakeRules,
@@ -38,6 +39,7 @@ from hall_ops.cases.intake import (
     record_supplement,
     ticket_at_window,
 )
+from hall_ops.cases.models import Case
 from hall_ops.cases.slip import routing_slip
 from hall_ops.clock import hall_day, to_local
 from hall_ops.errors import NotFound, Unauthorized
@@ -51,16 +53,18 @@ from hall_web.access import access, current_staff
 from hall_web.api import answers, api
 from hall_web.auth import check_window_pin, end_session, record_unmasked_read, start_window_session
 from hall_web.context import current_hall
-from hall_web.request_helpers import attached_licences, clerk_at, layout, write
+from hall_web.request_helpers import attached_licences, clerk_at, destination_of, layout, write
 from hall_web.schemas.clerks import (
     CallChosen,
     CallNext,
     CaseView,
+    ChangeDelivery,
     Clerks,
     HandOver,
     HandOverBody,
     Intake,
     IntakeAccepted,
+    Mailing,
     Pause,
     RejoinAtWindow,
     Supplement,
@@ -88,7 +92,13 @@ def window_answer(number: int) -> dict[str, Any]:
 @bp.get("/clerk")
 @access("public")
 def clerk() -> str:
-    return render_template("clerk.html", layout=layout())
+    return render_template("clerk.html", layout=layout(), other_halls=_other_halls())
+
+
+def _other_halls() -> list[dict[str, str]]:
+    """The deployment's other halls a result may be collected at (none for a single hall)."""
+    return [{"code": h.code, "name_zh": h.name_zh, "name_en": h.name_en}
+            for h in current_hall().other_halls()]
 
 def _rules() -> IntakeRules:
     return current_hall().config.intake_rules
@@ -118,7 +128,9 @@ def intake() -> str:
             gap_due=gap_due.isoformat(),
             upload_types=list(hall.config.sections.materials.types),
             upload_max=hall.config.sections.materials.max_bytes,
+            other_halls=_other_halls(),
         )
+
 
 def _qr_svg(text: str) -> Markup:
     """The QR code drawn here as inline SVG: prints with the page, needs no outside service."""
@@ -138,6 +150,8 @@ def slip(number: str) -> str:
         except NotFound:
             abort(404)
         clerk = s.get(Clerk, view["clerk"])
+        names = {h.code: (h.name_zh, h.name_en) for h in hall.other_halls()}
+        destination = destination_view(s, get_case(s, number), unmasked=False, names=names)
     accepted = to_local(
         dt.datetime.fromisoformat(view["accepted_at"]).replace(tzinfo=None), hall.config.timezone
     )
@@ -147,6 +161,7 @@ def slip(number: str) -> str:
         qr_svg=_qr_svg(view["case_number"]),
         accepted_local=f"{accepted:%Y-%m-%d %H:%M}",
         clerk_name=clerk.name if clerk else view["clerk"],
+        destination=destination,
     )
 
 
@@ -351,9 +366,14 @@ def hand_over(number: int, json: HandOverBody) -> Any:
     hall = current_hall()
     clerk = clerk_at(number)
     with write() as s:
-        case = delivery.hand_over(s, number, clerk, hall.clock(),
-                                  confirm_gaps=bool(json.confirm_gaps), reason=json.reason)
-        number_of_case = case.number
+        number_of_case, incoming = delivery.hand_over_result(
+            s, number, clerk, hall.clock(), confirm_gaps=bool(json.confirm_gaps),
+            reason=json.reason)
+        incoming_id = incoming.id if incoming is not None else None
+    if incoming_id is not None and hall.directory is not None:
+        # A result of another hall: its case learns of it now (the job retries a failure).
+        crosshall.report_deliveries(hall.db, hall.directory, hall.code, hall.clock(),
+                                    only=incoming_id)
     return jsonify(case_number=number_of_case, window=window_answer(number))
 
 
@@ -379,6 +399,7 @@ def intake_api(number: int, json: Intake) -> Any:
     hall = current_hall()
     clerk = clerk_at(number)
     applicant = Applicant(**json.applicant.model_dump())
+    destination = destination_of(json.delivery)
     with write() as s:
         ticket = ticket_at_window(s, number, json.ticket)
         case = create_intake(
@@ -386,6 +407,7 @@ def intake_api(number: int, json: Intake) -> Any:
             applicant=applicant, item_codes=json.items, received=json.received,
             e_licences=json.e_licences, now=hall.clock(),
             licences=attached_licences(json.licences), consent=json.licence_consent,
+            destination=destination,
         )
         case_number = case.number
     return jsonify(
@@ -435,18 +457,77 @@ def _case_view(s: Session, number: str) -> dict[str, Any]:
     for item in view["items"]:
         item["history"] = history[item["code"]]
     view["slip_url"] = url_for("clerks.slip", number=number)
+    names = {h.code: (h.name_zh, h.name_en) for h in hall.other_halls()}
+    whole = _sees_address(s, case, view["masked"])
+    view["delivery"] = destination_view(s, case, unmasked=whole, names=names)
+    view["_address_whole"] = whole and case.delivery_address is not None
     return view
+
+
+def _sees_address(s: Session, case: Case, masked: bool) -> bool:
+    """The postal address whole: to who sees the identity, and to a clerk while a result by
+    post waits to be mailed (they write the envelope); the caller logs the read."""
+    if not masked:
+        return True
+    user = current_staff()
+    if case.delivery_mode != "post" or user is None or not user.has_role("clerk"):
+        return False
+    return delivery.awaits_mailing(s, case)
 
 
 @bp.get("/api/v1/cases/<number>")
 @access("clerk", also=("approver",))
 @api.validate(resp=answers(HTTP_200=CaseView, errors=(404,)))
 def case_view(number: str) -> Any:
+    return jsonify(_answer_case(number, "case view"))
+
+
+def _window_clerk() -> tuple[int, str]:
+    """The window and clerk of this session (a clerk logged in at a window)."""
+    user = current_staff()
+    window_number = user.window if user is not None else None
+    if window_number is None:
+        raise Unauthorized("log in at a window first", code="not_logged_in")
+    return window_number, clerk_at(window_number)
+
+
+def _answer_case(number: str, purpose: str) -> Any:
+    """The case's view after the change, each unmasked read of it logged."""
     with current_hall().db.read() as s:
         view = _case_view(s, number)
-    if not view["masked"]:
-        record_unmasked_read(number, purpose="case view")
-    return jsonify(view)
+    fields = (() if view["masked"] else ("name", "id_number", "phone")) + (
+        ("address",) if view.pop("_address_whole") else ())
+    if fields:
+        record_unmasked_read(number, fields=fields, purpose=purpose)
+    return view
+
+
+@bp.post("/api/v1/cases/<number>/delivery")
+@access("clerk")
+@api.validate(resp=answers(HTTP_200=CaseView, errors=(401, 404, 409)))
+def change_delivery(number: str, json: ChangeDelivery) -> Any:
+    """The citizen asks at a window to collect the result elsewhere or have it mailed: the
+    clerk at that window records it (refused once the result left: 409)."""
+    hall = current_hall()
+    _, clerk = _window_clerk()
+    destination = destination_of(json)
+    with write() as s:
+        change_destination(s, number, destination, clerk, hall.clock(), json.reason)
+    return jsonify(_answer_case(number, "delivery changed"))
+
+
+@bp.post("/api/v1/cases/<number>/mailing")
+@access("clerk")
+@api.validate(resp=answers(HTTP_200=CaseView, errors=(401, 404, 409)))
+def record_mailing(number: str, json: Mailing) -> Any:
+    """By post: the result was mailed with this tracking number; the items are delivered and
+    the citizen's notice (naming the number) follows."""
+    hall = current_hall()
+    _, clerk = _window_clerk()
+    with write() as s:
+        delivery.record_mailing(s, number, json.tracking_number, clerk, hall.clock(),
+                                confirm_gaps=bool(json.confirm_gaps), reason=json.reason)
+    return jsonify(_answer_case(number, "mailing recorded"))
 
 
 @bp.post("/api/v1/cases/<number>/supplements")
@@ -457,11 +538,7 @@ def supplement(number: str, json: Supplement) -> Any:
     (the number being served at that window) it counts as the applicant's window visit,
     without it (post, online) it does not."""
     hall = current_hall()
-    user = current_staff()
-    window_number = user.window if user is not None else None
-    if window_number is None:
-        raise Unauthorized("log in at a window first", code="not_logged_in")
-    clerk = clerk_at(window_number)
+    window_number, clerk = _window_clerk()
     with write() as s:
         ticket_id = None
         if json.ticket is not None:
@@ -471,7 +548,4 @@ def supplement(number: str, json: Supplement) -> Any:
             e_licence=bool(json.e_licence), licence=json.licence,
             consent=json.licence_consent, actor=clerk,
         )
-        view = _case_view(s, number)
-    if not view["masked"]:
-        record_unmasked_read(number, purpose="supplement")
-    return jsonify(view), 201
+    return jsonify(_answer_case(number, "supplement")), 201

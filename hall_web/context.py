@@ -17,7 +17,8 @@ from hall_ops.evaluation.ratings import EvaluationRules, link_url
 from hall_ops.licences.store import MaterialStore
 from hall_ops.printing import PrinterConfig
 from hall_ops.queue.silent import SilentCalling
-from hall_ops.region.directory import HallDirectory
+from hall_ops.region.directory import HallDirectory, HallRef
+from hall_ops.staff.policy import hall_code
 
 
 @dataclass
@@ -44,6 +45,20 @@ class HallContext:
     """Queue SMS (无声叫号) when the SMS gateway has the queue template; none: not offered."""
     printers: tuple[PrinterConfig, ...] = ()
     """The kiosks' ESC/POS printers (``[[printers]]``); without one: the browser prints."""
+    directory: HallDirectory | None = None
+    """The deployment's halls, when this hall is one of several; none: a single hall, and
+    nothing is offered that needs another (a result collected at another hall)."""
+
+    @property
+    def code(self) -> str:
+        """This hall's code (``[hall] code``): how the other halls of a deployment name it."""
+        return hall_code(self.config)
+
+    def other_halls(self) -> list[HallRef]:
+        """The deployment's other halls with a floor, in hierarchy order (none alone)."""
+        if self.directory is None:
+            return []
+        return [ref for ref in self.directory.halls() if ref.code != self.code and ref.floor]
 
     @property
     def rules(self) -> EvaluationRules:
@@ -64,5 +79,4 @@ def current_hall() -> HallContext:
 def hall_directory() -> HallDirectory | None:
     """The other halls of this hall's deployment (``hall_web.deployment``); None for a hall
     of its own, where features spanning halls are not offered."""
-    directory: HallDirectory | None = current_app.extensions.get("hall_directory")
-    return directory
+    return current_hall().directory

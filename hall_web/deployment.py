@@ -70,7 +70,7 @@ def create_deployment(
             prefix=hall_prefix(code), key_folder=deployment.instance,
             staff_policy=staff_policy,
         )
-        app.extensions["hall_directory"] = directory  # hall_web.context.hall_directory()
+        app.extensions["hall"].directory = directory  # hall_web.context.hall_directory()
         return app
 
     halls = {ref.code: build(ref.code) for ref in deployment.halls()}

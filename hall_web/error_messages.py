@@ -132,6 +132,21 @@ ENGLISH: dict[str, str] = dict([
                 "The result of this case is not ready yet; you will be told when it is"),
     error_msgid("already_delivered", "The result of this case has already been collected"),
     error_msgid("not_a_delivery", "The ticket in hand is not for collecting a result"),
+    # where a result goes
+    error_msgid("invalid_delivery", "Choose where the result goes: this hall, another hall or "
+                "by post"),
+    error_msgid("no_other_halls", "This hall has no other hall to deliver at"),
+    error_msgid("unknown_hall", "No such hall in this deployment"),
+    error_msgid("invalid_address", "Enter the postal address (6 to 200 characters)"),
+    error_msgid("invalid_postcode", "The postcode has six digits"),
+    error_msgid("invalid_tracking_number", "Check the tracking number"),
+    error_msgid("not_by_post", "This case's result is not sent by post"),
+    error_msgid("delivered_by_post", "This case's result is sent by post"),
+    error_msgid("collected_at_other_hall", "This case's result is collected at another hall"),
+    error_msgid("sent_to_other_hall",
+                "The result was sent to another hall: it can no longer go elsewhere"),
+    error_msgid("ambiguous_case", "Several halls have a case with this number: ask at a window"),
+    error_msgid("not_for_this_hall", "This case's result is not collected at this hall"),
     error_msgid("gaps_outstanding",
                 "Gap materials are still outstanding: %(materials)s. Confirm with a reason to "
                 "go on"),

@@ -24,7 +24,7 @@ from hall_ops.staff import log as security_log
 from hall_web.access import access, current_device
 from hall_web.api import answers, api
 from hall_web.context import current_hall
-from hall_web.request_helpers import attached_licences, clerk_at, write
+from hall_web.request_helpers import attached_licences, clerk_at, destination_of, write
 from hall_web.schemas.forms import (
     AcceptDraft,
     Draft,
@@ -139,7 +139,7 @@ def accept_draft(number: int, draft_id: int, json: AcceptDraft) -> Any:
             ticket_id=ticket.id, window_number=number, clerk_id=clerk,
             received=json.received, e_licences=json.e_licences,
             licences=attached_licences(json.licences), consent=json.licence_consent,
-            now=hall.clock(),
+            destination=destination_of(json.delivery), now=hall.clock(),
         )
         case_number = case.number
     return jsonify(

@@ -23,6 +23,7 @@ from hall_ops import printing, queue
 from hall_ops.archive.package import ArchiveSettings, archive_finished
 from hall_ops.archive.package import settings_from_config as archive_settings
 from hall_ops.audit.roots import take_root
+from hall_ops.cases import crosshall
 from hall_ops.cases.handoff import policy_from_config, register_dispatcher
 from hall_ops.cases.intake import IntakeRules
 from hall_ops.cases.notices import notify_ready, settings_from_config
@@ -283,6 +284,13 @@ def _build_scheduler(app: Flask, backend: str) -> Leadership:
         "interval", seconds=notices.interval_seconds, id="notify_ready", max_instances=1,
         coalesce=True,
     )
+    if hall.directory is not None:  # results collected at another hall of the deployment
+        directory = hall.directory
+        scheduler.add_job(
+            lambda: crosshall.exchange(hall.db, directory, hall.code, hall.clock()),
+            "interval", seconds=notices.interval_seconds, id="cross_hall", max_instances=1,
+            coalesce=True,
+        )
     if hall.silent_calling is not None:  # retries; new messages go at once after each call
         scheduler.add_job(hall.silent_calling.run, "interval", seconds=notices.interval_seconds,
                           id="silent_calling", max_instances=1, coalesce=True)

@@ -37,7 +37,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from displays.screens import connected_clients
-from hall_ops.cases.models import HandoffMessage
+from hall_ops.cases.models import HallTransfer, HandoffMessage, IncomingResult
 from hall_ops.clock import hall_day
 from hall_ops.config import PRIORITIES
 from hall_ops.events import Event, TicketCalled, TicketIssued
@@ -167,6 +167,10 @@ class _ScrapeTime:
             oldest = session.scalar(select(func.min(HandoffMessage.created_at))
                                     .where(HandoffMessage.status == "pending"))
             cameras = camera_statuses(config, session)
+            to_other_hall = session.scalar(select(func.count()).select_from(HallTransfer)
+                                           .where(HallTransfer.status == "pending"))
+            to_origin = session.scalar(select(func.count()).select_from(IncomingResult).where(
+                IncomingResult.handed_over_at.is_not(None), IncomingResult.reported_at.is_(None)))
 
         tickets = GaugeMetricFamily(
             "hall_waiting_tickets", "Tickets waiting now, by service (whole hall)",
@@ -185,6 +189,14 @@ class _ScrapeTime:
             "hall_outbox_oldest_pending_seconds", "Age of the oldest pending hand-off message")
         age.add_metric([], (now - oldest) / dt.timedelta(seconds=1) if oldest else 0)
         yield age
+        backlog = GaugeMetricFamily(
+            "hall_cross_hall_backlog",
+            "Results collected at another hall not yet recorded there (to_other_hall: ready "
+            "results not landed; to_origin: hand-overs here the origin hall has not recorded)",
+            labels=["direction"])
+        backlog.add_metric(["to_other_hall"], to_other_hall or 0)
+        backlog.add_metric(["to_origin"], to_origin or 0)
+        yield backlog
         states = GaugeMetricFamily(
             "hall_cameras", "Configured counting cameras by state (unknown: never polled)",
             labels=["status"])

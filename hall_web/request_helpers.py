@@ -9,9 +9,11 @@ from typing import Any
 from flask import request
 
 from hall_ops import queue
+from hall_ops.cases.destination import HERE, Destination, check_destination
 from hall_ops.errors import InvalidInput, Unauthorized
 from hall_web.access import current_device, current_staff
 from hall_web.context import current_hall
+from hall_web.schemas.clerks import DeliveryChoice
 
 
 def write():
@@ -59,3 +61,13 @@ def attached_licences(licences: list[Any]) -> dict[str, str]:
             raise InvalidInput(f"{entry.material!r} has two licences", code="material_twice")
         attached[entry.material] = entry.number
     return attached
+
+
+def destination_of(choice: DeliveryChoice | None) -> Destination:
+    """The request's delivery choice, checked against this deployment's other halls."""
+    if choice is None:
+        return HERE
+    hall = current_hall()
+    others = [h.code for h in hall.other_halls()] if hall.directory is not None else None
+    return check_destination(
+        Destination(choice.mode, choice.hall, choice.address, choice.postcode), others)

@@ -156,6 +156,10 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("GET", "/api/v1/cases/<number>"): ("/api/v1/cases/{case}", CLERKS_AND_APPROVERS),
     ("POST", "/api/v1/cases/<number>/supplements"):
         ("/api/v1/cases/{case}/supplements", {"clerk", "other_clerk"}),
+    ("POST", "/api/v1/cases/<number>/delivery"):
+        ("/api/v1/cases/{case}/delivery", {"clerk", "other_clerk"}),
+    ("POST", "/api/v1/cases/<number>/mailing"):
+        ("/api/v1/cases/{case}/mailing", {"clerk", "other_clerk"}),
     ("GET", "/api/v1/clerks"): ("/api/v1/clerks", {"manager", "admin"}),
     # back office: approvers of that department
     ("GET", "/backoffice"): ("/backoffice?department=bdc", {"approver"}),

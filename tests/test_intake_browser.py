@@ -106,10 +106,24 @@ def test_clerk_accepts_two_departments_items_with_gaps_and_prints_the_routing_sl
     assert admin.get(f"{hall}/api/v1/outbox").json()["messages"] == []
 
     clerk.fill("#id-number", "330106198507201239")
+    # By post: the address is asked for in the page; a single hall offers no other hall.
+    assert clerk.locator("#delivery-mode option[value=other_hall]").count() == 0
+    assert clerk.is_hidden("#delivery-post-row")
+    clerk.select_option("#delivery-mode", "post")
+    assert clerk.is_visible("#delivery-post-row")
+    clerk.click("#submit")
+    clerk.wait_for_selector('.field-error[data-for="delivery-postcode"]:not([hidden])')
+    assert clerk.url.endswith("/intake?window=4")
+    clerk.fill("#delivery-address", "浙江省杭州市西湖区文三路90号")
+    clerk.fill("#delivery-postcode", "310012")
     clerk.click("#submit")
     clerk.wait_for_url("**/cases/*/slip", timeout=WAIT_MS)
     number = f"SQ{today:%Y%m%d}-0001"
     assert clerk.url.endswith(f"/cases/{number}/slip")
+    destination = live_window(hall.url, 5, "c05").get(f"{hall}/api/v1/cases/{number}").json()
+    assert destination["delivery"]["mode"] == "post"
+    assert destination["delivery"]["address"] == {"address": "浙江省杭州****",
+                                                  "postcode": "310012"}
 
     # The routing slip: QR of the case number, departments, materials, masked applicant.
     assert clerk.inner_text("#case-number") == number
@@ -129,6 +143,24 @@ def test_clerk_accepts_two_departments_items_with_gaps_and_prints_the_routing_sl
 
     ARTIFACTS.mkdir(exist_ok=True)
     clerk.screenshot(path=str(ARTIFACTS / "routing_slip.png"), full_page=True)
+    assert "邮寄送达" in clerk.inner_text("#delivery")
+
+    # Back in the console: the citizen changes their mind before the result is ready.
+    clerk.goto(f"{hall}/clerk")
+    clerk.wait_for_selector("#console:not([hidden])")
+    clerk.fill("#delivery-case", number)
+    clerk.click("#delivery-find button[type=submit]")
+    clerk.wait_for_function("() => document.querySelector('#delivery-state').textContent"
+                            ".includes('邮寄送达')")
+    assert clerk.is_hidden("#mailing") and clerk.is_visible("#delivery-change")
+    clerk.select_option("#change-mode", "hall")
+    clerk.fill("#change-reason", "申请人改为自取")
+    clerk.click("#delivery-change button[type=submit]")
+    clerk.wait_for_function("() => document.querySelector('#delivery-state').textContent"
+                            ".includes('本大厅领取')")
+    changed = live_window(hall.url, 5, "c05").get(f"{hall}/api/v1/cases/{number}").json()
+    assert [(c["mode"], c["actor"], c["reason"]) for c in changed["delivery"]["choices"]] == [
+        ("post", "c04", None), ("hall", "c04", "申请人改为自取")]
     assert clerk.errors == [], clerk.errors
 
 

@@ -131,7 +131,8 @@ def test_migrations_build_what_the_models_describe(empty_url: str, hall_config: 
                                 "case_item_extensions_append_only",
                                 "case_item_card_events_append_only",
                                 "hall_changes_append_only",
-                                "floor_changes_append_only"}
+                                "floor_changes_append_only",
+                                "case_delivery_choices_append_only"}
 
     with db.write() as session:
         load_hall(session, hall_config)

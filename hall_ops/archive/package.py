@@ -240,6 +240,9 @@ def _record(session: Session, case: Case, rules: IntakeRules, settings: ArchiveS
             "ready_at": iso_utc(delivery.ready_at), "notified_at": iso_utc(delivery.notified_at),
             "handed_over_at": iso_utc(delivery.handed_over_at),
             "window": delivery.window_number, "clerk": delivery.clerk_id,
+            # where it went: another hall of the deployment (its window), or by post
+            "mode": case.delivery_mode, "hall": delivery.delivered_hall,
+            "mailed_at": iso_utc(delivery.mailed_at), "tracking_number": delivery.tracking_number,
         },
         "windows_visited": case.windows_visited,
         "materials_handed_in": case.materials_handed_in,

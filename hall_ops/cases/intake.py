@@ -37,6 +37,7 @@ from hall_ops.cases.calendar import (
     WorkCalendar,
 )
 from hall_ops.cases.catalogue import ServiceItem, get_item
+from hall_ops.cases.destination import HERE, Destination, record_destination
 from hall_ops.cases.handoff import enqueue_handoff
 from hall_ops.cases.identity import (
     validate_credit_code,
@@ -167,6 +168,7 @@ def create_intake(
     e_licences: Iterable[str] = (),
     licences: Mapping[str, str] | None = None,
     consent: bool = False,
+    destination: Destination = HERE,
     now: dt.datetime,
 ) -> Case:
     """Accept items for the ticket being served at a window; returns the new case.
@@ -174,8 +176,9 @@ def create_intake(
     ``received`` are materials handed in on paper, ``e_licences`` those fetched as
     e-licences from outside the hall's library (by Chinese material name), ``licences``
     material → number of a licence of the hall's library attached instead of paper, with
-    the applicant's ``consent`` (each use is logged per department). Everything is checked
-    before anything is written, so a refusal leaves no trace.
+    the applicant's ``consent`` (each use is logged per department). ``destination``: where
+    the result goes, checked by ``destination.check_destination`` (default: collected here).
+    Everything is checked before anything is written, so a refusal leaves no trace.
     """
     window = session.get(Window, window_number)
     if window is None:
@@ -290,6 +293,7 @@ def create_intake(
                   purpose="intake")
     )
     library.record_uses(session, case, attached, clerk_id, now)
+    record_destination(session, case, destination, clerk_id, now)
     for department in sorted({i.department_code for i in case.items}):
         enqueue_handoff(
             session,

@@ -44,7 +44,10 @@ __all__ = [
     "CardEvent",
     "CaseMaterial",
     "CaseVisit",
+    "DeliveryChoice",
+    "HallTransfer",
     "ID_NUMBER_CONTEXT",
+    "IncomingResult",
     "ItemMaterial",
     "SeenCallback",
     "ServiceItem",
@@ -72,6 +75,8 @@ case_item_materials = Table(
 
 ID_NUMBER_CONTEXT = "cases.applicant_id_number"
 """Binds the encrypted ID numbers and their keyed hashes to this column (``hall_ops.privacy``)."""
+ADDRESS_CONTEXT = "cases.delivery_address"
+DELIVERY_MODES = ("hall", "other_hall", "post")
 
 
 class Case(Base):
@@ -103,6 +108,14 @@ class Case(Base):
     """Window visits the applicant made for this case: the "trips" managers are judged on."""
     materials_handed_in: Mapped[int] = mapped_column(Integer, default=0)
     """Paper documents handed in (shared ones once; e-licences not counted)."""
+    delivery_mode: Mapped[str] = mapped_column(String(16), default="hall", server_default="hall")
+    """Where the result goes (``DELIVERY_MODES``): collected here, collected at another hall
+    of the deployment (``delivery_hall``), or by post (``delivery_address``). Its history,
+    with who changed it, is ``case_delivery_choices``."""
+    delivery_hall: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    delivery_address: Mapped[dict[str, Any] | None] = mapped_column(
+        EncryptedJSON(ADDRESS_CONTEXT), nullable=True)
+    """{address, postcode} by post: personal data, encrypted at rest like the ID number."""
 
     items: Mapped[list[CaseItem]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="CaseItem.id"
@@ -376,7 +389,14 @@ class Delivery(Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True)
     handed_over_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     window_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The window it was handed over at (at ``delivered_hall``'s floor if that is set)."""
     clerk_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """Who handed it over, or who recorded the mailing."""
+    delivered_hall: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """The hall of the deployment where it was handed over, when not this one."""
+    mailed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    """By post: when the mailing was recorded (the items are delivered then)."""
+    tracking_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 NOTICE_STATUSES = ("pending", "sent", "failed")
@@ -409,3 +429,81 @@ class CitizenNotice(Base):
     provider_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class DeliveryChoice(Base):
+    """Append-only history of where a case's result goes: the choice made at intake and each
+    change the citizen asked for at a window, with the clerk who recorded it."""
+
+    __tablename__ = "case_delivery_choices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    mode: Mapped[str] = mapped_column(String(16))
+    hall_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    address: Mapped[dict[str, Any] | None] = mapped_column(
+        EncryptedJSON("case_delivery_choices.address"), nullable=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    origin: Mapped[str | None] = mapped_column(String(120), nullable=True)
+
+
+make_append_only(DeliveryChoice.__table__)  # type: ignore[arg-type]
+
+
+TRANSFER_STATUSES = ("pending", "landed", "cancelled")
+
+
+class HallTransfer(Base):
+    """Outbox of a ready result to be collected at another hall (``hall_ops.cases.crosshall``).
+
+    Written with the ``deliveries`` row; ``landed`` only after the receiving hall committed
+    its ``incoming_results`` row, which is unique per (origin hall, case), so a retry after
+    a failure between the two commits lands nothing twice.
+    """
+
+    __tablename__ = "hall_transfers"
+    __table_args__ = (Index("ix_hall_transfers_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    to_hall: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    landed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    to_hall_name_zh: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    to_hall_name_en: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """The collecting hall's names as the directory gave them when it landed: the notice
+    names that hall."""
+
+
+class IncomingResult(Base):
+    """At the collecting hall: a result of a case accepted at another hall, waiting here.
+
+    The payload (applicant, items, outstanding gaps) is a snapshot from the origin hall,
+    encrypted at rest. Handed over at one of this hall's windows; ``reported_at`` is when the
+    origin hall's case recorded that (retried until it did).
+    """
+
+    __tablename__ = "incoming_results"
+    __table_args__ = (UniqueConstraint("from_hall", "case_number", name="uq_incoming_case"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_hall: Mapped[str] = mapped_column(String(32))
+    case_number: Mapped[str] = mapped_column(String(24), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("incoming_results.payload"))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True)
+    handed_over_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    window_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    clerk_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    """The hand-over's note (gaps confirmed, with the clerk's reason), copied to the origin."""
+    reported_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    report_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    report_next_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    report_error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 from hall_ops.cases.delivery import find_ready
 from hall_ops.cases.handoff import RetryPolicy, policy_from_config
 from hall_ops.cases.identity import mask_phone
-from hall_ops.cases.models import Case, CitizenNotice, Delivery
+from hall_ops.cases.models import Case, CitizenNotice, Delivery, HallTransfer
 from hall_ops.clock import iso_utc
 from hall_ops.config import ConfigError
 from hall_ops.db import Database
@@ -71,6 +71,10 @@ class OutgoingNotice:
     """The signed, expiring link to rate the case's items (``hall_ops.evaluation.ratings``)."""
     template: tuple[str, tuple[tuple[str, str], ...]] | None = None
     """Another approved SMS template and its parameters (silent calling's queue messages)."""
+    collect_at: str | None = None
+    """The hall of the deployment where the result is collected, when not this one."""
+    tracking_number: str | None = None
+    """By post: the mailing's tracking number."""
 
 
 class NoticeError(Exception):
@@ -115,9 +119,29 @@ class SmsGateway:
     queue_template_code: str | None = None
     """The approved template of silent calling (``${ticket}``, ``${ahead}``, ``${window}``);
     without it the hall offers no silent calling."""
+    collect_template_code: str | None = None
+    """The approved template of a result collected at another hall (``${case}``, ``${hall}``);
+    without it such a notice goes with ``template_code``, which does not name the hall."""
+    post_template_code: str | None = None
+    """The approved template of a result sent by post (``${case}``, ``${tracking}``);
+    without it such a notice goes with ``template_code``."""
     channel = "sms"
 
+    def _template(self, notice: OutgoingNotice) -> tuple[str, dict[str, str]]:
+        if notice.template:
+            return notice.template[0], dict(notice.template[1])
+        if notice.tracking_number and self.post_template_code:
+            return self.post_template_code, {"case": notice.case_number,
+                                             "tracking": notice.tracking_number}
+        if notice.collect_at and self.collect_template_code:
+            return self.collect_template_code, {"case": notice.case_number,
+                                                "hall": notice.collect_at}
+        # the approved template has ${case}, and ${link} when the hall sends rating links
+        return self.template_code, {"case": notice.case_number,
+                                    **({"link": notice.rating_link} if notice.rating_link else {})}
+
     def signed_params(self, notice: OutgoingNotice) -> dict[str, str]:
+        template, values = self._template(notice)
         params = {
             "AccessKeyId": self.access_key_id,
             "Action": "SendSms",
@@ -128,13 +152,8 @@ class SmsGateway:
             "SignatureMethod": "HMAC-SHA1",
             "SignatureNonce": uuid.uuid4().hex,
             "SignatureVersion": "1.0",
-            "TemplateCode": notice.template[0] if notice.template else self.template_code,
-            # the approved template has ${case}, and ${link} when the hall sends rating links
-            "TemplateParam": json.dumps(
-                dict(notice.template[1]) if notice.template else
-                {"case": notice.case_number,
-                 **({"link": notice.rating_link} if notice.rating_link else {})},
-                ensure_ascii=False),
+            "TemplateCode": template,
+            "TemplateParam": json.dumps(values, ensure_ascii=False),
             "Timestamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "Version": "2017-05-25",
             "OutId": str(notice.id),
@@ -256,7 +275,8 @@ def settings_from_config(section: Any) -> NoticeSettings:
     if "sms" in section:
         sms = _section(section["sms"], "[notices.sms]",
                        {"endpoint", "access_key_id", "access_key_secret", "sign_name",
-                        "template_code"}, {"region_id", "timeout_seconds", "queue_template_code"})
+                        "template_code"}, {"region_id", "timeout_seconds", "queue_template_code",
+                                           "collect_template_code", "post_template_code"})
         channels["sms"] = SmsGateway(**sms)
     if "email" in section:
         email = _section(section["email"], "[notices.email]", {"host", "sender"},
@@ -275,9 +295,23 @@ LinkFor = Callable[[str, dt.datetime], str | None]
 """Case number, now → the rating link of its notice, or None (no ``[evaluation] public_url``)."""
 
 
-def notice_texts(case_number: str, rating_link: str | None = None) -> tuple[str, str]:
-    zh = f"您的办件 {case_number} 已办结，请凭办件号到统一出件窗口领取结果。"
-    en = f"Your case {case_number} is decided; collect the result at the delivery window."
+def notice_texts(
+    case_number: str, rating_link: str | None = None, *,
+    collect_at: tuple[str, str] | None = None, tracking_number: str | None = None,
+) -> tuple[str, str]:
+    """``collect_at``: (name_zh, name_en) of the other hall where the result waits;
+    ``tracking_number``: the result was mailed."""
+    if tracking_number:
+        zh = f"您的办件 {case_number} 已办结，结果已邮寄，邮件号 {tracking_number}。"
+        en = f"Your case {case_number} is decided; the result was mailed, tracking number " \
+             f"{tracking_number}."
+    elif collect_at:
+        zh = f"您的办件 {case_number} 已办结，请凭办件号到{collect_at[0]}统一出件窗口领取结果。"
+        en = f"Your case {case_number} is decided; collect the result at the delivery window " \
+             f"of {collect_at[1]}."
+    else:
+        zh = f"您的办件 {case_number} 已办结，请凭办件号到统一出件窗口领取结果。"
+        en = f"Your case {case_number} is decided; collect the result at the delivery window."
     if rating_link:
         zh += f"欢迎评价：{rating_link}"
         en += f" Please rate our service: {rating_link}"
@@ -290,12 +324,17 @@ def _recipient(case: Case, channel: str) -> str | None:
 
 def _record_notices(session: Session, channels: Mapping[str, Notifier], now: dt.datetime) -> None:
     """One notice per channel and unnotified delivery that has an address for it (none
-    once the result was handed over: the citizen has come)."""
+    once the result was handed over: the citizen has come). A result by post is announced
+    once mailed, one for another hall once that hall holds it."""
     for delivery in find_ready(session, now):
         if delivery.handed_over_at is not None:
             continue
         case = session.get(Case, delivery.case_id)
         assert case is not None
+        if case.delivery_mode == "post" and delivery.mailed_at is None:
+            continue
+        if case.delivery_mode == "other_hall" and _landed(session, case) is None:
+            continue
         have = set(session.scalars(select(CitizenNotice.channel)
                                    .where(CitizenNotice.delivery_id == delivery.id)))
         for channel in channels:
@@ -304,6 +343,12 @@ def _record_notices(session: Session, channels: Mapping[str, Notifier], now: dt.
                 session.add(CitizenNotice(delivery_id=delivery.id, channel=channel,
                                           recipient=recipient, status="pending", attempts=0,
                                           next_attempt_at=now, created_at=now))
+
+
+def _landed(session: Session, case: Case) -> HallTransfer | None:
+    """The transfer of a result to another hall, once that hall holds it."""
+    return session.scalars(select(HallTransfer).where(
+        HallTransfer.case_id == case.id, HallTransfer.status == "landed")).first()
 
 
 def _claim(db: Database, channels: Mapping[str, Notifier], now: dt.datetime,
@@ -329,9 +374,15 @@ def _claim(db: Database, channels: Mapping[str, Notifier], now: dt.datetime,
             case = session.get(Case, delivery.case_id)
             assert case is not None
             link = link_for(case.number, now) if link_for else None
-            zh, en = notice_texts(case.number, link)
-            claimed.append((row.channel, OutgoingNotice(row.id, row.recipient, case.number,
-                                                        zh, en, link)))
+            transfer = _landed(session, case) if case.delivery_mode == "other_hall" else None
+            collect_at = (transfer.to_hall_name_zh or transfer.to_hall,
+                          transfer.to_hall_name_en or transfer.to_hall) if transfer else None
+            tracking = delivery.tracking_number if case.delivery_mode == "post" else None
+            zh, en = notice_texts(case.number, link, collect_at=collect_at,
+                                  tracking_number=tracking)
+            claimed.append((row.channel, OutgoingNotice(
+                row.id, row.recipient, case.number, zh, en, link,
+                collect_at=collect_at[0] if collect_at else None, tracking_number=tracking)))
         return claimed
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, ForeignKey, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from hall_ops.cases.destination import HERE, Destination
 from hall_ops.cases.intake import Applicant, IntakeRules, create_intake
 from hall_ops.cases.models import Case, CaseVisit, Delivery
 from hall_ops.clock import hall_day, iso_utc
@@ -192,6 +193,7 @@ def accept_draft(
     e_licences: Iterable[str] = (),
     licences: Mapping[str, str] | None = None,
     consent: bool = False,
+    destination: Destination = HERE,
     now: dt.datetime,
 ) -> tuple[Case, list[str]]:
     """The clerk accepts a draft, as checked on their screen (``checked``: the same shape as
@@ -212,7 +214,7 @@ def accept_draft(
         applicant=Applicant(applicant["kind"], applicant["name"], applicant["id_number"],
                             applicant["phone"], applicant.get("email")),
         item_codes=form.items, received=received, e_licences=e_licences, licences=licences,
-        consent=consent, now=now,
+        consent=consent, destination=destination, now=now,
     )
     session.add(CaseForm(
         case_id=case.id, item_codes=form.items, values=form.values(), source=draft.source,

@@ -74,6 +74,39 @@ class Applicant(Request):
     """For the result notice (checked by the domain, ``hall_ops.cases.intake``)."""
 
 
+HallCode = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$"),
+                     coded("unknown_hall", "a hall code of this deployment")]
+
+
+class DeliveryChoice(Request):
+    """Where the result goes: collected here, at another hall of the deployment (``hall``, one
+    of the intake page's list; refused without a deployment), or by post (``address``,
+    ``postcode``: personal data, stored encrypted). Checked by
+    ``hall_ops.cases.destination.check_destination``."""
+
+    mode: Annotated[Literal["hall", "other_hall", "post"],
+                    coded("invalid_delivery", "hall, other_hall or post")]
+    hall: HallCode | None = None
+    address: Annotated[Text, Field(max_length=200)] | None = None
+    postcode: Annotated[str, Field(pattern=r"^[0-9]{6}$"),
+                        coded("invalid_postcode", "six digits")] | None = None
+
+
+class ChangeDelivery(DeliveryChoice):
+    """The citizen asks at a window to have the result elsewhere; the clerk is the session's."""
+
+    reason: Annotated[Text, Field(max_length=300)] | None = None
+
+
+class Mailing(Request):
+    """By post: the result was mailed with this tracking number (S10 with its check digit,
+    or a domestic waybill). With a gap material outstanding: ``confirm_gaps`` and a reason."""
+
+    tracking_number: Annotated[Text, Field(max_length=40)]
+    confirm_gaps: Annotated[bool, Field(strict=True)] | None = None
+    reason: Annotated[Text, Field(max_length=300)] | None = None
+
+
 class AttachedLicence(Request):
     """A licence of the hall's library attached instead of the paper material."""
 
@@ -90,6 +123,8 @@ class Intake(Request):
     licence_consent: Annotated[bool, Field(strict=True)] = False
     """The applicant agreed that the attached licences are used (required with ``licences``)."""
     ticket: Guard | None = None
+    delivery: DeliveryChoice | None = None
+    """Where the result goes; none: collected at this hall."""
 
 
 class Supplement(Request):
@@ -201,12 +236,49 @@ class RoutingSlip(Answer):
     materials_saved_by_sharing: int
 
 
+class HallName(Answer):
+    code: str
+    name_zh: str
+    name_en: str
+
+
+class PostalAddress(Answer):
+    address: str
+    """Masked (province and city only) unless the caller may see it whole."""
+    postcode: str
+
+
+class ChoiceEvent(Answer):
+    at: Moment
+    mode: str
+    hall: str | None
+    actor: str
+    reason: str | None
+
+
+class DestinationView(Answer):
+    """Where the result goes (``mode``) and where it went (``state``: not_ready, ready,
+    sending (to the other hall), at_other_hall, mailed, handed_over)."""
+
+    mode: Literal["hall", "other_hall", "post"]
+    hall: HallName | None
+    address: PostalAddress | None
+    state: Literal["not_ready", "ready", "sending", "at_other_hall", "mailed", "handed_over"]
+    tracking_number: str | None
+    mailed_at: Moment | None
+    handed_over_at: Moment | None
+    handed_over_hall: HallName | None
+    handed_over_window: int | None
+    choices: list[ChoiceEvent]
+
+
 class CaseView(RoutingSlip):
     """The slip plus history; the identity unmasked for the clerk who accepted it only."""
 
     ticket: str | None
     masked: bool
     slip_url: str
+    delivery: DestinationView
 
 
 class TicketIdentity(Answer):

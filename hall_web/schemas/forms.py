@@ -18,7 +18,7 @@ from pydantic_core import PydanticCustomError
 from hall_web.fields import Code, Text
 from hall_web.schemas.base import Answer, Moment, Query, Request
 from hall_web.schemas.citizens import ItemSummary
-from hall_web.schemas.clerks import MAX_LIST, AttachedLicence, Guard, Name
+from hall_web.schemas.clerks import MAX_LIST, AttachedLicence, DeliveryChoice, Guard, Name
 
 FieldName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 
@@ -114,6 +114,8 @@ class AcceptDraft(Request):
     licence_consent: Annotated[bool, Field(strict=True)] = False
     """The applicant agreed that the attached licences are used (required with ``licences``)."""
     ticket: Guard | None = None
+    delivery: DeliveryChoice | None = None
+    """Where the result goes; none: collected at this hall."""
 
 
 class DraftAccepted(Answer):

@@ -54,7 +54,10 @@ class CaseDelivery(Answer):
     result_ready: bool
     handed_over: bool
     notice: Literal["notified", "sending", "not_notified"] | None
-    """Whether the citizen was told the result is ready (null before it is)."""
+    """Whether the citizen was told the result is ready (null before it is, and for a case of
+    another hall: that hall tells the citizen)."""
+    from_hall: str | None = None
+    """The code of the hall that accepted the case, when it is collected here from another."""
 
 
 class TicketStatus(Ticket):

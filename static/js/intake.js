@@ -311,10 +311,41 @@
     return results.every(Boolean);
   }
 
+  // ---------------------------------------------------------------- where the result goes
+
+  /* Collected here, at another hall of the deployment (offered only in one), or by post. */
+  function deliveryModeChanged() {
+    const mode = document.getElementById("delivery-mode").value;
+    const hallRow = document.getElementById("delivery-hall-row");
+    if (hallRow) hallRow.hidden = mode !== "other_hall";
+    document.getElementById("delivery-post-row").hidden = mode !== "post";
+  }
+
+  function deliveryChoice() {
+    const mode = document.getElementById("delivery-mode").value;
+    if (mode === "other_hall") return { mode, hall: document.getElementById("delivery-hall").value };
+    if (mode === "post") {
+      return { mode, address: document.getElementById("delivery-address").value.trim(),
+        postcode: document.getElementById("delivery-postcode").value.trim() };
+    }
+    return { mode };
+  }
+
+  function validDelivery() {
+    const choice = deliveryChoice();
+    if (choice.mode !== "post") return true;
+    return [
+      fieldError("delivery-address", choice.address.length >= 6 ? "" : t("Enter the postal address")),
+      fieldError("delivery-postcode", /^[0-9]{6}$/.test(choice.postcode) ? "" : t("The postcode has six digits")),
+    ].every(Boolean);
+  }
+
   /* Server errors about one field are shown beside it; a refusal lists what is missing. */
   const FIELD_OF = {
     invalid_name: "applicant-name", invalid_resident_id: "id-number",
     invalid_credit_code: "id-number", invalid_phone: "phone", invalid_email: "email",
+    invalid_address: "delivery-address", invalid_postcode: "delivery-postcode",
+    unknown_hall: "delivery-hall",
   };
 
   const BOX_OF = { "applicant.name": "applicant-name", "applicant.id_number": "id-number",
@@ -328,7 +359,7 @@
       if (draftForm) draftForm.showErrors(error.body.errors);
     }
     const field = FIELD_OF[error.code];
-    if (field) {
+    if (field && document.getElementById(field)) {
       fieldError(field, error.message);
       return;
     }
@@ -344,7 +375,7 @@
   async function submit(event) {
     event.preventDefault();
     showError(null);
-    if (!validApplicant()) return;
+    if (![validApplicant(), validDelivery()].every(Boolean)) return;
     const { received, eLicences, licences } = ticks();
     const button = document.getElementById("submit");
     button.disabled = true;
@@ -372,6 +403,7 @@
           received,
           e_licences: eLicences,
           ...licenceUse,
+          delivery: deliveryChoice(),
         });
       } else {
         result = await call("POST", "/windows/" + PAGE.window + "/intake", {
@@ -381,6 +413,7 @@
           received,
           e_licences: eLicences,
           ...licenceUse,
+          delivery: deliveryChoice(),
         });
       }
       try {
@@ -427,6 +460,10 @@
   }));
   document.getElementById("id-number").addEventListener("input", () => loadOffers().catch(showError));
   document.getElementById("licence-consent").addEventListener("change", summarise);
+  document.getElementById("delivery-mode").addEventListener("change", deliveryModeChanged);
+  for (const id of ["delivery-address", "delivery-postcode"]) {
+    document.getElementById(id).addEventListener("input", () => fieldError(id, ""));
+  }
   for (const id of ["applicant-name", "id-number", "phone"]) {
     document.getElementById(id).addEventListener("input", () => fieldError(id, ""));
   }

@@ -64,7 +64,7 @@
     if (c.handed_over) state = t("Result collected");
     else if (c.result_ready) {
       const notice = { notified: t("you were sent a notice"), sending: t("a notice is being sent") }[c.notice] || t("not notified");
-      state = t("Your result is ready at the delivery window") + " · " + notice;
+      state = t("Your result is ready at the delivery window") + (c.from_hall ? "" : " · " + notice);
     }
     line.textContent = pt("citizen", "Case number") + " " + c.case_number + " · " + state;
   }

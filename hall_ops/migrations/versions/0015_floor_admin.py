@@ -7,7 +7,7 @@ append-only, with the triggers ``make_append_only`` emits (written out here, so 
 change to that function cannot rewrite this revision).
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-11-30
 """
 
