@@ -27,7 +27,9 @@ APPEND_ONLY = {"ticket_events_append_only", "case_item_events_append_only",
                "workload_changes_append_only", "security_events_append_only",
                "licence_events_append_only", "licence_uses_append_only",
                "rectification_events_append_only", "call_announcements_append_only",
-               "case_item_extensions_append_only", "case_item_card_events_append_only"}
+               "case_item_extensions_append_only", "case_item_card_events_append_only",
+               "hall_changes_append_only", "floor_changes_append_only",
+               "case_delivery_choices_append_only"}
 
 
 @pytest.fixture
