@@ -9,7 +9,8 @@ message queue, shows exactly what the others show. Snapshots and the ``queue`` a
 request path); calls and the window consoles' ``window`` are pushed at once.
 
 A screen *device* also reports: ``heartbeat`` every few seconds, and a ``receipt`` for each
-call it showed and, separately, spoke (``hall_ops.screens.reach``). After each report the
+call it showed and, separately, spoke (``hall_ops.screens.reach``), stored together and
+answered once stored (``displays.reports``). After the reports the
 calling window's console gets ``reach``: how many of the screens that count showed and
 spoke its latest call.
 
@@ -30,6 +31,7 @@ from flask_socketio import SocketIO, emit, join_room
 
 from displays import manager as manager_room
 from displays.feed import HallFeed
+from displays.reports import ReportWriter
 from hall_ops import queue
 from hall_ops.clock import Clock
 from hall_ops.config import HallConfig
@@ -62,12 +64,13 @@ class Publisher:
     window's console gets one ``reach`` per this interval, counted after the last of them."""
 
     def __init__(self, socketio: SocketIO, db: Database, hall: HallConfig, clock: Clock,
-                 feed: HallFeed) -> None:
+                 feed: HallFeed, reports: ReportWriter) -> None:
         self.socketio = socketio
         self.db = db
         self.hall = hall
         self.clock = clock
         self.feed = feed
+        self.reports = reports
         self._lock = threading.Lock()
         self._reach_due: set[int] = set()
 
@@ -102,6 +105,7 @@ class Publisher:
                 manager_room.push_workload(self.socketio, event.payload)
 
     def call(self, call: dict[str, Any]) -> None:
+        self.reports.called(call)
         rooms = ["hall", manager_room.ROOM, f"zone:{call['zone']}", f"window:{call['window']}"]
         self.socketio.emit("call", call, to=rooms)
 
@@ -134,15 +138,14 @@ class Publisher:
 
 def register_handlers(
     socketio: SocketIO,
-    db: Database,
-    hall: HallConfig,
-    clock: Clock,
     feed: HallFeed,
+    reports: ReportWriter,
     may_join: Callable[[str], bool],
     screen_of: Callable[[], DeviceIdentity | None],
 ) -> None:
     """``may_join(room)``: whether the connection asking (its login or device) may join;
-    ``screen_of()``: the screen device of the connection asking, if it is one."""
+    ``screen_of()``: the screen device of the connection asking, if it is one. Snapshots
+    come from the hall's ``feed``, reports are stored by ``reports``."""
 
     def refused() -> dict[str, Any]:
         return {"error": "forbidden", "message": "only a screen device reports"}
@@ -159,8 +162,7 @@ def register_handlers(
         join_room(room)  # first: a push from now on reaches it, the snapshot has what came before
         emit("snapshot", feed.snapshot(room))
         if room != manager_room.ROOM and (device := screen_of()) is not None:
-            with db.write() as session:
-                reach.heard(session, device.id, clock())
+            reports.heard(device.id)  # counted for the next call once the join is answered
         return {"ok": True, "room": room}
 
     @socketio.on("heartbeat")
@@ -168,9 +170,7 @@ def register_handlers(
         device = screen_of()
         if device is None:
             return refused()
-        with db.write() as session:
-            reach.heard(session, device.id, clock())
-        return {"ok": True}
+        return reports.heard(device.id)
 
     @socketio.on("receipt")
     def on_receipt(data: Any) -> dict[str, Any]:
@@ -185,11 +185,9 @@ def register_handlers(
         if device is None:
             return refused()
         try:
-            with db.write() as session:
-                reach.record_receipt(session, device, call, repeat, stage, clock())
+            return reports.receipt(device, call, repeat, stage)
         except HallError as exc:
             return exc.to_dict()
-        return {"ok": True}
 
 
 def _positive(value: Any) -> bool:

@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from displays.feed import HallFeed
+from displays.reports import ReportWriter
 from displays.screens import Publisher, register_handlers
 from hall_ops.cases.approval import backends_from_config
 from hall_ops.cases.catalogue import load_catalogue
@@ -135,7 +136,8 @@ def create_app(
     server_options = hall.sections.server
     feed = HallFeed(socketio, db, hall, clock, server_options.push_seconds)
     feed.watch(socketio.server.manager)
-    db.subscribe(Publisher(socketio, db, hall, clock, feed).publish)
+    reports = ReportWriter(socketio, db, clock, server_options.report_seconds)
+    db.subscribe(Publisher(socketio, db, hall, clock, feed, reports).publish)
     ensure_auto_row(db)
     backends = backends_from_config(
         hall.sections.approval.model_dump(exclude_none=True), db, clock=clock
@@ -154,8 +156,7 @@ def create_app(
         link_secret=app.config["SECRET_KEY"], silent_calling=silent_calling,
         printers=printers_from_config(hall.sections),
     )
-    register_handlers(socketio, db, hall, clock, feed, auth.may_join_room,
-                      auth.screen_of_connection)
+    register_handlers(socketio, feed, reports, auth.may_join_room, auth.screen_of_connection)
 
     init_i18n(app)
     for blueprint in (citizens.bp, clerks.bp, forms.bp, backoffice.bp, managers.bp,
