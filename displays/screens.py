@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from flask import request
 from flask_socketio import SocketIO, emit, join_room
 
 from displays import manager as manager_room
@@ -54,6 +56,9 @@ from hall_ops.staff.devices import DeviceIdentity
 from hall_ops.staff.policy import hall_code
 
 ROOM = re.compile(r"^(hall|manager|zone:[a-z_]{1,32}|window:[0-9]{1,4})$")
+RECHECK_SECONDS = 5.0
+"""A connection's screen device is read again after this long: a revoked screen's reports
+stop counting within it."""
 
 
 class Publisher:
@@ -147,6 +152,23 @@ def register_handlers(
     ``screen_of()``: the screen device of the connection asking, if it is one. Snapshots
     come from the hall's ``feed``, reports are stored by ``reports``."""
 
+    checked: dict[str, tuple[float, DeviceIdentity | None]] = {}  # per connection (sid)
+
+    def screen() -> DeviceIdentity | None:
+        """The connection's screen device, checked again at most every ``RECHECK_SECONDS``:
+        a call's reports from 500 screens would otherwise be 500 device reads at once."""
+        sid, now = request.sid, time.monotonic()  # type: ignore[attr-defined]
+        known = checked.get(sid)
+        if known is not None and now - known[0] < RECHECK_SECONDS:
+            return known[1]
+        device = screen_of()
+        checked[sid] = (now, device)
+        return device
+
+    @socketio.on("disconnect")
+    def on_disconnect(_reason: Any = None) -> None:
+        checked.pop(request.sid, None)  # type: ignore[attr-defined]
+
     def refused() -> dict[str, Any]:
         return {"error": "forbidden", "message": "only a screen device reports"}
 
@@ -161,13 +183,13 @@ def register_handlers(
                     "message": "this login or device may not join this room"}
         join_room(room)  # first: a push from now on reaches it, the snapshot has what came before
         emit("snapshot", feed.snapshot(room))
-        if room != manager_room.ROOM and (device := screen_of()) is not None:
+        if room != manager_room.ROOM and (device := screen()) is not None:
             reports.heard(device.id)  # counted for the next call once the join is answered
         return {"ok": True, "room": room}
 
     @socketio.on("heartbeat")
     def on_heartbeat(_data: Any = None) -> dict[str, Any]:
-        device = screen_of()
+        device = screen()
         if device is None:
             return refused()
         return reports.heard(device.id)
@@ -181,7 +203,7 @@ def register_handlers(
                 and (repeat is None or _positive(repeat)) and stage in reach.STAGES):
             return {"error": "invalid_receipt",
                     "message": "call: a call's seq, repeat: null or an id, stage: shown|spoken"}
-        device = screen_of()
+        device = screen()
         if device is None:
             return refused()
         try:
