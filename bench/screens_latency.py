@@ -68,15 +68,16 @@ CONNECTING = 100  # a screen process reconnects at most this many screens at a t
 # ---------------------------------------------------------------- screen worker (own process)
 
 
-def screen_worker(wid: int, url: str, tokens: list[str], kind: str, commands: mp.Queue,
-                  results: mp.Queue) -> None:
-    asyncio.run(_screens(wid, url, tokens, kind, commands, results))
+def screen_worker(wid: int, url: str, tokens: list[str], kind: str, receipts: bool,
+                  commands: mp.Queue, results: mp.Queue) -> None:
+    asyncio.run(_screens(wid, url, tokens, kind, receipts, commands, results))
 
 
 class Tally:
     """What a worker's screens saw: call arrivals, queue pushes, receipt acks."""
 
-    def __init__(self, count: int, wid: int, results: mp.Queue) -> None:
+    def __init__(self, count: int, wid: int, results: mp.Queue, receipts: bool) -> None:
+        self.receipts = receipts
         self.arrivals: list[list[tuple[float, int]]] = [[] for _ in range(count)]
         self.queue_pushes = [0] * count
         self.last_queue = 0.0
@@ -126,7 +127,7 @@ class SocketIOScreen:
             self.snapshot.set()
 
     async def receipt(self, seq: int, stage: str) -> None:
-        if self.client.connected:
+        if self.tally.receipts and self.client.connected:
             await self.client.emit("receipt", {"call": seq, "repeat": None, "stage": stage},
                                    callback=self.tally.ack)
 
@@ -171,6 +172,8 @@ class RawScreen:
         return done
 
     async def receipt(self, seq: int, stage: str) -> None:
+        if not self.tally.receipts:
+            return
         message = ["receipt", {"call": seq, "repeat": None, "stage": stage}]
         with contextlib.suppress(Exception):  # a screen whose server went away says nothing
             await self.ws.send_str(f"42{next(self.acks)}{json.dumps(message)}")
@@ -210,11 +213,11 @@ async def _gated(gate: asyncio.Semaphore, work: Any) -> Any:
         return await work
 
 
-async def _screens(wid: int, url: str, tokens: list[str], kind: str, commands: mp.Queue,
-                   results: mp.Queue) -> None:
+async def _screens(wid: int, url: str, tokens: list[str], kind: str, receipts: bool,
+                   commands: mp.Queue, results: mp.Queue) -> None:
     import aiohttp
 
-    tally = Tally(len(tokens), wid, results)
+    tally = Tally(len(tokens), wid, results, receipts)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         screens: list[Any] = [
             RawScreen(i, token, tally, session) if kind == "raw"
@@ -316,7 +319,8 @@ def _screen_tokens(srv: HallServer, count: int) -> list[str]:
 
 
 def run_once(mode: str, screens: int, calls: int, workers: int, kind: str,
-             server_kind: str = "production", reconnect: bool = False) -> RunResult:
+             server_kind: str = "production", reconnect: bool = False,
+             receipts: bool = True) -> RunResult:
     with tempfile.TemporaryDirectory(prefix="hall-bench-") as tmp, \
             server(mode, kind=server_kind, workdir=Path(tmp)) as srv:
         kiosk = requests.Session()
@@ -333,7 +337,8 @@ def run_once(mode: str, screens: int, calls: int, workers: int, kind: str,
         command_queues = [ctx.Queue() for _ in range(workers)]
         procs = [
             ctx.Process(target=screen_worker,
-                        args=(w, srv.url, tokens[w::workers], kind, command_queues[w], results))
+                        args=(w, srv.url, tokens[w::workers], kind, receipts, command_queues[w],
+                              results))
             for w in range(workers)
         ]
         for p in procs:
@@ -437,6 +442,8 @@ def main() -> None:
                         help="as ./hall serve runs it, or Flask-SocketIO's own server")
     parser.add_argument("--no-bare", action="store_true", help="the hall alone, no floor")
     parser.add_argument("--no-reconnect", action="store_true", help="skip the restart")
+    parser.add_argument("--no-receipts", action="store_true",
+                        help="screens send no receipts (as before screen acknowledgements)")
     args = parser.parse_args()
 
     kinds = [args.server] if args.no_bare else [args.server, "bare"]
@@ -447,7 +454,8 @@ def main() -> None:
             for r in range(args.repeat):
                 for kind in kinds if r % 2 == 0 else kinds[::-1]:
                     run = run_once(mode, screens, args.calls, args.client_procs, args.client,
-                                   kind, reconnect=not args.no_reconnect).row()
+                                   kind, reconnect=not args.no_reconnect,
+                                   receipts=not args.no_receipts).row()
                     runs[kind].append(run)
                     print(f"{mode} {screens} screens, {kind}, run {r + 1} "
                           f"(load {os.getloadavg()[0]:.1f}): "
@@ -462,8 +470,9 @@ def main() -> None:
                     for name in RATIOS}})
     print_tables(rows, ratios)
     print(f"server: {args.server} vs bare; client: {args.client}, {args.client_procs} screen "
-          f"process(es), {args.calls} calls, {args.repeat} repeat(s); receipts on "
-          f"(shown at once, spoken after {SPEAK_SECONDS} s); load now "
+          f"process(es), {args.calls} calls, {args.repeat} repeat(s); receipts "
+          f"{'off' if args.no_receipts else f'on (shown at once, spoken after {SPEAK_SECONDS} s)'}"
+          f"; load now "
           f"{os.getloadavg()[0]:.1f}")
 
 

@@ -61,12 +61,11 @@ class ReportWriter:
 
     def called(self, call: dict[str, Any]) -> None:
         """A call this process published: where it was shown, known before any screen reports."""
-        place = reach.CallPlace(call["seq"], call.get("repeat") or 0, call["window"],
-                                call["zone"])
-        with self._lock:
-            self._keep(place)
+        self._keep(reach.CallPlace(call["seq"], call.get("repeat") or 0, call["window"],
+                                   call["zone"]))
 
     def _keep(self, place: reach.CallPlace) -> None:
+        """Each entry is one fact; losing one to a concurrent ``clear`` costs a read."""
         if len(self._places) >= PLACES_KEPT:
             self._places.clear()
         self._places[(place.call, place.announcement)] = place
@@ -75,14 +74,11 @@ class ReportWriter:
                 stage: str) -> dict[str, Any]:
         """Check and store one receipt; the screen's answer (raises ``HallError`` if it
         cannot count)."""
-        key = (call, announcement or 0)
-        with self._lock:
-            place = self._places.get(key)
+        place = self._places.get((call, announcement or 0))  # one dict read: no lock needed
         if place is None:
             with self.db.read() as session:
                 place = reach.call_place(session, call, announcement)
-            with self._lock:
-                self._keep(place)
+            self._keep(place)
         report = reach.receipt(device, place, stage, self.clock())
         return self._wait(self._add(report, device.id, report.at))
 

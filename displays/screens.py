@@ -22,6 +22,7 @@ numbers, windows and counts, never a name or a staff login.
 
 from __future__ import annotations
 
+import random
 import re
 import threading
 import time
@@ -56,8 +57,8 @@ from hall_ops.staff.devices import DeviceIdentity
 from hall_ops.staff.policy import hall_code
 
 ROOM = re.compile(r"^(hall|manager|zone:[a-z_]{1,32}|window:[0-9]{1,4})$")
-RECHECK_SECONDS = 5.0
-"""A connection's screen device is read again after this long: a revoked screen's reports
+RECHECK_SECONDS = 10.0
+"""A connection's screen device is read again within this long: a revoked screen's reports
 stop counting within it."""
 
 
@@ -152,17 +153,18 @@ def register_handlers(
     ``screen_of()``: the screen device of the connection asking, if it is one. Snapshots
     come from the hall's ``feed``, reports are stored by ``reports``."""
 
-    checked: dict[str, tuple[float, DeviceIdentity | None]] = {}  # per connection (sid)
+    checked: dict[str, tuple[float, DeviceIdentity | None]] = {}  # sid → (due, device)
 
     def screen() -> DeviceIdentity | None:
-        """The connection's screen device, checked again at most every ``RECHECK_SECONDS``:
-        a call's reports from 500 screens would otherwise be 500 device reads at once."""
+        """The connection's screen device, read again after ``RECHECK_SECONDS`` (each
+        connection at its own random moment within it): a call's reports from 500 screens
+        would otherwise be 500 device reads at once, or every few seconds all together."""
         sid, now = request.sid, time.monotonic()  # type: ignore[attr-defined]
         known = checked.get(sid)
-        if known is not None and now - known[0] < RECHECK_SECONDS:
+        if known is not None and now < known[0]:
             return known[1]
         device = screen_of()
-        checked[sid] = (now, device)
+        checked[sid] = (now + RECHECK_SECONDS * random.uniform(0.5, 1), device)
         return device
 
     @socketio.on("disconnect")
