@@ -30,6 +30,8 @@ from tests.support.web import HallSession  # noqa: E402
 
 MODES = ("threading", "gevent", "eventlet")
 KINDS = ("production", "embedded")
+START_TIMEOUT = 240.0
+"""Seconds a server may take to answer: on a machine shared by many, a start can take minutes."""
 ENTRIES = {
     "production": ("-m", "hall_web"),
     "embedded": (str(ROOT / "bench" / "_embedded_server.py"),),
@@ -51,7 +53,7 @@ def server(
         raise ValueError(f"server kind must be one of {tuple(ENTRIES)}")
     with tempfile.TemporaryDirectory(prefix="hall-bench-") as tmp, HallServer(
         workdir or Path(tmp), "--async-mode", async_mode, database_url=database_url,
-        entry=ENTRIES[kind]
+        entry=ENTRIES[kind], timeout=START_TIMEOUT,
     ) as srv:
         yield srv
 
