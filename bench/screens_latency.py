@@ -16,8 +16,8 @@ repeat:
     call and none came for QUIET seconds, so each call is measured on a quiet hall.
 
 Screens acknowledge as ``static/js/screen.js`` does: a ``receipt`` {stage: shown} when the
-call arrives and {stage: spoken} SPEAK_SECONDS later (its announcement played), each with an
-ack; failed acks are counted.
+call arrives and {stage: spoken} SPEAK_SECONDS later (its announcement played), and a
+``heartbeat`` every HEARTBEAT_SECONDS, each with an ack; failed acks are counted.
 
 Then the reconnect: the server is stopped and started again on the same database, and all
 N screens connect and join at once (at most CONNECTING at a time per screen process);
@@ -62,6 +62,7 @@ WINDOW, CLERK, SERVICE = 4, "c01", "enterprise"  # window 4 serves enterprise (B
 WAIT = 60.0  # generous: a lost event shows up as a timeout, not as a slow figure
 QUIET = 0.3  # s without a queue push: the hall's coalesced pushes (push_seconds) are all in
 SPEAK_SECONDS = 2.0  # a screen reports `spoken` this long after the call (its announcement)
+HEARTBEAT_SECONDS = 10.0  # each screen beats this often, as screen.js does
 CONNECTING = 100  # a screen process reconnects at most this many screens at a time
 
 
@@ -131,6 +132,10 @@ class SocketIOScreen:
             await self.client.emit("receipt", {"call": seq, "repeat": None, "stage": stage},
                                    callback=self.tally.ack)
 
+    async def beat(self) -> None:
+        if self.client.connected:
+            await self.client.emit("heartbeat", {}, callback=self.tally.ack)
+
     async def connect(self, url: str) -> float:
         self.snapshot.clear()
         await self.client.connect(url, transports=["websocket"], wait_timeout=WAIT,
@@ -172,9 +177,13 @@ class RawScreen:
         return done
 
     async def receipt(self, seq: int, stage: str) -> None:
-        if not self.tally.receipts:
-            return
-        message = ["receipt", {"call": seq, "repeat": None, "stage": stage}]
+        if self.tally.receipts:
+            await self._send(["receipt", {"call": seq, "repeat": None, "stage": stage}])
+
+    async def beat(self) -> None:
+        await self._send(["heartbeat", {}])
+
+    async def _send(self, message: list[Any]) -> None:
         with contextlib.suppress(Exception):  # a screen whose server went away says nothing
             await self.ws.send_str(f"42{next(self.acks)}{json.dumps(message)}")
 
@@ -229,6 +238,13 @@ async def _screens(wid: int, url: str, tokens: list[str], kind: str, receipts: b
             await asyncio.gather(*(s.connect(url) for s in screens[first:first + 50]))
         results.put(("ready", wid, time.monotonic() - started))
 
+        async def beats() -> None:  # every screen every HEARTBEAT_SECONDS, spread evenly
+            while True:
+                for screen in screens:
+                    await screen.beat()
+                    await asyncio.sleep(HEARTBEAT_SECONDS / len(screens))
+
+        beating = asyncio.create_task(beats()) if receipts else None
         loop = asyncio.get_running_loop()
         seen = 0
         while True:
@@ -248,6 +264,8 @@ async def _screens(wid: int, url: str, tokens: list[str], kind: str, receipts: b
                 results.put(("reconnected", wid, max(done)))
             elif command == "stop":
                 await asyncio.sleep(SPEAK_SECONDS)  # the last spoken receipts
+                if beating is not None:
+                    beating.cancel()
                 await asyncio.gather(*(s.close() for s in screens), return_exceptions=True)
                 results.put(("stopped", wid, dict(tally.acks)))
                 return

@@ -22,7 +22,6 @@ numbers, windows and counts, never a name or a staff login.
 
 from __future__ import annotations
 
-import random
 import re
 import threading
 import time
@@ -57,9 +56,10 @@ from hall_ops.staff.devices import DeviceIdentity
 from hall_ops.staff.policy import hall_code
 
 ROOM = re.compile(r"^(hall|manager|zone:[a-z_]{1,32}|window:[0-9]{1,4})$")
-RECHECK_SECONDS = 10.0
-"""A connection's screen device is read again within this long: a revoked screen's reports
-stop counting within it."""
+RECHECK_SECONDS = 30.0
+"""A receipt reads the connection's screen device again when its last reading (join,
+heartbeat) is older than this. A revoked screen is refused at its next heartbeat (10 s) and,
+as ``screen.js`` does on that answer, stops reporting."""
 
 
 class Publisher:
@@ -153,18 +153,19 @@ def register_handlers(
     ``screen_of()``: the screen device of the connection asking, if it is one. Snapshots
     come from the hall's ``feed``, reports are stored by ``reports``."""
 
-    checked: dict[str, tuple[float, DeviceIdentity | None]] = {}  # sid → (due, device)
+    checked: dict[str, tuple[float, DeviceIdentity | None]] = {}  # sid → (read at, device)
 
-    def screen() -> DeviceIdentity | None:
-        """The connection's screen device, read again after ``RECHECK_SECONDS`` (each
-        connection at its own random moment within it): a call's reports from 500 screens
-        would otherwise be 500 device reads at once, or every few seconds all together."""
+    def screen(*, recheck: bool) -> DeviceIdentity | None:
+        """The connection's screen device: read at its join and each heartbeat (every 10 s,
+        spread over time); a receipt uses that reading unless it is older than
+        ``RECHECK_SECONDS`` — a call's receipts from 500 screens come all at once, and 500
+        device reads then would hold up the call's own fan-out."""
         sid, now = request.sid, time.monotonic()  # type: ignore[attr-defined]
         known = checked.get(sid)
-        if known is not None and now < known[0]:
+        if not recheck and known is not None and now - known[0] < RECHECK_SECONDS:
             return known[1]
         device = screen_of()
-        checked[sid] = (now + RECHECK_SECONDS * random.uniform(0.5, 1), device)
+        checked[sid] = (now, device)
         return device
 
     @socketio.on("disconnect")
@@ -185,13 +186,13 @@ def register_handlers(
                     "message": "this login or device may not join this room"}
         join_room(room)  # first: a push from now on reaches it, the snapshot has what came before
         emit("snapshot", feed.snapshot(room))
-        if room != manager_room.ROOM and (device := screen()) is not None:
+        if room != manager_room.ROOM and (device := screen(recheck=True)) is not None:
             reports.heard(device.id)  # counted for the next call once the join is answered
         return {"ok": True, "room": room}
 
     @socketio.on("heartbeat")
     def on_heartbeat(_data: Any = None) -> dict[str, Any]:
-        device = screen()
+        device = screen(recheck=True)
         if device is None:
             return refused()
         return reports.heard(device.id)
@@ -205,7 +206,7 @@ def register_handlers(
                 and (repeat is None or _positive(repeat)) and stage in reach.STAGES):
             return {"error": "invalid_receipt",
                     "message": "call: a call's seq, repeat: null or an id, stage: shown|spoken"}
-        device = screen()
+        device = screen(recheck=False)
         if device is None:
             return refused()
         try:
