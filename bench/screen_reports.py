@@ -1,7 +1,8 @@
-"""What the screens' reports cost: N screen devices each report one call shown and spoken
-(two write transactions each, then a ``reach`` push to the window), in-process with the
-Flask-SocketIO test client, on SQLite or PostgreSQL. Prints the time per report and for a
-whole call's reports (the clerk console's count is final when the last one is in).
+"""What the screens' reports cost: N screen devices each report one call shown and spoken,
+all screens at once (the reports are stored together, one transaction per ``[server]
+report_seconds``, then a ``reach`` push to the window), in-process with the Flask-SocketIO
+test client, on SQLite or PostgreSQL. Prints the time for a whole call's reports (the clerk
+console's count is final when the last one is in) and per report.
 
     .venv/bin/python bench/screen_reports.py --screens 10 30 100 --calls 5 [--postgres]
 """
@@ -14,6 +15,7 @@ import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -51,13 +53,16 @@ def run(screens: int, calls: int, url: str) -> list[float]:
     for _ in range(calls):
         app.test_client().post("/api/v1/tickets", json={"service": "enterprise"})
     took = []
+    pool = ThreadPoolExecutor(screens)
     for _ in range(calls):
         seq = clerk.post("/api/v1/windows/4/call-next").json["call"]["seq"]
         t0 = time.perf_counter()
-        for stage in ("shown", "spoken"):
-            for client in clients:
-                assert client.emit("receipt", {"call": seq, "stage": stage},
-                                   callback=True) == {"ok": True}
+        for stage in ("shown", "spoken"):  # every screen at once, as the hall's screens do
+            answers = list(pool.map(
+                lambda c, st=stage, n=seq: c.emit("receipt", {"call": n, "stage": st},
+                                                  callback=True),
+                clients))
+            assert answers == [{"ok": True}] * len(clients), answers
         took.append(time.perf_counter() - t0)
         reach = clerk.get("/api/v1/windows/4/reach").json
         assert (reach["expected"], reach["shown"], reach["spoken"]) == (screens,) * 3, reach
@@ -65,6 +70,7 @@ def run(screens: int, calls: int, url: str) -> list[float]:
         clerk.post("/api/v1/windows/4/finish")
         for client in clients:
             client.get_received()
+    pool.shutdown()
     time.sleep(2 * Publisher.REACH_EVERY)  # the last count is pushed from a background task
     hall.db.dispose()
     return took
