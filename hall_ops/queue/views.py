@@ -106,7 +106,11 @@ def estimate_wait_minutes(
 
 def ticket_status(session: Session, hall: HallConfig, token: str) -> dict[str, Any]:
     """What the citizen's phone shows: place in line, estimate, and the window once called."""
-    ticket = ticket_by_token(session, token)
+    return status_of(session, hall, ticket_by_token(session, token))
+
+
+def status_of(session: Session, hall: HallConfig, ticket: Ticket) -> dict[str, Any]:
+    """:func:`ticket_status` of a ticket already at hand (no second look-up by its token)."""
     service = session.get(Service, ticket.service_code)
     assert service is not None
     view = ticket_view(ticket)
