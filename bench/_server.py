@@ -30,22 +30,28 @@ from tests.support.web import HallSession  # noqa: E402
 
 MODES = ("threading", "gevent", "eventlet")
 KINDS = ("production", "embedded")
+ENTRIES = {
+    "production": ("-m", "hall_web"),
+    "embedded": (str(ROOT / "bench" / "_embedded_server.py"),),
+    "bare": (str(ROOT / "bench" / "bare_server.py"),),  # the floor: no hall at all
+}
 
 
 @contextmanager
 def server(
-    async_mode: str = "threading", *, database_url: str | None = None, kind: str = "production"
+    async_mode: str = "threading", *, database_url: str | None = None, kind: str = "production",
+    workdir: Path | None = None,
 ) -> Iterator[HallServer]:
     """``with server(mode) as srv: srv.url`` — a hall server whose log and SQLite file
-    (unless ``database_url``) live in a temporary directory."""
+    (unless ``database_url``) live in a temporary directory, or in ``workdir`` (a server
+    started again there finds the same database). ``kind="bare"``: ``bare_server.py``."""
     if async_mode not in MODES:
         raise ValueError(f"async mode must be one of {MODES}")
-    if kind not in KINDS:
-        raise ValueError(f"server kind must be one of {KINDS}")
-    entry = ("-m", "hall_web") if kind == "production" else (
-        str(ROOT / "bench" / "_embedded_server.py"),)
+    if kind not in ENTRIES:
+        raise ValueError(f"server kind must be one of {tuple(ENTRIES)}")
     with tempfile.TemporaryDirectory(prefix="hall-bench-") as tmp, HallServer(
-        Path(tmp), "--async-mode", async_mode, database_url=database_url, entry=entry
+        workdir or Path(tmp), "--async-mode", async_mode, database_url=database_url,
+        entry=ENTRIES[kind]
     ) as srv:
         yield srv
 

@@ -2,12 +2,15 @@
 
 Rooms: ``hall`` (every call), ``zone:<code>``, ``window:<n>``, ``manager``.
 A client emits ``join`` on every (re)connect and, if the web edge's access
-rule admits it to the room, gets a ``snapshot`` built from the database, so a
+rule admits it to the room, gets a ``snapshot`` of the committed state, so a
 screen that was offline, or is connected to another process behind the Redis
-message queue, shows exactly what the others show.
+message queue, shows exactly what the others show. Snapshots and the ``queue`` and
+``missed`` pushes come from the hall's feed (``displays.feed``: cached, coalesced, off the
+request path); calls and the window consoles' ``window`` are pushed at once.
 
 A screen *device* also reports: ``heartbeat`` every few seconds, and a ``receipt`` for each
-call it showed and, separately, spoke (``hall_ops.screens.reach``). After each report the
+call it showed and, separately, spoke (``hall_ops.screens.reach``), stored together and
+answered once stored (``displays.reports``). After the reports the
 calling window's console gets ``reach``: how many of the screens that count showed and
 spoke its latest call.
 
@@ -21,14 +24,18 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from flask import request
 from flask_socketio import SocketIO, emit, join_room
 
 from displays import manager as manager_room
+from displays.feed import HallFeed
+from displays.reports import ReportWriter
 from hall_ops import queue
-from hall_ops.clock import Clock, hall_day, iso_utc
+from hall_ops.clock import Clock
 from hall_ops.config import HallConfig
 from hall_ops.db import Database
 from hall_ops.errors import HallError
@@ -49,6 +56,9 @@ from hall_ops.staff.devices import DeviceIdentity
 from hall_ops.staff.policy import hall_code
 
 ROOM = re.compile(r"^(hall|manager|zone:[a-z_]{1,32}|window:[0-9]{1,4})$")
+RECHECK_SECONDS = 5.0
+"""A connection's screen device is read again after this long: a revoked screen's reports
+stop counting within it."""
 
 
 class Publisher:
@@ -58,30 +68,35 @@ class Publisher:
     """Seconds: the screens' reports of one call arrive together (two per screen); the
     window's console gets one ``reach`` per this interval, counted after the last of them."""
 
-    def __init__(self, socketio: SocketIO, db: Database, hall: HallConfig, clock: Clock) -> None:
+    def __init__(self, socketio: SocketIO, db: Database, hall: HallConfig, clock: Clock,
+                 feed: HallFeed, reports: ReportWriter) -> None:
         self.socketio = socketio
         self.db = db
         self.hall = hall
         self.clock = clock
+        self.feed = feed
+        self.reports = reports
         self._lock = threading.Lock()
         self._reach_due: set[int] = set()
 
     def publish(self, events: Sequence[Event]) -> None:
-        """One transaction's events: calls first (screens announce them), then one queue
-        snapshot however many tickets changed, then each changed window's console."""
+        """One transaction's events, in the committing thread: calls first and at once
+        (screens announce them), then each changed window's console (so the clerk's console
+        is current before the clerk's answer); the queue snapshot and missed numbers are
+        pushed by the hall's feed, once however many tickets changed."""
         called: set[int] = set()
-        for event in events:
-            if isinstance(event, (TicketCalled, CallRepeated)):
-                self.call(event.call)
-                called.add(event.call["window"])
+        stale = ({"calls"} if any(isinstance(e, TicketCalled) for e in events) else set()) | (
+            {"queue"} if any(isinstance(e, QueueChanged) for e in events) else set()) | (
+            {"missed"} if any(isinstance(e, MissedChanged) for e in events) else set())
+        with self.feed.changing(stale):
+            for event in events:
+                if isinstance(event, (TicketCalled, CallRepeated)):
+                    self.call(event.call)
+                    called.add(event.call["window"])
         for number in sorted(called):
             self.reach(number)  # at once: the console's count starts again from 0
         for number in sorted({e.window for e in events if isinstance(e, CallReached)} - called):
             self.reach_soon(number)
-        if any(isinstance(e, QueueChanged) for e in events):
-            self.queue_changed()
-        if any(isinstance(e, MissedChanged) for e in events):
-            self.missed_changed()
         for number in sorted({e.number for e in events if isinstance(e, WindowChanged)}):
             self.window_changed(number)
         if any(isinstance(e, ResultReady) for e in events):
@@ -95,6 +110,7 @@ class Publisher:
                 manager_room.push_workload(self.socketio, event.payload)
 
     def call(self, call: dict[str, Any]) -> None:
+        self.reports.called(call)
         rooms = ["hall", manager_room.ROOM, f"zone:{call['zone']}", f"window:{call['window']}"]
         self.socketio.emit("call", call, to=rooms)
 
@@ -119,64 +135,39 @@ class Publisher:
             self._reach_due.discard(number)
         self.reach(number)
 
-    def queue_changed(self) -> None:
-        with self.db.read() as session:
-            snapshot = queue.queue_snapshot(session, self.hall, self.clock())
-        self.socketio.emit("queue", snapshot, to=manager_room.ROOM)
-        public = ["hall", *(f"zone:{z.code}" for z in self.hall.zones)]
-        self.socketio.emit("queue", queue.public_snapshot(snapshot), to=public)
-
-    def missed_changed(self) -> None:
-        """The missed (过号) numbers, to the hall's screens and each zone's own."""
-        limit, now = self.hall.queue.missed_shown, self.clock()
-        with self.db.read() as session:
-            lists = {"hall": queue.missed_numbers(session, self.hall, now, limit=limit)} | {
-                f"zone:{zone.code}": queue.missed_numbers(session, self.hall, now, limit=limit,
-                                                          zone=zone.code)
-                for zone in self.hall.zones
-            }
-        for room, missed in lists.items():
-            self.socketio.emit("missed", {"room": room, "missed": missed}, to=room)
-
     def window_changed(self, number: int) -> None:
         with self.db.read() as session:
             view = queue.window_view(session, self.hall, number, self.clock())
         self.socketio.emit("window", view, to=f"window:{number}")
 
 
-def snapshot_for(room: str, db: Database, hall: HallConfig, clock: Clock) -> dict[str, Any]:
-    now = clock()
-    kind, _, key = room.partition(":")
-    with db.read() as session:
-        calls = queue.recent_calls(
-            session,
-            hall.queue.recent_calls_shown,
-            zone=key if kind == "zone" else None,
-            window=int(key) if kind == "window" else None,
-            day=hall_day(now, hall.timezone),
-        )
-        snapshot = queue.queue_snapshot(session, hall, now)
-        missed = queue.missed_numbers(
-            session, hall, now, limit=hall.queue.missed_shown,
-            zone=key if kind == "zone" else None,
-            window=int(key) if kind == "window" else None,
-        )
-    if room != manager_room.ROOM:
-        snapshot = queue.public_snapshot(snapshot)
-    return {"room": room, "calls": calls, "queue": snapshot, "missed": missed,
-            "at": iso_utc(now)}
-
-
 def register_handlers(
     socketio: SocketIO,
-    db: Database,
-    hall: HallConfig,
-    clock: Clock,
+    feed: HallFeed,
+    reports: ReportWriter,
     may_join: Callable[[str], bool],
     screen_of: Callable[[], DeviceIdentity | None],
 ) -> None:
     """``may_join(room)``: whether the connection asking (its login or device) may join;
-    ``screen_of()``: the screen device of the connection asking, if it is one."""
+    ``screen_of()``: the screen device of the connection asking, if it is one. Snapshots
+    come from the hall's ``feed``, reports are stored by ``reports``."""
+
+    checked: dict[str, tuple[float, DeviceIdentity | None]] = {}  # per connection (sid)
+
+    def screen() -> DeviceIdentity | None:
+        """The connection's screen device, checked again at most every ``RECHECK_SECONDS``:
+        a call's reports from 500 screens would otherwise be 500 device reads at once."""
+        sid, now = request.sid, time.monotonic()  # type: ignore[attr-defined]
+        known = checked.get(sid)
+        if known is not None and now - known[0] < RECHECK_SECONDS:
+            return known[1]
+        device = screen_of()
+        checked[sid] = (now, device)
+        return device
+
+    @socketio.on("disconnect")
+    def on_disconnect(_reason: Any = None) -> None:
+        checked.pop(request.sid, None)  # type: ignore[attr-defined]
 
     def refused() -> dict[str, Any]:
         return {"error": "forbidden", "message": "only a screen device reports"}
@@ -190,21 +181,18 @@ def register_handlers(
         if not may_join(room):
             return {"error": "forbidden",
                     "message": "this login or device may not join this room"}
-        join_room(room)
-        emit("snapshot", snapshot_for(room, db, hall, clock))
-        if room != manager_room.ROOM and (device := screen_of()) is not None:
-            with db.write() as session:
-                reach.heard(session, device.id, clock())
+        join_room(room)  # first: a push from now on reaches it, the snapshot has what came before
+        emit("snapshot", feed.snapshot(room))
+        if room != manager_room.ROOM and (device := screen()) is not None:
+            reports.heard(device.id)  # counted for the next call once the join is answered
         return {"ok": True, "room": room}
 
     @socketio.on("heartbeat")
     def on_heartbeat(_data: Any = None) -> dict[str, Any]:
-        device = screen_of()
+        device = screen()
         if device is None:
             return refused()
-        with db.write() as session:
-            reach.heard(session, device.id, clock())
-        return {"ok": True}
+        return reports.heard(device.id)
 
     @socketio.on("receipt")
     def on_receipt(data: Any) -> dict[str, Any]:
@@ -215,15 +203,13 @@ def register_handlers(
                 and (repeat is None or _positive(repeat)) and stage in reach.STAGES):
             return {"error": "invalid_receipt",
                     "message": "call: a call's seq, repeat: null or an id, stage: shown|spoken"}
-        device = screen_of()
+        device = screen()
         if device is None:
             return refused()
         try:
-            with db.write() as session:
-                reach.record_receipt(session, device, call, repeat, stage, clock())
+            return reports.receipt(device, call, repeat, stage)
         except HallError as exc:
             return exc.to_dict()
-        return {"ok": True}
 
 
 def _positive(value: Any) -> bool:

@@ -56,6 +56,12 @@ class ServerSection(Section):
     graceful_timeout: Annotated[int, Field(ge=1, le=600)] = 10
     trusted_proxies: Annotated[int, Field(ge=0, le=5)] = 0
     log_format: Literal["text", "json"] = "text"
+    push_seconds: Annotated[float, Field(ge=0.01, le=5)] = 0.1
+    """Screens get at most one ``queue`` (and ``missed``) push per this interval, carrying
+    the latest state; calls go out at once."""
+    report_seconds: Annotated[float, Field(ge=0.01, le=5)] = 0.1
+    """Screens' reports (receipts, heartbeats) are written together, one transaction per
+    this interval; a report is acknowledged once written."""
 
 
 class MetricsSection(Section):

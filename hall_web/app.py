@@ -18,6 +18,8 @@ from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from displays.feed import HallFeed
+from displays.reports import ReportWriter
 from displays.screens import Publisher, register_handlers
 from hall_ops.cases.approval import backends_from_config
 from hall_ops.cases.catalogue import load_catalogue
@@ -131,7 +133,11 @@ def create_app(
         message_queue=message_queue,
         channel=hall.sections.server.message_queue_channel,
     )
-    db.subscribe(Publisher(socketio, db, hall, clock).publish)
+    server_options = hall.sections.server
+    feed = HallFeed(socketio, db, hall, clock, server_options.push_seconds)
+    feed.watch(socketio.server.manager)
+    reports = ReportWriter(socketio, db, clock, server_options.report_seconds)
+    db.subscribe(Publisher(socketio, db, hall, clock, feed, reports).publish)
     ensure_auto_row(db)
     backends = backends_from_config(
         hall.sections.approval.model_dump(exclude_none=True), db, clock=clock
@@ -150,7 +156,7 @@ def create_app(
         link_secret=app.config["SECRET_KEY"], silent_calling=silent_calling,
         printers=printers_from_config(hall.sections),
     )
-    register_handlers(socketio, db, hall, clock, auth.may_join_room, auth.screen_of_connection)
+    register_handlers(socketio, feed, reports, auth.may_join_room, auth.screen_of_connection)
 
     init_i18n(app)
     for blueprint in (citizens.bp, clerks.bp, forms.bp, backoffice.bp, managers.bp,

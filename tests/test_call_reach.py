@@ -9,14 +9,16 @@ from __future__ import annotations
 import json
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from displays.screens import Publisher
 from hall_ops.screens.models import CallAnnouncement, CallReceipt
+from hall_ops.staff import devices
 from hall_web.jobs import ScreenWatch
-from tests.support.web import device_client, hall_app, staff_client, window_client
+from tests.support.web import CHEAP, device_client, hall_app, staff_client, window_client
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -101,6 +103,49 @@ def test_console_counts_what_the_screens_reported(app, floor):
         rows = s.scalars(select(CallReceipt)).all()
     assert [(r.call_id, r.announcement, r.shown_at is not None, r.spoken_at is not None)
             for r in rows] == [(call["seq"], 0, True, True)]
+
+
+def test_many_screens_reporting_at_once_are_stored_together(app, floor):
+    """Reports are written in batches (``[server] report_seconds``), and a screen is answered
+    ``ok`` only once its report is stored."""
+    hall_screen, zone_screen, other_zone, clerk, console = floor
+    hall = app.extensions["hall"]
+    with hall.db.write() as s:
+        tokens = [devices.issue_device(s, "test", "screen", f"屏{i}", "hall", hall.clock(),
+                                       CHEAP)[1] for i in range(20)]
+    screens = [hall_screen, zone_screen]
+    for token in tokens:
+        browser = app.test_client()
+        assert browser.get(devices.device_link("screen", "hall", token)).status_code == 302
+        screens.append(joined(app, "hall", browser))
+    clerk.post("/api/v1/windows/4/call-next")
+    [call] = received(hall_screen, "call")
+    assert received(console, "reach")[-1]["expected"] == len(screens) == 22
+
+    inserts: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO CALL_RECEIPTS"):
+            inserts.append(statement)
+
+    def both_stages(screen) -> list[dict]:
+        return [report(screen, call, stage) for stage in ("shown", "spoken")]
+
+    event.listen(hall.db.engine, "before_cursor_execute", count)
+    try:
+        with ThreadPoolExecutor(len(screens)) as pool:
+            answers = list(pool.map(both_stages, screens))
+    finally:
+        event.remove(hall.db.engine, "before_cursor_execute", count)
+    assert answers == [[{"ok": True}] * 2] * len(screens)
+    # Stored when answered: every screen's row is there, shown and spoken.
+    with hall.db.read() as s:
+        rows = s.scalars(select(CallReceipt).where(CallReceipt.call_id == call["seq"])).all()
+    assert len(rows) == 22 and all(r.shown_at and r.spoken_at for r in rows)
+    assert 1 <= len(inserts) <= 11  # 44 reports, a handful of transactions
+    latest = latest_reach(console, shown=22, spoken=22)
+    assert latest["expected"] == 22
+    assert clerk.get("/api/v1/windows/4/reach").json == latest
 
 
 def test_only_a_screen_showing_the_call_may_report_it(app, floor):

@@ -24,7 +24,7 @@ from sensors.poller import CameraPool, poll_cameras
 from sensors.simulator import CameraSimulator
 from tests.conftest import OPEN_NOW, StepClock
 from tests.support.server import ROOT, free_port
-from tests.support.web import device_client, hall_app, staff_client
+from tests.support.web import device_client, hall_app, received_until, staff_client
 from zones.occupancy import occupancy_trends
 from zones.skills import window_skills
 
@@ -105,9 +105,11 @@ def received(socket, name: str) -> list[dict]:
     return [e["args"][0] for e in socket.get_received() if e["name"] == name]
 
 
-def events(socket) -> dict[str, list[dict]]:
+def events(socket, until: str | None = None) -> dict[str, list[dict]]:
+    """Events received since the last call, by name; ``until``: once a push of that name came
+    (the hall's ``queue`` pushes come from a background task, shortly after the change)."""
     out: dict[str, list[dict]] = {}
-    for e in socket.get_received():
+    for e in received_until(socket, until) if until else socket.get_received():
         out.setdefault(e["name"], []).append(e["args"][0])
     return out
 
@@ -192,7 +194,7 @@ def test_apply_by_id_rewrites_the_windows_services_and_is_audited(app, clock):
 
     # Pushed: the queue (with the new assignment) and the change to the manager room,
     # and the window's own view to its clerk console.
-    pushed = events(manager_room)
+    pushed = events(manager_room, until="queue")
     assert pushed["queue"][-1]["windows"][number - 1]["services"] == first["to_services"]
     assert pushed["workload"][0]["applied"][0]["window"] == number
     assert first["id"] not in {p["id"] for p in pushed["proposals"][-1]["proposals"]}

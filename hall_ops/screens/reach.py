@@ -8,12 +8,16 @@ so its silence shows as "5/6" and as an alert; a device issued but not switched 
 does not. A manager looking at a screen page without a device link is no screen.
 
 A receipt is only what a screen said: ``shown`` when it drew the call, ``spoken`` when its
-announcement finished playing. Times are the server's, when it heard the report.
+announcement finished playing. Times are the server's, when it heard the report. Reports are
+stored together (``store_reports``: the screens' edge writes one transaction per short
+interval, not one per report, and answers a screen once its report is stored).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -43,47 +47,82 @@ def _insert(session: Session) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-def heard(session: Session, device_id: int, now: dt.datetime) -> None:
-    """The screen is alive: it joined, beat or reported now."""
-    stmt = _insert(session)(ScreenPresence).values(device_id=device_id, last_heard_at=now)
-    session.execute(stmt.on_conflict_do_update(index_elements=["device_id"],
-                                               set_={"last_heard_at": now}))
+@dataclass(frozen=True)
+class CallPlace:
+    """Where a call (or one re-announcement of it) was shown: facts that never change once
+    the call is recorded, so the screens' edge may keep them."""
+
+    call: int
+    announcement: int
+    """0: the call itself; otherwise the ``call_announcements.id``."""
+    window: int
+    zone: str
 
 
-def record_receipt(
-    session: Session, device: DeviceIdentity, call_id: int, announcement: int | None,
-    stage: str, now: dt.datetime,
-) -> int:
-    """Record that ``device`` showed or spoke call ``call_id`` (or its re-announcement);
-    the first report of each stage counts. Returns the calling window."""
-    if stage not in STAGES:
-        raise InvalidInput("stage is shown or spoken", code="invalid_stage")
+@dataclass(frozen=True)
+class Receipt:
+    """A screen's report, as heard at ``at`` (the server's time)."""
+
+    device_id: int
+    place: CallPlace
+    stage: str
+    at: dt.datetime
+
+
+def call_place(session: Session, call_id: int, announcement: int | None) -> CallPlace:
+    """The call ``call_id`` (or its re-announcement), or ``NotFound``."""
     event = session.get(TicketEvent, call_id)
     if event is None or event.kind not in CALL_KINDS or event.window_number is None:
         raise NotFound(f"no call {call_id}", code="unknown_call")
     window = get_window(session, event.window_number)
-    if device.kind != "screen" or device.scope not in scopes_showing(window.zone_code,
-                                                                     window.number):
-        raise Forbidden("this screen does not show that call", code="not_this_screen")
     if announcement:
         repeat = session.get(CallAnnouncement, announcement)
         if repeat is None or repeat.call_id != call_id:
             raise NotFound(f"no announcement {announcement} of call {call_id}",
                            code="unknown_announcement")
-    table = CallReceipt.__table__
-    stmt = _insert(session)(CallReceipt).values(
-        call_id=call_id, announcement=announcement or 0, device_id=device.id,
-        shown_at=now if stage == "shown" else None,
-        spoken_at=now if stage == "spoken" else None,
-    )
-    column = f"{stage}_at"
-    session.execute(stmt.on_conflict_do_update(
-        index_elements=["call_id", "announcement", "device_id"],
-        set_={column: func.coalesce(table.c[column], stmt.excluded[column])},
-    ))
-    heard(session, device.id, now)
-    events.record(session, CallReached(window.number))
-    return window.number
+    return CallPlace(call_id, announcement or 0, window.number, window.zone_code)
+
+
+def receipt(device: DeviceIdentity, place: CallPlace, stage: str, now: dt.datetime) -> Receipt:
+    """``device``'s report of ``place``, if it is a screen showing that call; else refused."""
+    if stage not in STAGES:
+        raise InvalidInput("stage is shown or spoken", code="invalid_stage")
+    if device.kind != "screen" or device.scope not in scopes_showing(place.zone, place.window):
+        raise Forbidden("this screen does not show that call", code="not_this_screen")
+    return Receipt(device.id, place, stage, now)
+
+
+def store_reports(
+    session: Session, receipts: Sequence[Receipt], heard_at: Mapping[int, dt.datetime]
+) -> None:
+    """Store screens' receipts and signs of life together (one statement each, however many
+    screens reported): the first report of each stage counts; each screen that reported is
+    heard at its latest report. Records ``CallReached`` for each window reported on."""
+    rows: dict[tuple[int, int, int], dict[str, Any]] = {}
+    last: dict[int, dt.datetime] = dict(heard_at)
+    for r in receipts:
+        row = rows.setdefault((r.place.call, r.place.announcement, r.device_id), {
+            "call_id": r.place.call, "announcement": r.place.announcement,
+            "device_id": r.device_id, "shown_at": None, "spoken_at": None})
+        column = f"{r.stage}_at"
+        row[column] = min(filter(None, (row[column], r.at)))
+        last[r.device_id] = max(r.at, last.get(r.device_id, r.at))
+    insert = _insert(session)
+    if rows:
+        table = CallReceipt.__table__
+        stmt = insert(CallReceipt).values(list(rows.values()))
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=["call_id", "announcement", "device_id"],
+            set_={c: func.coalesce(table.c[c], stmt.excluded[c]) for c in ("shown_at",
+                                                                          "spoken_at")},
+        ))
+    if last:
+        stmt = insert(ScreenPresence).values(
+            [{"device_id": d, "last_heard_at": at} for d, at in sorted(last.items())])
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=["device_id"], set_={"last_heard_at": stmt.excluded.last_heard_at}))
+    for window in sorted({r.place.window for r in receipts}):
+        events.record(session, CallReached(window))
 
 
 def day_start(now: dt.datetime, tz: Any) -> dt.datetime:

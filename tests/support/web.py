@@ -8,6 +8,8 @@ devices. Its test clients send the session's CSRF token with every change, as th
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -88,6 +90,23 @@ def device_client(app: Flask, scope: str = "hall", kind: str = "screen") -> Flas
     client = app.test_client()
     assert client.get(device_path(app, scope, kind)).status_code == 302
     return client
+
+
+def received_until(client: Any, name: str, match: Callable[[Any], bool] = lambda _: True,
+                   timeout: float = 5.0) -> list[dict[str, Any]]:
+    """What a Socket.IO test client received (``get_received``'s events) up to and including
+    a ``name`` push whose payload ``match``es: the hall's ``queue`` and ``missed`` pushes come
+    from a background task within ``[server] push_seconds`` of the change, not before the
+    request that made it returns."""
+    got: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        got.extend(client.get_received())
+        if any(e["name"] == name and match(e["args"][0]) for e in got):
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no matching {name!r} push within {timeout}s; got {got!r}")
+        time.sleep(0.01)
 
 
 def approver_of(app: Flask, department: str) -> str:
