@@ -50,14 +50,15 @@ COUNTER_LOCK = 7305515
 
 
 def _bump(insert: Any) -> Any:
+    counters = DailyCounter.__table__  # a Core statement: no ORM bulk-insert machinery
     return (
-        insert(DailyCounter)
+        insert(counters)
         .values(service_code=bindparam("service"), day=bindparam("day"), last_number=1)
         .on_conflict_do_update(
-            index_elements=[DailyCounter.service_code, DailyCounter.day],
-            set_={"last_number": DailyCounter.last_number + 1},
+            index_elements=[counters.c.service_code, counters.c.day],
+            set_={"last_number": counters.c.last_number + 1},
         )
-        .returning(DailyCounter.last_number)
+        .returning(counters.c.last_number)
     )
 
 
