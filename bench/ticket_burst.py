@@ -78,15 +78,24 @@ def server_cpu(group: int) -> float:
 
 
 async def _burst(
-    base: str, services: list[str], kiosks: int, per_kiosk: int, group: int
+    base: str, services: list[str], kiosks: int, per_kiosk: int, group: int, warm: bool
 ) -> Burst:
     import aiohttp
 
     sessions = [aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1))
                 for _ in range(kiosks)]
     try:
+        async def untimed(session: aiohttp.ClientSession, method: str, path: str,
+                          body: dict[str, str] | None = None) -> None:
+            async with session.request(method, f"{base}{path}", json=body) as reply:
+                await reply.read()
+
         # each kiosk's connection is open before the clock starts, as a kiosk's is
-        await asyncio.gather(*(s.get(f"{base}/api/v1/hall") for s in sessions))
+        await asyncio.gather(*(untimed(s, "GET", "/api/v1/hall") for s in sessions))
+        if warm:  # one ticket each, together: the server's database pool holds enough
+            await asyncio.gather(*(
+                untimed(s, "POST", "/api/v1/tickets", {"service": services[k % len(services)]})
+                for k, s in enumerate(sessions)))
         start = asyncio.Event()
         latencies: list[float] = []
 
@@ -124,7 +133,9 @@ def _database(kind: str, workdir: Path) -> Iterator[str]:
             yield url
 
 
-def measure(tree: Path, database: str, kiosks: int, per_kiosk: int, mode: str) -> Burst:
+def measure(
+    tree: Path, database: str, kiosks: int, per_kiosk: int, mode: str, warm: bool = False
+) -> Burst:
     """One burst against a fresh server run from ``tree`` on a fresh database."""
     services = citizen_services(load_config(ROOT / "config.toml"))
     with tempfile.TemporaryDirectory(prefix="hall-burst-") as tmp, ExitStack() as stack:
@@ -133,10 +144,11 @@ def measure(tree: Path, database: str, kiosks: int, per_kiosk: int, mode: str) -
             Path(tmp), "--async-mode", mode, database_url=url,
             config=tree / "config.toml", cwd=tree))
         assert server.process is not None
-        burst = asyncio.run(_burst(server.url, services, kiosks, per_kiosk, server.process.pid))
+        burst = asyncio.run(_burst(server.url, services, kiosks, per_kiosk, server.process.pid,
+                                   warm))
         db = Database(url)
         try:
-            _check_unique(db, kiosks * per_kiosk)
+            _check_unique(db, kiosks * (per_kiosk + warm))
         finally:
             db.dispose()
     return burst
@@ -163,6 +175,9 @@ def main() -> None:
                         default=["sqlite", "postgresql"])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--async-mode", choices=MODES, default="threading")
+    parser.add_argument("--warm", action="store_true",
+                        help="one untimed ticket per kiosk first, all together: the burst then "
+                             "finds the server's database connections open (PostgreSQL)")
     parser.add_argument("--baseline", nargs="+", default=[],
                         help="revisions to compare with, run alternately")
     args = parser.parse_args()
@@ -179,7 +194,7 @@ def main() -> None:
                     for name, tree in order:
                         load = _load()
                         figures = measure(tree, database, kiosks, per_kiosk,
-                                          args.async_mode).figures
+                                          args.async_mode, args.warm).figures
                         results.setdefault((name, database, kiosks), []).append(figures)
                         print(f"run {run + 1} {name:<7} {database:<10} {kiosks:>2} kiosks: "
                               f"{figures['rate']:6.0f} tickets/s  p50 {figures['p50']:7.1f}  "
