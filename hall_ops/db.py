@@ -14,6 +14,12 @@ windows calling at the same moment are serialised instead of failing late with
 "database is locked"; reads use a deferred transaction so screens and status
 pages never wait for a writer (WAL mode). On PostgreSQL the same code runs
 with ordinary transactions and row locks (``FOR UPDATE SKIP LOCKED``).
+
+Within one process, SQLite writers also queue in arrival order (:class:`FairLock`)
+before ``BEGIN IMMEDIATE``: SQLite's own busy handler makes a waiting writer sleep and
+retry with growing sleeps (up to 100 ms), so a writer arriving late could win while
+early ones slept on, and 32 kiosks at once saw single tickets wait seconds
+(bench/README.md, the burst). PostgreSQL queues waiters on a row lock itself.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +39,9 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from hall_ops.events import Event
 
 log = logging.getLogger(__name__)
+
+WRITE_WAIT_SECONDS = 30.0
+"""How long a SQLite writer waits for the database (its busy timeout, and the fair queue's)."""
 
 STARTUP_LOCK = 7305514
 """PostgreSQL advisory lock key: one process at a time migrates and loads the hall."""
@@ -114,6 +124,46 @@ def make_append_only(table: Table) -> None:
         event.listen(table, "after_create", ddl)
 
 
+class FairLock:
+    """A lock granted in arrival order (FIFO), with a timeout.
+
+    A plain lock lets whichever thread runs next take it, so under load a newcomer can
+    overtake threads that have waited long. Here each waiter queues its own gate and the
+    holder hands the lock straight to the first in line. Built from ``threading.Lock`` at
+    run time, so under gevent's or eventlet's monkey patching the gates are green locks
+    and a waiting greenlet yields to the others.
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._queue: deque[threading.Lock] = deque()
+        self._held = False
+
+    def acquire(self, timeout: float = WRITE_WAIT_SECONDS) -> None:
+        """Wait for our turn; ``TimeoutError`` after ``timeout`` seconds in the queue."""
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return
+            gate = threading.Lock()
+            gate.acquire()
+            self._queue.append(gate)
+        if gate.acquire(timeout=timeout):
+            return  # handed over by release(): we hold the lock
+        with self._mutex:
+            if gate in self._queue:  # still queued: give up our place
+                self._queue.remove(gate)
+                raise TimeoutError(f"waited {timeout:g} s to write to the database")
+        # release() handed the lock over just as we timed out: it is ours after all
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._queue:
+                self._queue.popleft().release()  # the next in line holds it from now
+            else:
+                self._held = False
+
+
 def _prepare_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
@@ -124,7 +174,7 @@ def _prepare_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(WRITE_WAIT_SECONDS * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -153,6 +203,9 @@ class Database:
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         self.schema = schema
+        self._write_turn: FairLock | None = None
+        """SQLite: writers of this process take turns in arrival order; PostgreSQL's row
+        locks queue the writers that conflict."""
         if schema is not None:
             if self.dialect != "postgresql":
                 raise ValueError(f"a hall schema needs PostgreSQL, not {self.dialect}")
@@ -165,10 +218,12 @@ class Database:
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             self.engine = create_engine(
-                url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False}
+                url, echo=echo,
+                connect_args={"timeout": WRITE_WAIT_SECONDS, "check_same_thread": False},
             )
             _prepare_sqlite(self.engine)
             read_engine = self.engine.execution_options(sqlite_begin="DEFERRED")
+            self._write_turn = FairLock()
         else:
             self.engine = create_engine(
                 url, echo=echo, pool_size=20, max_overflow=40, pool_pre_ping=True
@@ -215,12 +270,20 @@ class Database:
         into the audit trail of every transition made in this transaction.
         Domain events recorded in it (``hall_ops.events``) go to the
         subscribers after the commit, never for a rolled-back transaction.
+        On SQLite, writers of this process take their turn in arrival order.
         """
-        with self._writer.begin() as session:
-            session.info["origin"] = origin
-            session.info["database"] = self
-            yield session
-            events: list[Event] = session.info.pop("events", [])
+        turn = self._write_turn
+        if turn is not None:
+            turn.acquire()
+        try:
+            with self._writer.begin() as session:
+                session.info["origin"] = origin
+                session.info["database"] = self
+                yield session
+                events: list[Event] = session.info.pop("events", [])
+        finally:
+            if turn is not None:
+                turn.release()
         if events:
             self._publish(events)
 

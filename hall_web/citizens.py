@@ -82,12 +82,18 @@ def _rating_of(s: Session, ticket_id: int) -> dict[str, Any] | None:
     return ratings.rating_view(rating, hall.rules, hall.clock()) if rating else None
 
 
-def ticket_status_view(s: Session, ticket: Ticket) -> dict[str, Any]:
-    """The ticket as its holder sees it, with the case behind it and where to find it again."""
-    view = queue.ticket_status(s, current_hall().config, ticket.status_token)
-    view["case"] = delivery.delivery_view(s, ticket.id)
-    view["licences"] = _holder_licences(s, view["case"])
-    view["rating"] = _rating_of(s, ticket.id)
+def ticket_status_view(s: Session, ticket: Ticket, *, new: bool = False) -> dict[str, Any]:
+    """The ticket as its holder sees it, with the case behind it and where to find it again.
+
+    ``new``: issued in this request, so no case, licence or rating can point at it yet and
+    none is looked up (three queries fewer on the kiosk's path)."""
+    view = queue.status_of(s, current_hall().config, ticket)
+    if new:
+        view.update(case=None, licences=None, rating=None)
+    else:
+        view["case"] = delivery.delivery_view(s, ticket.id)
+        view["licences"] = _holder_licences(s, view["case"])
+        view["rating"] = _rating_of(s, ticket.id)
     token = ticket.status_token
     view["status_url"] = url_for("citizens.ticket_page", token=token, _external=True)
     view["print_url"] = url_for("citizens.ticket_print", token=token)
@@ -263,7 +269,7 @@ def take_ticket(json: TakeTicket) -> Any:
             s, hall.config, json.service, hall.clock(), priority=json.priority or "normal",
             ignore_hours=hall.always_open, resident_id=json.resident_id,
         )
-        view = ticket_status_view(s, ticket)
+        view = ticket_status_view(s, ticket, new=True)
     return jsonify(view), 201
 
 
@@ -279,7 +285,7 @@ def take_remote_ticket(json: RemoteTicket) -> Any:
     with write() as s:
         ticket = queue.take_ticket(s, hall.config, json.service, hall.clock(), remote=True,
                                    ignore_hours=hall.always_open)
-        view = ticket_status_view(s, ticket)
+        view = ticket_status_view(s, ticket, new=True)
     return jsonify(view), 201
 
 

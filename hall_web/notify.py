@@ -135,7 +135,7 @@ def kiosk_ticket(json: TakeTicket) -> Any:
             s, hall.config, json.service, hall.clock(), priority=json.priority or "normal",
             ignore_hours=hall.always_open, resident_id=json.resident_id,
         )
-        view = ticket_status_view(s, ticket)
+        view = ticket_status_view(s, ticket, new=True)
     printed = False
     if printer is not None:
         try:

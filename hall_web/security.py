@@ -204,8 +204,12 @@ def framed_by_self(view: F) -> F:
 def content_security_policy() -> str:
     """No inline script, no framing; styles may still be inline (``<style>`` blocks in pages).
     WebSocket URLs are named because older browsers do not count ws: as 'self'."""
-    host = request.host
-    frame_ancestors = g.get("frame_ancestors", "'none'")
+    return _policy(request.host, g.get("frame_ancestors", "'none'"))
+
+
+@functools.lru_cache(maxsize=64)
+def _policy(host: str, frame_ancestors: str) -> str:
+    """The policy for one host name: made once, not for every answer."""
     return "; ".join(
         (
             "default-src 'self'",

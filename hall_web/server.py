@@ -21,14 +21,27 @@ demo's camera simulators start there too: threads do not survive gunicorn's fork
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from hall_ops.config import ServerOptions
 from hall_web.logs import logging_config
+
+
+class HallLogger(Logger):
+    """gunicorn's logger, minus the access line nobody reads: requests are logged by nginx
+    (``gunicorn.access`` is at WARNING in ``logging_config``), yet gunicorn built each line's
+    fields before the level dropped it — about 2 % of a ticket request's CPU."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        enabled: bool = self._compute_access_log_enabled()
+        self._access_log_enabled = enabled and self.access_log.isEnabledFor(logging.INFO)
 
 
 def gunicorn_options(
@@ -42,6 +55,7 @@ def gunicorn_options(
         "workers": 1,
         "graceful_timeout": options.graceful_timeout,
         "logconfig_dict": logging_config(options.log_format),
+        "logger_class": HallLogger,
         # X-Forwarded-* are believed by ProxyFix alone, as [server] trusted_proxies says.
         "forwarded_allow_ips": "",
         "proc_name": "hall-ops",

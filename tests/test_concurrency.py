@@ -8,9 +8,11 @@ a duplicate number or a ticket called twice, never as a timing.
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 
-from sqlalchemy import delete, func, select
+import pytest
+from sqlalchemy import delete, func, select, text
 
 from hall_ops import queue
 from hall_ops.queue.models import Ticket, TicketEvent, Window, WindowService
@@ -145,3 +147,56 @@ def test_a_call_out_of_order_never_takes_a_ticket_another_window_calls(
     assert len(calls) == 60 and set(calls.values()) == {1}
     chosen = sum(len(served[n]) for i, n in enumerate(windows) if i % 2 == 1)
     assert chosen > 0 and refused  # both kinds of call took tickets, and some choices lost
+
+
+def _writers_waiting(db) -> int:
+    """Writers blocked behind the one holding the write: in the SQLite fair queue of this
+    process, or (PostgreSQL) sessions of this database waiting on a lock."""
+    if db.dialect == "sqlite":
+        return len(db._write_turn._queue)
+    with db.read() as s:
+        return s.scalar(text(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"))
+
+
+@pytest.mark.parametrize("counted_before", [0, 1])
+def test_kiosks_waiting_to_write_are_served_in_arrival_order(
+    any_db, hall_config, clock, counted_before
+):
+    """One kiosk holds its write transaction open; eight more start, one after the other,
+    each only once the previous one is waiting. They commit in the order they arrived: the
+    numbers, given out under the lock, follow the arrival order (SQLite: the fair write
+    queue; PostgreSQL: the advisory lock of the service's daily counter — on the upsert's
+    row lock alone they came out shuffled, both for the day's first number and later)."""
+    holding, go = threading.Event(), threading.Event()
+    got: dict[int, str] = {}
+    for _ in range(counted_before):
+        with any_db.write() as s:
+            queue.take_ticket(s, hall_config, "enterprise", clock.now)
+
+    def first() -> None:
+        with any_db.write() as s:
+            got[0] = queue.take_ticket(s, hall_config, "enterprise", clock.now).number
+            holding.set()
+            go.wait(30)
+
+    def later(i: int) -> None:
+        with any_db.write() as s:
+            got[i] = queue.take_ticket(s, hall_config, "enterprise", clock.now).number
+
+    threads = [threading.Thread(target=first)]
+    threads[0].start()
+    assert holding.wait(10)
+    for i in range(1, 9):
+        threads.append(threading.Thread(target=later, args=(i,)))
+        threads[-1].start()
+        deadline = time.monotonic() + 10
+        while _writers_waiting(any_db) < i:
+            assert time.monotonic() < deadline, f"kiosk {i} never started waiting"
+            time.sleep(0.005)
+    go.set()
+    for t in threads:
+        t.join(30)
+    first = 1 + counted_before
+    assert [got[i] for i in range(9)] == [f"B{n:03d}" for n in range(first, first + 9)]

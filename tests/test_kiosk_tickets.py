@@ -270,3 +270,18 @@ def test_remote_tickets_are_limited_per_address(tmp_path, hall_config, clock):
         assert statuses == [201, 201, 201, 429]  # successes count too: numbers are finite
     finally:
         app.extensions["hall"].db.dispose()
+
+
+def test_the_kiosk_answer_is_the_ticket_page_view(tmp_path, hall_config, clock):
+    """POST /tickets answers with the same view the ticket's own page reads back (it skips
+    looking up a case, licences and a rating, which a ticket just issued cannot have)."""
+    app = hall_app(hall_config, clock=clock, database_url=f"sqlite:///{tmp_path / 'hall.db'}")
+    client = app.test_client()
+    for _ in range(2):
+        assert client.post("/api/v1/tickets", json={"service": "enterprise"}).status_code == 201
+    taken = client.post("/api/v1/tickets", json={"service": "enterprise"})
+    assert taken.status_code == 201
+    view = taken.get_json()
+    assert view["people_ahead"] == 2
+    assert (view["case"], view["licences"], view["rating"]) == (None, None, None)
+    assert client.get(f"/api/v1/tickets/{view['token']}").get_json() == view

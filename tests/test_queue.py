@@ -181,6 +181,26 @@ def test_status_and_estimate(db, hall_config, clock):
     assert st["estimated_wait_minutes"] == pytest.approx(3 / 2 * 6, abs=0.1)
 
 
+def test_people_ahead_by_rank_time_then_number_on_both_databases(any_db, hall_config):
+    """Ties at the same whole second go by number; an elderly ticket taken later ranks ahead
+    (its head start); a ticket sent to a window waits only behind that window's and the
+    untargeted ones. The counts come from one prepared statement with typed parameters."""
+    now = dt.datetime(2026, 11, 25, 2, 0, 0)  # whole seconds: no microseconds stored
+    with any_db.write() as s:
+        normal = [queue.take_ticket(s, hall_config, "enterprise", now) for _ in range(3)]
+        elder = queue.take_ticket(s, hall_config, "enterprise", now + dt.timedelta(minutes=1),
+                                  priority="elderly")
+        other = queue.take_ticket(s, hall_config, "enterprise", now)
+        other.target_window_number = 5
+        sent = queue.take_ticket(s, hall_config, "enterprise", now + dt.timedelta(minutes=2))
+        sent.target_window_number = 4
+    with any_db.read() as s:
+        ahead = {t.number: queue.ticket_status(s, hall_config, t.status_token)["people_ahead"]
+                 for t in (*normal, elder, sent)}
+    assert ahead == {elder.number: 0, normal[0].number: 1, normal[1].number: 2,
+                     normal[2].number: 3, sent.number: 4}  # not behind window 5's ticket
+
+
 def test_recent_calls_survive_in_database(db, hall_config, clock):
     login(db, 4)
     take(db, hall_config, clock)

@@ -34,6 +34,7 @@ from hall_ops.queue.views import (
     public_snapshot,
     queue_snapshot,
     recent_calls,
+    status_of,
     ticket_status,
     ticket_view,
     waiting_by_service,
@@ -61,7 +62,7 @@ __all__ = [
     "hall_layout", "mark_no_show", "mean_service_minutes", "open_window",
     "open_windows_by_service", "pause_window", "public_snapshot", "queue_snapshot", "recall",
     "recent_calls",
-    "start_service", "take_ticket", "ticket_by_token", "ticket_status", "ticket_view",
+    "start_service", "status_of", "take_ticket", "ticket_by_token", "ticket_status", "ticket_view",
     "window_view",
     "transfer", "waiting_by_service",
 ]

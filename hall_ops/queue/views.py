@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import DateTime, Integer, bindparam, func, or_, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from hall_ops.cases.identity import mask_id
@@ -48,6 +48,38 @@ def ticket_view(ticket: Ticket) -> dict[str, Any]:
         "check_in_by": iso_utc(ticket.check_in_by),
     }
 
+# The statements a kiosk's ticket answer runs, built once: SQLAlchemy compiles them from
+# its cache without rebuilding the clauses and their cache key on every ticket.
+_LAST_SERVICES = (
+    select(Ticket.started_at, Ticket.finished_at)
+    .where(
+        Ticket.service_code == bindparam("service"),
+        Ticket.status == "done",
+        Ticket.started_at.is_not(None),
+        Ticket.finished_at.is_not(None),
+    )
+    .order_by(Ticket.finished_at.desc())
+    .limit(bindparam("sample"))
+)
+_OPEN_WINDOWS = (
+    select(WindowService.service_code, func.count())
+    .join(Window, Window.number == WindowService.window_number)
+    .where(Window.state != "closed")
+    .group_by(WindowService.service_code)
+)
+_AHEAD = select(func.count()).where(
+    Ticket.status == "waiting",
+    Ticket.day == bindparam("day"),
+    Ticket.service_code == bindparam("service"),
+    tuple_(Ticket.rank_at, Ticket.id) < tuple_(bindparam("rank_at", type_=DateTime()),
+                                               bindparam("id", type_=Integer())),
+    # untargeted tickets, and those sent to the same window (a NULL target matches none)
+    or_(Ticket.target_window_number.is_(None),
+        Ticket.target_window_number == bindparam("target")),
+)
+"""Waiting tickets of a service called before the given one (rank time, then id)."""
+
+
 def mean_service_minutes(
     session: Session, service: Service, sample: int, *, until: dt.datetime | None = None
 ) -> float:
@@ -56,34 +88,16 @@ def mean_service_minutes(
 
     One rule for the citizen's estimate, the screens and the workload planner.
     """
-    stmt = (
-        select(Ticket.started_at, Ticket.finished_at)
-        .where(
-            Ticket.service_code == service.code,
-            Ticket.status == "done",
-            Ticket.started_at.is_not(None),
-            Ticket.finished_at.is_not(None),
-        )
-        .order_by(Ticket.finished_at.desc())
-        .limit(sample)
-    )
-    if until is not None:
-        stmt = stmt.where(Ticket.finished_at <= until)
-    spans = [(done - started).total_seconds()
-             for started, done in session.execute(stmt).all() if started and done]
+    stmt = _LAST_SERVICES if until is None else _LAST_SERVICES.where(Ticket.finished_at <= until)
+    rows = session.execute(stmt, {"service": service.code, "sample": sample}).all()
+    spans = [(done - started).total_seconds() for started, done in rows if started and done]
     if not spans:
         return service.mean_service_minutes
     return max(sum(spans) / len(spans) / 60, 0.1)
 
 
 def open_windows_by_service(session: Session) -> dict[str, int]:
-    rows = session.execute(
-        select(WindowService.service_code, func.count())
-        .join(Window, Window.number == WindowService.window_number)
-        .where(Window.state != "closed")
-        .group_by(WindowService.service_code)
-    ).all()
-    return {code: count for code, count in rows}
+    return {code: count for code, count in session.execute(_OPEN_WINDOWS).all()}
 
 def waiting_by_service(session: Session, day: dt.date) -> dict[str, int]:
     rows = session.execute(
@@ -106,25 +120,21 @@ def estimate_wait_minutes(
 
 def ticket_status(session: Session, hall: HallConfig, token: str) -> dict[str, Any]:
     """What the citizen's phone shows: place in line, estimate, and the window once called."""
-    ticket = ticket_by_token(session, token)
+    return status_of(session, hall, ticket_by_token(session, token))
+
+
+def status_of(session: Session, hall: HallConfig, ticket: Ticket) -> dict[str, Any]:
+    """:func:`ticket_status` of a ticket already at hand (no second look-up by its token)."""
     service = session.get(Service, ticket.service_code)
     assert service is not None
     view = ticket_view(ticket)
     view["service_name_zh"] = service.name_zh
     view["service_name_en"] = service.name_en
     if ticket.status == "waiting":
-        ahead = session.scalar(
-            select(func.count()).where(
-                Ticket.status == "waiting",
-                Ticket.day == ticket.day,
-                Ticket.service_code == ticket.service_code,
-                tuple_(Ticket.rank_at, Ticket.id) < tuple_(ticket.rank_at, ticket.id),
-                or_(
-                    Ticket.target_window_number.is_(None),
-                    Ticket.target_window_number == ticket.target_window_number,
-                ),
-            )
-        ) or 0
+        ahead = session.scalar(_AHEAD, {
+            "day": ticket.day, "service": ticket.service_code, "rank_at": ticket.rank_at,
+            "id": ticket.id, "target": ticket.target_window_number,
+        }) or 0
         if ticket.target_window_number is not None:
             # Transferred to a named window: only that window calls it, and only while open.
             target = session.get(Window, ticket.target_window_number)
