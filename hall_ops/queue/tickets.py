@@ -29,7 +29,7 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Text, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -67,8 +67,8 @@ def _bump(insert: Any) -> Any:
 _BUMP = {"postgresql": _bump(postgresql.insert), "sqlite": _bump(sqlite.insert)}
 # Advisory locks are the database's, not the schema's: the key names the hall's schema, so
 # the halls of a deployment sharing one database never wait for each other's kiosks.
-_TAKE_TURN = select(func.pg_advisory_xact_lock(
-    COUNTER_LOCK, func.hashtext(func.concat(func.current_schema(), "/", bindparam("key")))))
+_TAKE_TURN = select(func.pg_advisory_xact_lock(COUNTER_LOCK, func.hashtext(
+    cast(func.current_schema(), Text) + "/" + bindparam("key", type_=Text))))
 
 
 def _next_seq(session: Session, service_code: str, day: dt.date) -> int:
