@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from hall_ops.floor.models import FloorChange
-from tests.support.web import hall_app, staff_client, window_client
+from tests.support.web import hall_app, received_until, staff_client, window_client
 
 FLOOR = "/api/v1/admin/floor"
 
@@ -122,9 +122,8 @@ def test_screens_get_the_renamed_service_at_once(app, admin):
     screen.get_received()
     assert admin.patch(f"{FLOOR}/services/notary", json={"name_en": "Notaries"}).status_code \
         == 200
-    pushed = [e["args"][0] for e in screen.get_received() if e["name"] == "queue"]
-    assert pushed and next(s for s in pushed[-1]["services"]
-                           if s["code"] == "notary")["name_en"] == "Notaries"
+    received_until(screen, "queue", lambda snapshot: next(
+        s for s in snapshot["services"] if s["code"] == "notary")["name_en"] == "Notaries")
     screen.disconnect()
 
 
@@ -138,8 +137,8 @@ def test_a_new_zones_screen_gets_the_queue(app, admin):
     r = admin.post(f"{FLOOR}/services", json={"code": "tax", "letter": "T", "name_zh": "税务",
                                               "name_en": "Tax", "zone": "annex"})
     assert r.status_code == 201, r.json
-    pushed = [e["args"][0] for e in screen.get_received() if e["name"] == "queue"]
-    assert pushed and any(s["code"] == "tax" for s in pushed[-1]["services"])
+    received_until(screen, "queue",
+                   lambda snapshot: any(s["code"] == "tax" for s in snapshot["services"]))
     screen.disconnect()
 
 
