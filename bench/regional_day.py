@@ -111,6 +111,8 @@ class HallResult:
     windows: int
     transactions: int
     wall_s: float
+    cpu_s: float
+    """The hall process's own CPU time for its day (the database server's not included)."""
     served: int
     no_shows: int
     wait_mean: float
@@ -167,7 +169,7 @@ def run_hall(index: int, url: str, target: int, seed: int, no_show: float,
         else:
             schedule(minute + WALK_MINUTES, "start", window)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for number in open_desks:
         with db.write(origin=f"window {number}") as s:
             queue.open_window(s, number, clerk[number], at(0))
@@ -218,7 +220,7 @@ def run_hall(index: int, url: str, target: int, seed: int, no_show: float,
                 queue.finish(s, payload, clerk[payload], now)
             transactions += 1
             call(payload, minute)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
 
     with db.read() as s:
         (row,) = ticket_report(s, hall, DAY, DAY, "day")
@@ -238,7 +240,7 @@ def run_hall(index: int, url: str, target: int, seed: int, no_show: float,
     busiest_15 = max(sum(counts[m:m + 15]) for m in range(max(1, last - 14))) / 15
     return HallResult(
         index=index, tickets=row.tickets, windows=len(open_desks), transactions=transactions,
-        wall_s=wall, served=row.served, no_shows=row.no_shows,
+        wall_s=wall, cpu_s=cpu, served=row.served, no_shows=row.no_shows,
         wait_mean=row.wait_mean_minutes or 0.0, wait_p90=row.wait_p90_minutes or 0.0,
         wait_max=max(waits), peak_rows_per_min=max(counts), peak_rows_per_min_15=busiest_15,
     )
@@ -302,12 +304,13 @@ def main() -> None:
           f"{load_before[0]:.1f} before, {load_after[0]:.1f} after")
     if args.per_hall or (args.per_hall is None and args.halls <= 20):
         print(f"\n{'hall':>4} {'windows':>7} {'tickets':>7} {'served':>6} {'no-show':>7} "
-              f"{'mean wait':>9} {'p90 wait':>8} {'longest':>8} {'wall s':>7} "
+              f"{'mean wait':>9} {'p90 wait':>8} {'longest':>8} {'wall s':>7} {'cpu s':>6} "
               f"{'peak rows/min':>13} {'15-min peak':>11}")
         for r in results:
             print(f"{r.index:>4} {r.windows:>7} {r.tickets:>7} {r.served:>6} {r.no_shows:>7} "
                   f"{r.wait_mean:>8.1f}m {r.wait_p90:>7.1f}m {r.wait_max:>7.1f}m "
-                  f"{r.wall_s:>7.1f} {r.peak_rows_per_min:>13} {r.peak_rows_per_min_15:>11.1f}")
+                  f"{r.wall_s:>7.1f} {r.cpu_s:>6.1f} {r.peak_rows_per_min:>13} "
+                  f"{r.peak_rows_per_min_15:>11.1f}")
 
     def med(values: list[float]) -> float:
         return statistics.median(values)
@@ -321,6 +324,10 @@ def main() -> None:
           f"{max(r.wait_max for r in results):.1f}); served "
           f"{med([r.served for r in results]):.0f}, "
           f"no-shows {med([r.no_shows for r in results]):.0f}")
+    cpu = sum(r.cpu_s for r in results)
+    print(f"hall processes' CPU: {cpu:.0f} s in all, {1000 * cpu / tickets:.1f} ms per ticket, "
+          f"{1000 * cpu / transactions:.2f} ms per transaction (the load-independent figure: "
+          f"one core replays {tickets / cpu:.0f} tickets/s)")
     peak = med([r.peak_rows_per_min for r in results])
     peak15 = med([r.peak_rows_per_min_15 for r in results])
     print(f"database rows per hall at peak (tickets + ticket events, simulated time): "
