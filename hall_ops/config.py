@@ -188,6 +188,13 @@ class HallConfig:
     """``[hall] demo``: the demo hall, which ``serve`` runs only with ``--demo``."""
     jobs: JobsConfig = field(default_factory=JobsConfig)
     server: ServerOptions = ServerOptions()
+    instance_dir: Path | None = None
+    """Where the hall keeps what is its own (session key, scans, archive): ``instance/``
+    beside the config file unless a deployment gives each of its halls a folder."""
+
+    @property
+    def instance(self) -> Path:
+        return self.instance_dir or self.base_dir / "instance"
 
     @cached_property
     def sections(self) -> ConfigFile:

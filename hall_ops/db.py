@@ -1,5 +1,14 @@
 """Database plumbing: one engine per hall, write and read sessions.
 
+A hall of a deployment (``hall_ops.region``) on PostgreSQL lives in a schema of its own
+(``hall_<code>``) of the deployment's database. Those halls share one engine per URL in
+the process, so connections stay bounded per process however many halls it serves: each
+hall's engine is an option engine of the shared one (the same pool) whose every
+transaction begins with ``SET LOCAL search_path TO hall_<code>``. The setting lives for
+that transaction only, so a pooled connection never carries a hall into the next one,
+and raw SQL (migrations' triggers, the audit chain's statements) finds the hall's
+tables as the ORM does.
+
 Writes on SQLite take the database lock up front (``BEGIN IMMEDIATE``) so two
 windows calling at the same moment are serialised instead of failing late with
 "database is locked"; reads use a deferred transaction so screens and status
@@ -10,11 +19,13 @@ with ordinary transactions and row locks (``FOR UPDATE SKIP LOCKED``).
 from __future__ import annotations
 
 import logging
+import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import DDL, Engine, MetaData, Table, create_engine, event, text
+from sqlalchemy import DDL, Connection, Engine, MetaData, Table, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -24,6 +35,55 @@ log = logging.getLogger(__name__)
 
 STARTUP_LOCK = 7305514
 """PostgreSQL advisory lock key: one process at a time migrates and loads the hall."""
+
+
+SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+"""A schema name the code may write into SQL unquoted."""
+
+POOL_SIZE, MAX_OVERFLOW = 10, 10
+"""Connections of the engine the halls of a deployment share in one process: at most
+``POOL_SIZE + MAX_OVERFLOW`` per process (4 processes: 80, under PostgreSQL's default
+``max_connections`` of 100 with room for the leaders' and tools' connections)."""
+
+
+class _SharedEngines:
+    """One engine per URL in the process for every schema'd database, counted, so the
+    last ``dispose()`` closes the pool."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._engines: dict[str, tuple[Engine, int]] = {}
+
+    def take(self, url: str, echo: bool, pool_size: int, max_overflow: int) -> Engine:
+        with self._lock:
+            engine, users = self._engines.get(url) or (create_engine(
+                url, echo=echo, pool_size=pool_size, max_overflow=max_overflow,
+                pool_pre_ping=True), 0)
+            self._engines[url] = (engine, users + 1)
+            return engine
+
+    def give_back(self, url: str) -> None:
+        with self._lock:
+            engine, users = self._engines[url]
+            if users > 1:
+                self._engines[url] = (engine, users - 1)
+                return
+            del self._engines[url]
+        engine.dispose()
+
+
+shared_engines = _SharedEngines()
+
+
+def _in_schema(engine: Engine, schema: str) -> Engine:
+    """An option engine of ``engine`` (same pool) whose transactions use ``schema``."""
+    scoped = engine.execution_options(hall_schema=schema)
+
+    @event.listens_for(scoped, "begin")
+    def _on_begin(conn) -> None:
+        conn.exec_driver_sql(f"SET LOCAL search_path TO {schema}")
+
+    return scoped
 
 
 class Base(DeclarativeBase):
@@ -85,23 +145,37 @@ def hall_metadata() -> MetaData:
 class Database:
     """The hall's database: ``write()`` for changes, ``read()`` for queries."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, schema: str | None = None,
+                 pool_size: int = POOL_SIZE, max_overflow: int = MAX_OVERFLOW) -> None:
+        """``schema``: PostgreSQL only, the hall's schema in a database several halls share
+        (see the module docstring; ``pool_size``/``max_overflow`` size the shared pool when
+        this process makes it). Without it: the whole database is the hall's."""
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
-        if self.dialect == "sqlite":
+        self.schema = schema
+        if schema is not None:
+            if self.dialect != "postgresql":
+                raise ValueError(f"a hall schema needs PostgreSQL, not {self.dialect}")
+            if not SCHEMA.fullmatch(schema):
+                raise ValueError(f"not a schema name: {schema!r}")
+            self.engine = _in_schema(
+                shared_engines.take(url, echo, pool_size, max_overflow), schema)
+            read_engine: Engine = self.engine
+        elif self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             self.engine = create_engine(
                 url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False}
             )
             _prepare_sqlite(self.engine)
-            read_engine: Engine = self.engine.execution_options(sqlite_begin="DEFERRED")
+            read_engine = self.engine.execution_options(sqlite_begin="DEFERRED")
         else:
             self.engine = create_engine(
                 url, echo=echo, pool_size=20, max_overflow=40, pool_pre_ping=True
             )
             read_engine = self.engine
         self.url = url
+        self._disposed = False
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
         self._reader = sessionmaker(read_engine, expire_on_commit=False)
         self._subscribers: list[Callable[[Sequence[Event]], None]] = []
@@ -114,6 +188,12 @@ class Database:
 
         return schema.prepare(self, upgrade=upgrade)
 
+    def ensure_schema(self, conn: Connection) -> None:
+        """Within the start-up transaction: the hall's schema exists (PostgreSQL halls of a
+        deployment; the search path names it already, so what follows is made in it)."""
+        if self.schema is not None:
+            conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+
     def serialise_setup(self, session: Session) -> None:
         """Within a start-up transaction: one process at a time loads the hall (PostgreSQL)."""
         if self.dialect == "postgresql":
@@ -124,6 +204,7 @@ class Database:
         from hall_ops import schema
 
         with self.engine.begin() as conn:
+            self.ensure_schema(conn)
             schema.create_at_head(conn)
 
     @contextmanager
@@ -137,6 +218,7 @@ class Database:
         """
         with self._writer.begin() as session:
             session.info["origin"] = origin
+            session.info["database"] = self
             yield session
             events: list[Event] = session.info.pop("events", [])
         if events:
@@ -156,7 +238,13 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Session]:
         with self._reader() as session:
+            session.info["database"] = self
             yield session
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        """Close the pool (a shared one once its last hall is disposed)."""
+        if self.schema is None:
+            self.engine.dispose()
+        elif not self._disposed:
+            shared_engines.give_back(self.url)
+        self._disposed = True

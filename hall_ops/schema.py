@@ -65,6 +65,7 @@ def prepare(db: Database, *, upgrade: bool = True) -> str:
     with db.engine.begin() as conn:
         if db.dialect == "postgresql":
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({STARTUP_LOCK})")
+        db.ensure_schema(conn)
         return _prepare(conn, upgrade)
 
 

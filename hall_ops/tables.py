@@ -18,6 +18,7 @@ from hall_ops.forms import drafts as forms_drafts
 from hall_ops.forms import spec as forms_spec
 from hall_ops.licences import models as licences_models
 from hall_ops.queue import models as queue_models
+from hall_ops.region import models as region_models
 from hall_ops.runtime import models as runtime_models
 from hall_ops.screens import models as screens_models
 from hall_ops.staff import models as staff_models
@@ -27,7 +28,7 @@ from zones import models as zones_models
 CONTEXTS = (
     zones_models, queue_models, cases_models, floor_models, sensors_models, staff_models,
     runtime_models, forms_spec, forms_drafts, archive_models, licences_models,
-    evaluation_models, screens_models, audit_models, printing_models,
+    evaluation_models, screens_models, audit_models, printing_models, region_models,
 )
 """The model modules, in the order their tables depend on each other."""
 

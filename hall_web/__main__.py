@@ -30,6 +30,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the hall (HTTP + Socket.IO)")
     serve.add_argument("--config", default="config.toml")
+    serve.add_argument("--deployment", metavar="FILE",
+                       help="serve every hall of a deployment (deployment.toml) instead of "
+                            "one hall's --config")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--database-url")
@@ -229,6 +232,9 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _serve(args: argparse.Namespace) -> None:
+    if args.deployment:
+        _serve_deployment(args)
+        return
     config_path = Path(args.config)
     if not args.demo:
         from hall_ops.config import load_config
@@ -297,6 +303,72 @@ def _serve(args: argparse.Namespace) -> None:
     if args.demo:
         print("  demo: opening hours ignored; logins and device links follow", flush=True)
     server.run(load, async_mode=async_mode, host=host, port=port, options=hall.server)
+
+
+def _serve_deployment(args: argparse.Namespace) -> None:
+    """``serve --deployment FILE``: the root app and every hall in one process (one gunicorn
+    worker, as for one hall); the process runs every hall's jobs when it leads."""
+    from hall_ops.region.deployment import read_deployment
+
+    path = Path(args.deployment)
+    file = read_deployment(path)
+    if file.deployment.demo and not args.demo:
+        raise SystemExit(f"hall-ops: {path} is the demo deployment ([deployment] demo = true): "
+                         "refusing to serve it without --demo")
+    async_mode = args.async_mode or file.server.async_mode
+    if async_mode == "eventlet":
+        import eventlet
+
+        eventlet.monkey_patch()
+
+    from hall_ops.config import ServerOptions, load_config
+    from hall_ops.install import refuse_demo
+    from hall_ops.region.deployment import Deployment
+
+    if not args.demo:  # the files here; each hall's database once it is open, in load()
+        for entry in file.halls:
+            if entry.config:
+                refuse_demo(load_config(path.parent / entry.config))
+    from hall_web import server
+    from hall_web.logs import configure_logging
+
+    deployment = Deployment(path, database_url=args.database_url,
+                            message_queue=args.message_queue)
+    served = file.server
+    configure_logging(served.log_format)
+    host, port = args.host or served.host, args.port or served.port
+    base = f"http://{host}:{port}"
+    simulators = contextlib.ExitStack()
+
+    def load() -> Flask:
+        """Build the apps where they are served (gunicorn's worker, after gevent patched)."""
+        from hall_web.deployment import create_deployment, hall_prefix
+        from hall_web.jobs import start_deployment_jobs
+
+        root = create_deployment(deployment, async_mode=async_mode, always_open=args.demo)
+        for code, app in root.extensions["halls"].items():
+            hall = deployment.config(code)
+            if args.demo:
+                from hall_web.commands import demo_logins
+
+                print(f"hall-ops: {hall.name_zh} — {base}{hall_prefix(code)}/", flush=True)
+                print(demo_logins(app, base + hall_prefix(code)), flush=True)
+            else:
+                refuse_demo(hall, app.extensions["hall"].db)
+            if args.demo and not args.no_jobs:
+                _start_camera_simulators(hall, simulators)
+        if not args.no_jobs:
+            start_deployment_jobs(root)
+        return root
+
+    print(f"hall-ops: {file.deployment.name_zh} ({async_mode}, {deployment.dialect}, "
+          f"{len(file.halls)} nodes): {base}/", flush=True)
+    if args.demo:
+        print("  demo: opening hours ignored; each hall's logins and device links follow",
+              flush=True)
+    server.run(load, async_mode=async_mode, host=host, port=port, options=ServerOptions(
+        connections=served.connections, graceful_timeout=served.graceful_timeout,
+        trusted_proxies=served.trusted_proxies, log_format=served.log_format))
 
 
 if __name__ == "__main__":

@@ -174,6 +174,8 @@ def _wants_json() -> bool:
 
 
 def enforce(rule: AccessRule, view_args: Mapping[str, Any]) -> None:
+    if rule.name == "public":  # asks nobody who is there (a deployment's root has no logins)
+        return
     verdict = decide(rule, current_staff(), current_device(), view_args)
     if verdict == "ok":
         return

@@ -240,7 +240,8 @@ def device_issue(json: NewDevice) -> Any:
         )
         issued = {"id": device.id, "kind": device.kind, "name": device.name,
                   "scope": device.scope}
-        link = request.host_url.rstrip("/") + devices.device_link(device.kind, device.scope, token)
+        link = (request.host_url.rstrip("/") + request.script_root
+                + devices.device_link(device.kind, device.scope, token))
     return jsonify(device=issued, link=link, qr=_qr_data_url(link)), 201
 
 

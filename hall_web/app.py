@@ -80,9 +80,19 @@ def create_app(
     message_queue: str | None = None,
     secret_key: str | None = None,
     staff_policy: StaffPolicy | None = None,
+    database: Database | None = None,
+    prefix: str = "",
+    key_folder: Path | None = None,
 ) -> Flask:
     """``staff_policy``: how passwords are hashed and accounts lock (default: ``[security]``
-    of the config, argon2id at its standard cost)."""
+    of the config, argon2id at its standard cost).
+
+    A hall of a deployment (``hall_web.deployment``) is given its ``database`` (a schema or
+    a file of the deployment's), the ``prefix`` it is mounted under (``/h/<code>``: its
+    session cookie is its own, so logging in at one hall leaves another's session alone)
+    and the deployment's ``key_folder``: the personal-data key and the departments'
+    licence keys are one per process (``hall_ops.privacy``, ``licence_library``), so every
+    hall of a deployment uses the deployment's. Default: the hall's instance folder."""
     hall = config if isinstance(config, HallConfig) else load_config(config)
     notices = settings_from_config(hall.sections.notices.model_dump(exclude_none=True))
     async_mode = async_mode or hall.async_mode
@@ -92,19 +102,23 @@ def create_app(
     # hall_web/static and hall_web/templates, Flask's defaults: static is a symlink to the
     # top-level static/ in the source tree and a real folder in the wheel. instance/ (the
     # secret key) sits beside the config file, as the default SQLite file does.
-    app = Flask("hall_web", instance_path=str(hall.base_dir / "instance"))
+    app = Flask("hall_web", instance_path=str(hall.instance))
     app.config.update(
         SECRET_KEY=secret_key or _secret_key(Path(app.instance_path)),
         JSON_AS_ASCII=False,
         SESSION_COOKIE_SAMESITE="Lax",
     )
+    if prefix:
+        app.config.update(APPLICATION_ROOT=prefix, SESSION_COOKIE_PATH=prefix + "/",
+                          SESSION_COOKIE_NAME="session" + prefix.replace("/", "_"))
+    keys = key_folder or Path(app.instance_path)
     init_api(app)
     # Resident ID numbers are encrypted under a key kept outside the database.
-    install(PersonalDataCipher.from_instance(app.instance_path))
+    install(PersonalDataCipher.from_instance(keys))
     # Licences are signed with the departments' keys, kept in the instance folder too.
     library_config = hall.sections.licences
     licence_library.install(licence_library.Library(
-        signing.Keyring.in_instance(app.instance_path, library_config.algorithm), hall.timezone,
+        signing.Keyring.in_instance(keys, library_config.algorithm), hall.timezone,
         {i.name: licence_library.TrustedIssuer(i.name, i.algorithm, i.public_key)
          for i in library_config.trusted_issuers},
     ))
@@ -114,7 +128,7 @@ def create_app(
         app.wsgi_app = fixed  # type: ignore[method-assign]
     init_request_ids(app)
 
-    db = Database(database_url or hall.database_url)
+    db = database or Database(database_url or hall.database_url)
     app.logger.info("database schema %s", db.prepare_schema(upgrade=hall.schema_upgrade))
     with db.write() as session:
         db.serialise_setup(session)
@@ -138,7 +152,7 @@ def create_app(
     )
     backends = with_platform(backends, hall.sections.evaluation.platform)
     store = store_from_config(hall.sections.materials, app.instance_path)
-    connect_archive(store)  # the archive packs the scans and licences of a finished case
+    connect_archive(db, store)  # the archive packs the scans and licences of a finished case
     gateway = silent.gateway_of(notices.channels)
     silent_calling = (silent.SilentCalling(db, gateway, hall, clock, notices.policy)
                       if gateway else None)

@@ -229,7 +229,7 @@ def _verify(token: str) -> devices.DeviceIdentity | None:
 
 def _without_device_arg() -> str:
     query = [(k, v) for k, v in request.args.items(multi=True) if k != "device"]
-    return request.path + ("?" + urlencode(query) if query else "")
+    return request.script_root + request.path + ("?" + urlencode(query) if query else "")
 
 
 def _too_many() -> Response:
@@ -262,11 +262,17 @@ def _load_device() -> ResponseBase | None:
     return None
 
 
+def _cookie_path() -> str:
+    """The hall's own path: a device of one hall of a deployment is not presented to another."""
+    return current_app.config["SESSION_COOKIE_PATH"] or "/"
+
+
 def _set_device_cookie(response: ResponseBase, token: str) -> None:
     response.set_cookie(
         DEVICE_COOKIE,
         token,
         max_age=security.settings().device_cookie_days * 86400,
+        path=_cookie_path(),
         httponly=True,
         samesite="Lax",
         secure=request.is_secure,
@@ -275,7 +281,7 @@ def _set_device_cookie(response: ResponseBase, token: str) -> None:
 
 def _device_cookie_upkeep(response: Response) -> Response:
     if g.get("drop_device_cookie"):
-        response.delete_cookie(DEVICE_COOKIE, httponly=True, samesite="Lax")
+        response.delete_cookie(DEVICE_COOKIE, path=_cookie_path(), httponly=True, samesite="Lax")
     elif g.get("device") and g.get("renew_device_cookie") and DEVICE_COOKIE in request.cookies:
         _set_device_cookie(response, g.renew_device_cookie)
     return response
@@ -373,7 +379,7 @@ def login() -> Any:
             error=_login_error(exc.code),
             login=request.form.get("login", ""),
         ), 401
-    return redirect(next_url)
+    return redirect(request.script_root + next_url)  # next is a path within this hall
 
 
 @bp.post("/logout")

@@ -40,11 +40,18 @@ ScriptMessage = tuple[str | None, str | tuple[str, ...]]
 
 def init_i18n(app: Flask) -> None:
     """Flask-Babel with the hall's catalogue, the language cookie and the pages' words."""
+    init_babel(app)
+    app.extensions["hall_script_messages"] = script_messages(Path(app.static_folder or "") / "js")
+    app.context_processor(_page_words)
+
+
+def init_babel(app: Flask) -> None:
+    """The catalogue, the language of each request, its cookie and the switch (any app of
+    the hall-ops: a hall's, or a deployment's root)."""
     Babel(app, locale_selector=select_language, default_locale=DEFAULT_LANGUAGE,
           default_translation_directories=str(TRANSLATIONS))
-    app.extensions["hall_script_messages"] = script_messages(Path(app.static_folder or "") / "js")
     app.after_request(_remember_language)
-    app.context_processor(_page_words)
+    app.context_processor(_language_words)
 
 
 def select_language() -> str:
@@ -111,19 +118,26 @@ def script_words() -> dict[str, str | list[str]]:
     return words
 
 
-def _page_words() -> dict[str, Any]:
-    """What every page needs besides ``_()``: the language, its switch, names and the hall."""
+def _language_words() -> dict[str, Any]:
+    """The language, its switch and bilingual names."""
     lang = current_language()
     other = other_language(lang)
-    hall = current_hall().config
-    days = get_day_names("abbreviated", locale=lang)
     return {
         "lang": lang,
         "other_lang": other,
         "other_language_name": Locale.parse(other).get_display_name(other),
         "lang_url": _lang_url(other),
-        "_other": in_other_language,
         "name": lambda item: item["name_en" if lang == "en" else "name_zh"],
+    }
+
+
+def _page_words() -> dict[str, Any]:
+    """What every hall page needs besides ``_()`` and the language: the hall and its days."""
+    lang = current_language()
+    hall = current_hall().config
+    days = get_day_names("abbreviated", locale=lang)
+    return {
+        "_other": in_other_language,
         "day_name": lambda day: days[WEEKDAYS.index(day)],
         "wait_text": wait_text,
         "script_words": script_words,

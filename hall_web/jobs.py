@@ -29,6 +29,7 @@ from hall_ops.cases.notices import notify_ready, settings_from_config
 from hall_ops.cases.supervision import supervise
 from hall_ops.cases.time_limits import deadline_watch
 from hall_ops.clock import hall_day, iso_utc
+from hall_ops.config import JobsConfig
 from hall_ops.floor.alerts import alerts_now, build_alerts, screens_today
 from hall_ops.floor.auto_mode import workload_tick
 from hall_ops.forms.drafts import delete_expired
@@ -189,6 +190,46 @@ class Leadership:
 def start_jobs(app: Flask) -> BackgroundScheduler:
     """Build the scheduler (paused) and join the election; the leader runs the jobs."""
     hall: HallContext = app.extensions["hall"]
+    lock = lock_for(hall.db, hall.message_queue, lock_seconds=hall.config.jobs.lock_seconds)
+    leadership = _build_scheduler(app, lock.backend)
+    app.extensions["leader"] = Election(
+        lock, leadership.elected, leadership.deposed,
+        check_seconds=hall.config.jobs.check_seconds,
+    ).start()
+    return leadership.scheduler
+
+
+def start_deployment_jobs(root: Flask) -> Election:
+    """Every hall's scheduler (paused) and ONE election for the whole deployment: the
+    process that wins runs every hall's jobs. One lock per deployment, not per hall, so a
+    process holds one leader connection however many halls it serves (PostgreSQL: one
+    session lock on the deployment's database; Redis: ``<channel>:leader``); each hall still
+    records its own terms (``scheduler_terms`` in its database)."""
+    from hall_ops.region.deployment import Deployment
+
+    deployment: Deployment = root.extensions["deployment"]
+    jobs = deployment.file.jobs
+    check = JobsConfig.from_section(jobs)
+    lock = lock_for(deployment.db, deployment.message_queue, lock_seconds=check.lock_seconds,
+                    redis_name=f"{deployment.file.deployment.message_queue_channel}:leader")
+    led = [_build_scheduler(app, lock.backend) for app in root.extensions["halls"].values()]
+
+    def elected() -> None:
+        for leadership in led:
+            leadership.elected()
+
+    def deposed() -> None:
+        for leadership in led:
+            leadership.deposed()
+
+    election = Election(lock, elected, deposed, check_seconds=check.check_seconds).start()
+    root.extensions["leader"] = election
+    return election
+
+
+def _build_scheduler(app: Flask, backend: str) -> Leadership:
+    """The hall's jobs in a paused scheduler, and what the election does to it."""
+    hall: HallContext = app.extensions["hall"]
     # A job due while this process followed runs once when it leads, however late.
     scheduler = BackgroundScheduler(timezone=hall.config.timezone,
                                     job_defaults={"misfire_grace_time": None})
@@ -264,8 +305,7 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
             clock=hall.clock,
             waiting_by_zone=lambda now: _waiting_per_zone(hall, now),
         )
-    lock = lock_for(hall.db, hall.message_queue, lock_seconds=hall.config.jobs.lock_seconds)
-    leadership = Leadership(hall, scheduler, lock.backend)
+    leadership = Leadership(hall, scheduler, backend)
     scheduler.add_job(
         leadership.heartbeat, "interval", seconds=hall.config.jobs.heartbeat_seconds,
         id="leader_heartbeat", max_instances=1, coalesce=True,
@@ -274,18 +314,16 @@ def start_jobs(app: Flask) -> BackgroundScheduler:
     app.extensions["metrics"].watch(scheduler)
     scheduler.start(paused=True)
     app.extensions["scheduler"] = scheduler
-    app.extensions["leader"] = Election(
-        lock, leadership.elected, leadership.deposed,
-        check_seconds=hall.config.jobs.check_seconds,
-    ).start()
-    return scheduler
+    return leadership
 
 
 def stop_jobs(app: Flask) -> None:
-    """Step down (the next process takes over at once) and stop the scheduler."""
+    """Step down (the next process takes over at once) and stop the scheduler(s): a hall's
+    app, or a deployment's root and every hall in it."""
     election: Election | None = app.extensions.pop("leader", None)
     if election is not None:
         election.stop()
-    scheduler: BackgroundScheduler | None = app.extensions.pop("scheduler", None)
-    if scheduler is not None:
-        scheduler.shutdown(wait=True)
+    for hall in [app, *app.extensions.get("halls", {}).values()]:
+        scheduler: BackgroundScheduler | None = hall.extensions.pop("scheduler", None)
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)

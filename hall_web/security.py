@@ -36,7 +36,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 DEVICE_COOKIE = "hall_device"
 
-limiter = Limiter(key_func=get_remote_address)
+def _hall_address() -> str:
+    """The caller's address within this hall: the limiter is one per process, and a process
+    may serve many halls (a deployment), whose counters must not add up."""
+    return f"{current_app.config['RATELIMIT_KEY_PREFIX']}:{get_remote_address()}"
+
+
+limiter = Limiter(key_func=_hall_address)
 csrf = CSRFProtect()
 
 
@@ -105,7 +111,8 @@ def _account_key() -> str:
     data = request.get_json(silent=True) if request.is_json else None
     data = data if isinstance(data, dict) else request.form
     login = data.get("login") or data.get("clerk") or ""
-    return f"account:{str(login).strip().lower()[:32]}"
+    return (f"{current_app.config['RATELIMIT_KEY_PREFIX']}:"
+            f"account:{str(login).strip().lower()[:32]}")
 
 
 def login_limits(view: F) -> F:

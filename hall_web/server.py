@@ -80,7 +80,9 @@ def run(
     """Serve the app that ``load`` builds (called once, in the serving process)."""
     if async_mode == "eventlet":
         app = load()
-        app.extensions["hall"].socketio.run(app, host=host, port=port, log_output=False,
-                                            use_reloader=False)
+        # a deployment's root has no Socket.IO of its own: any hall's runs the whole app
+        hall = app.extensions["hall"] if "hall" in app.extensions else next(
+            iter(app.extensions["halls"].values())).extensions["hall"]
+        hall.socketio.run(app, host=host, port=port, log_output=False, use_reloader=False)
         return
     HallApplication(load, gunicorn_options(async_mode, host, port, options)).run()

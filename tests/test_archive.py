@@ -359,7 +359,7 @@ def test_a_finished_case_is_archived_with_its_scans_and_its_licence(
     from tests.test_licences import issued_licence
 
     store = LocalStore(tmp_path / "materials")
-    connect_archive(store)
+    connect_archive(hall, store)
     scan = b"%PDF-1.4 scan of the application form"
     issued = issued_licence(hall, hall_config, NOW)
     with hall.write() as s:

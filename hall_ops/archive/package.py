@@ -84,7 +84,7 @@ class ArchiveSettings:
 def settings_from_config(hall: HallConfig) -> ArchiveSettings:
     """``[archive]``: the store relative to the config file (default ``instance/archive``)."""
     section = hall.sections.archive
-    store = hall.base_dir / (section.path or "instance/archive")
+    store = hall.base_dir / section.path if section.path else hall.instance / "archive"
     return ArchiveSettings(store=store, default_retention=section.default_retention,
                            applicant=section.applicant, fonds=section.fonds,
                            hall_name=hall.name_zh)

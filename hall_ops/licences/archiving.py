@@ -14,21 +14,24 @@ import re
 from collections.abc import Iterator
 from functools import partial
 from typing import Any, BinaryIO
+from weakref import WeakKeyDictionary
 
 from sqlalchemy.orm import Session
 
 from hall_ops.archive import contributors
 from hall_ops.cases.models import Case
+from hall_ops.db import Database
 from hall_ops.licences import library
 from hall_ops.licences.store import MaterialStore, file_view, stored_files_of_case
 
-_store: MaterialStore | None = None
+_stores: WeakKeyDictionary[Database, MaterialStore] = WeakKeyDictionary()
+"""Each hall's material store by its database (a process may serve many halls); the
+archive's sessions say their database in ``session.info``."""
 
 
-def connect_archive(store: MaterialStore) -> None:
-    """Let the archive read this hall's material store (one store per process)."""
-    global _store
-    _store = store
+def connect_archive(db: Database, store: MaterialStore) -> None:
+    """Let the archive of the hall in ``db`` read that hall's material store."""
+    _stores[db] = store
     contributors.register("materials", scans_of_case)
     contributors.register("licences", licences_of_case)
 
@@ -38,7 +41,7 @@ def _safe_name(name: str) -> str:
 
 
 def scans_of_case(session: Session, case: Case) -> Iterator[contributors.ArchivedFile]:
-    store = _store
+    store = _stores.get(session.info.get("database"))  # type: ignore[arg-type]
     if store is None:
         return
     for scan, material in stored_files_of_case(session, case.id):

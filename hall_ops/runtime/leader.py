@@ -165,13 +165,14 @@ class RedisLock:
         self.client.close()
 
 
-def lock_for(db: Database, message_queue: str | None, *, lock_seconds: float = 10) -> LeaderLock:
-    """PostgreSQL if the hall's database is; else Redis if processes share a message queue;
-    else this process alone."""
+def lock_for(db: Database, message_queue: str | None, *, lock_seconds: float = 10,
+             redis_name: str = "hall-ops:leader") -> LeaderLock:
+    """PostgreSQL if the hall's (or deployment's) database is; else Redis if processes share
+    a message queue; else this process alone."""
     if db.dialect == "postgresql":
         return PostgresLock(db.engine.url.render_as_string(hide_password=False))
     if message_queue:
-        return RedisLock(message_queue, lock_seconds=lock_seconds)
+        return RedisLock(message_queue, name=redis_name, lock_seconds=lock_seconds)
     return LocalLock()
 
 

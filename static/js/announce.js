@@ -51,7 +51,7 @@
   const elements = new Map();
   function clip(name) {
     if (!elements.has(name)) {
-      const audio = new Audio("/static/audio/" + name + ".wav");
+      const audio = new Audio(window.Hall.url("/static/audio/" + name + ".wav"));
       audio.preload = "auto";
       elements.set(name, audio);
     }
@@ -136,7 +136,7 @@
   /* Browsers allow sound only after a gesture unless the screen's browser is set to autoplay
      (kiosk Chromium: --autoplay-policy=no-user-gesture-required). Resolves true if sound works. */
   function probe() {
-    const audio = new Audio("/static/audio/chime.wav");
+    const audio = new Audio(window.Hall.url("/static/audio/chime.wav"));
     audio.volume = 0;
     return audio.play().then(() => { audio.pause(); return true; }, () => false);
   }

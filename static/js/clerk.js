@@ -110,8 +110,8 @@
   function enter(next) {
     number = next.number;
     sessionStorage.setItem("hall.window", String(number));
-    document.getElementById("intake-link").href = "/intake?window=" + number;
-    document.getElementById("appeals-link").href = "/appeals?window=" + number;
+    document.getElementById("intake-link").href = window.Hall.url("/intake?window=" + number);
+    document.getElementById("appeals-link").href = window.Hall.url("/appeals?window=" + number);
     document.getElementById("login").hidden = true;
     document.getElementById("console").hidden = false;
     render(next);

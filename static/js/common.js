@@ -10,6 +10,12 @@
   const PAGE = data("hall-page");
   window.HALL_LANG = PAGE.lang || "zh";
   window.HALL_TZ = PAGE.tz;
+  /* The path the hall is served under: "" for a hall of its own, "/h/<code>" for a hall of a
+     deployment. Every URL a script makes starts with it (url()), the API's and Socket.IO's too. */
+  const BASE = PAGE.base || "";
+  function url(path) {
+    return BASE + path;
+  }
 
   /* The page's words, translated by the server from the one gettext catalogue
      (hall_web/translations): msgid -> text, "context\u0004msgid" -> text, and a plural
@@ -64,7 +70,7 @@
     let response = null;
     for (let attempt = 0; response === null; attempt++) {
       try {
-        response = await fetch("/api/v1" + path, options);
+        response = await fetch(url("/api/v1" + path), options);
       } catch (failure) {
         if (method !== "GET" || attempt >= 2) {
           const error = new Error(method === "GET"
@@ -93,7 +99,7 @@
   /* Join a room on every (re)connect: the server answers with a fresh snapshot,
      so whatever happened while we were away is simply redrawn. */
   function joinRoom(room, handlers) {
-    const socket = io({ transports: ["websocket", "polling"], reconnectionDelayMax: 5000 });
+    const socket = io({ path: url("/socket.io"), transports: ["websocket", "polling"], reconnectionDelayMax: 5000 });
     const offline = () => document.getElementById("offline");
     socket.on("connect", () => {
       if (offline()) offline().hidden = true;
@@ -181,6 +187,6 @@
     });
   }
 
-  window.Hall = { data, t, pt, nt, windowState, ticketStatus, api, joinRoom, showError, minutes, name, throttle, el, elapsed,
+  window.Hall = { base: BASE, url, data, t, pt, nt, windowState, ticketStatus, api, joinRoom, showError, minutes, name, throttle, el, elapsed,
     reportChart };
 })();

@@ -39,7 +39,7 @@
 
   async function show(section, range) {
     const group = section.dataset.group;
-    section.querySelector("a.csv").href = "/api/v1" + query(range, group, true);
+    section.querySelector("a.csv").href = window.Hall.url("/api/v1" + query(range, group, true));
     const report = await api("GET", query(range, group, false));
     section.querySelector("tbody").replaceChildren(...report.rows.map((r) => el("tr", {},
       el("td", {}, label(group, r.key)), cell(r.finished), cell(r.rated), cell(percent(r.rating_rate)),

@@ -249,7 +249,7 @@
       const form = new FormData();
       form.append("material", row.dataset.material);
       form.append("file", file);
-      const response = await fetch("/api/v1/cases/" + encodeURIComponent(caseNumber) + "/files", {
+      const response = await fetch(window.Hall.url("/api/v1/cases/" + encodeURIComponent(caseNumber) + "/files"), {
         method: "POST", body: form, credentials: "same-origin",
         headers: { Accept: "application/json", "Accept-Language": window.HALL_LANG,
           "X-CSRFToken": csrf ? csrf.content : "" },

@@ -61,7 +61,7 @@
   });
 
   function showTicket(ticket) {
-    document.getElementById("guide").href = "/guide/" + ticket.service;
+    document.getElementById("guide").href = window.Hall.url("/guide/" + ticket.service);
     document.getElementById("ticket-number").textContent = ticket.number;
     document.getElementById("ticket-service").textContent =
       window.HALL_LANG === "en" ? ticket.service_name_en : ticket.service_name_zh;

@@ -35,7 +35,7 @@
 
   async function show(section, range) {
     const group = section.dataset.group;
-    section.querySelector("a.csv").href = "/api/v1" + query(range, group, true);
+    section.querySelector("a.csv").href = window.Hall.url("/api/v1" + query(range, group, true));
     const report = await api("GET", query(range, group, false));
     section.querySelector("tbody").replaceChildren(...report.rows.map((r) => el("tr", {},
       el("td", {}, label(group, r.key)), cell(r.tickets), cell(r.served), cell(r.no_shows), cell(r.cancelled),
@@ -50,7 +50,7 @@
   async function showCases(range) {
     const section = document.getElementById("case-report");
     const params = new URLSearchParams({ from: range.from, to: range.to });
-    section.querySelector("a.csv").href = "/api/v1/reports/cases?" + params + "&format=csv";
+    section.querySelector("a.csv").href = window.Hall.url("/api/v1/reports/cases?" + params + "&format=csv");
     const report = await api("GET", "/reports/cases?" + params);
     section.querySelector("tbody").replaceChildren(...report.rows.map((r) => el("tr", {},
       el("td", {}, r.department_name_zh), cell(r.cases), cell(r.mean_windows_visited),
@@ -63,7 +63,7 @@
   async function showPauses(section, range) {
     const group = section.dataset.group;
     const params = new URLSearchParams({ from: range.from, to: range.to, group_by: group });
-    section.querySelector("a.csv").href = "/api/v1/reports/pauses?" + params + "&format=csv";
+    section.querySelector("a.csv").href = window.Hall.url("/api/v1/reports/pauses?" + params + "&format=csv");
     const report = await api("GET", "/reports/pauses?" + params);
     section.querySelector("tbody").replaceChildren(...report.rows.map((r) => el("tr", {},
       el("td", {}, label(group, r.key)), cell(r.pauses), cell(r.break_minutes), cell(r.meeting_minutes),

@@ -18,7 +18,7 @@
      screen has them side by side, with room for more. */
   const ROWS = window.matchMedia("(orientation: portrait)").matches ? 10 : 6;
   const MISSED_MAX_AGE_S = 120; /* a call missed while away is spoken if younger than this */
-  const STORE = "hall.screen." + room + ".";
+  const STORE = "hall.screen." + window.Hall.base + room + ".";
   const seen = new Set();
   const reported = new Set();
   const heard = new Set(); /* calls announced (or queued) by this page: never twice */
@@ -218,7 +218,7 @@
   function gesture() {
     if (soundOn || localStorage.getItem(STORE + "sound") === "off") return;
     enableSound();
-    new Audio("/static/audio/chime.wav").play().catch(() => {});
+    new Audio(window.Hall.url("/static/audio/chime.wav")).play().catch(() => {});
   }
   document.getElementById("sound").addEventListener("click", gesture);
   document.getElementById("keep-silent").addEventListener("click", (event) => {
