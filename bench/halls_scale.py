@@ -86,9 +86,15 @@ BACKOFF = (0.5, 1.5)
 @dataclass(frozen=True)
 class Hall:
     code: str
-    prefix: str
-    """The hall's path under the deployment's address ('' for a single-hall server)."""
     database_url: str
+
+    @property
+    def prefix(self) -> str:
+        """The hall's path under the deployment's address."""
+        return f"/h/{self.code}"
+
+    def database(self) -> Database:
+        return Database(self.database_url, schema=f"hall_{self.code}")
 
 
 def screen_address(index: int) -> str:
@@ -117,25 +123,32 @@ def postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
-def bench_config(workdir: Path, channel: str) -> Path:
-    """The demo config with a Redis channel of this run's own: other runs on the same Redis
-    (tests, other benchmarks) publish on theirs."""
-    text_ = (ROOT / "config.toml").read_text(encoding="utf-8")
-    documented = 'message_queue_channel = "hall-ops"'
+def bench_deployment(workdir: Path, halls: int) -> tuple[Path, list[str]]:
+    """A deployment of ``halls`` halls, each the demo hall of config.toml, under one city,
+    on a Redis channel of this run's own (other runs on the same Redis — tests, other
+    benchmarks — publish on theirs); and the halls' codes."""
+    hall = (ROOT / "config.toml").read_text(encoding="utf-8")
     catalogue = 'path = "data/catalogue"'
-    assert documented in text_ and catalogue in text_
-    text_ = text_.replace(documented, f'message_queue_channel = "{channel}"')
-    text_ = text_.replace(catalogue, f"path = {json.dumps(str(ROOT / 'data' / 'catalogue'))}")
-    path = workdir / "config.toml"
-    path.write_text(text_, encoding="utf-8")
-    return path
+    assert catalogue in hall
+    hall = hall.replace(catalogue, f"path = {json.dumps(str(ROOT / 'data' / 'catalogue'))}")
+    (workdir / "hall.toml").write_text(hall, encoding="utf-8")
+    codes = [f"h{i:02d}" for i in range(halls)]
+    path = workdir / "deployment.toml"
+    path.write_text(
+        '[deployment]\nname_zh = "基准"\nname_en = "Bench"\ndemo = true\n'
+        f'message_queue_channel = "bench{uuid.uuid4().hex[:8]}"\n\n'
+        '[[halls]]\ncode = "city"\nname_zh = "市"\nname_en = "City"\nlevel = "city"\n\n'
+        + "".join(f'[[halls]]\ncode = "{c}"\nname_zh = "大厅{c}"\nname_en = "Hall {c}"\n'
+                  f'level = "district"\nparent = "city"\nconfig = "hall.toml"\n\n'
+                  for c in codes), encoding="utf-8")
+    return path, codes
 
 
 def seed_tickets(hall: Hall, count: int) -> None:
     """Tickets waiting for window 4 before the run, issued by the domain function (the
     kiosk's path is measured by ticket_rate.py; here only calls are)."""
     config = load_config(ROOT / "config.toml")
-    db = Database(hall.database_url)
+    db = hall.database()
     try:
         with db.write(origin="bench") as s:
             for _ in range(count):
@@ -231,6 +244,12 @@ async def run_screen(log: ScreenLog, urls: list[str], prefix: str, stop: asyncio
                      ready: asyncio.Event) -> None:
     import aiohttp
 
+    def record(data: str) -> None:
+        if data.startswith('42["call"'):
+            arrived = time.monotonic()
+            call = json.loads(data[2:])[1]
+            log.calls.append((call["seq"], call["at"], call["ticket"], call["recall"], arrived))
+
     connector = aiohttp.TCPConnector(local_addr=(screen_address(log.index), 0), limit=1)
     attempt = 0
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -244,8 +263,9 @@ async def run_screen(log: ScreenLog, urls: list[str], prefix: str, stop: asyncio
                 while not (msg := await ws.receive_str(timeout=WAIT)).startswith("40"):
                     pass
                 await ws.send_str('42["join",{"room":"hall"}]')
+                # A call pushed between joining the room and the snapshot comes first.
                 while not (msg := await ws.receive_str(timeout=WAIT)).startswith('42["snapshot"'):
-                    pass
+                    record(msg)
             except (TimeoutError, aiohttp.ClientError, TypeError):
                 attempt += 1
                 await asyncio.sleep(random.uniform(*BACKOFF))
@@ -259,14 +279,10 @@ async def run_screen(log: ScreenLog, urls: list[str], prefix: str, stop: asyncio
             async for frame in ws:
                 if frame.type != aiohttp.WSMsgType.TEXT:
                     continue
-                data = frame.data
-                if data.startswith('42["call"'):
-                    arrived = time.monotonic()
-                    call = json.loads(data[2:])[1]
-                    log.calls.append((call["seq"], call["at"], call["ticket"], call["recall"],
-                                      arrived))
-                elif data == "2":
+                if frame.data == "2":  # Engine.IO ping
                     await ws.send_str("3")
+                else:
+                    record(frame.data)
             if stop.is_set():
                 await ws.close()
                 return
@@ -403,6 +419,8 @@ class RunResult:
     client_cpu_s: float = 0.0
     load: tuple[float, float] = (0.0, 0.0)
     spread: list[int] = field(default_factory=list)
+    lost_detail: list[str] = field(default_factory=list)
+    """What each lost call's unreached screens saw around it, to tell why."""
 
     def row(self) -> dict[str, float]:
         return {
@@ -422,7 +440,7 @@ class RunResult:
 def called_events(hall: Hall) -> tuple[dict[tuple[int, str], str], set[tuple[int, str]]]:
     """The hall's calls from its database, (seq, at) as the screens receive them → the
     ticket's number; and the (seq, at) of its recalls."""
-    db = Database(hall.database_url)
+    db = hall.database()
     try:
         with db.read() as s:
             rows = s.execute(select(TicketEvent.id, TicketEvent.at, TicketEvent.kind,
@@ -448,15 +466,15 @@ def run_once(halls_wanted: int, screens: int, procs: int, seconds: float, think:
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hall-scale-")))
         url = stack.enter_context(postgres_database())
-        config = bench_config(workdir, f"bench-{uuid.uuid4().hex[:8]}")
-        args = ("--message-queue", REDIS, "--async-mode", "threading")
+        deployment, codes = bench_deployment(workdir, halls_wanted)
+        args = ("--deployment", str(deployment), "--message-queue", REDIS,
+                "--async-mode", "threading")
         servers = []
-        for p in range(procs):  # one after the other: the first creates the schema
+        for p in range(procs):  # one after the other: the first creates the schemas
             servers.append(stack.enter_context(
-                HallServer(workdir, *args, database_url=url, config=config, name=f"p{p}")))
-        halls = [Hall("hall", "", url)]
-        if halls_wanted != 1:
-            raise SystemExit("this server serves one hall: --halls 1")
+                HallServer(workdir, *args, database_url=url, name=f"p{p}",
+                           ready="/api/v1/halls", timeout=900)))
+        halls = [Hall(code, url) for code in codes]
         expected_calls = int(seconds / max(think, 0.05)) + 50
         for hall in halls:
             seed_tickets(hall, expected_calls)
@@ -544,13 +562,24 @@ def judge(result: RunResult, halls: list[Hall], clerks: list[ClerkLog],
                 result.cut_recalled += not unheard
             result.lost_pairs += len(unheard)
             result.lost += bool(unheard)
+            for k in unheard[:3]:
+                log = by_hall[h][k]
+                t0 = sent.get(call)
+                near = sorted(seq for seq, *_ in log.calls if abs(seq - call[0]) <= 2)
+                outages = [(round(a, 3), round(b, 3)) for a, b in log.outages]
+                snaps = [(round(t, 3), [c[0] for c in snap]) for t, snap in log.snapshots]
+                result.lost_detail.append(
+                    f"hall {halls[h].code} call {call} {number} sent at "
+                    f"{'?' if t0 is None else f'{t0:.3f}'} (answered: {call in sent}); "
+                    f"screen {log.index}: outages {outages}, snapshots {snaps}, "
+                    f"live seqs near it {near}")
             if not missing and call in sent:
                 result.last_ms.append((max(got[call] for got in live) - sent[call]) * 1000)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--halls", type=int, default=1)
+    parser.add_argument("--halls", type=int, default=2)
     parser.add_argument("--screens", type=int, default=20, help="per hall")
     parser.add_argument("--procs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -579,6 +608,8 @@ def main() -> None:
                   + f"; screens per process {run.spread}, clerk failures {run.clerk_failures},"
                     f" reconnects {run.reconnects}, load {run.load[0]:.1f}→{run.load[1]:.1f}",
                   flush=True)
+            for line in run.lost_detail[:10]:
+                print("   lost:", line)
     print(f"\n{args.halls} hall(s) × {args.screens} screens, clerks think {args.think:g} s, "
           f"{args.seconds:g} s per run, {'direct' if args.direct else 'nginx ip_hash'}; "
           f"medians of {args.repeat}")

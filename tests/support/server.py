@@ -69,6 +69,7 @@ class HallServer:
         demo: bool = True,
         jobs: bool = False,
         entry: Sequence[str] = ("-m", "hall_web"),
+        ready: str = "/api/v1/hall",
     ) -> None:
         self.database_url = database_url or f"sqlite:///{workdir / 'hall.db'}"
         self.port = port or free_port()
@@ -82,10 +83,12 @@ class HallServer:
         ]
         self.cwd = cwd
         self.timeout = timeout
+        self.ready = ready
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> HallServer:
-        """Start the process and return once ``/api/v1/hall`` answers."""
+        """Start the process and return once ``ready`` answers (``/api/v1/hall``; a
+        deployment's root, ``serve --deployment``, answers ``/api/v1/halls``)."""
         with self.log_path.open("wb") as log:
             # A process group of its own, so gunicorn's master and worker can be killed
             # together; not a session of its own: on Linux a new session is a new scheduler
@@ -100,7 +103,7 @@ class HallServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
             try:
-                if requests.get(f"{self.url}/api/v1/hall", timeout=2).ok:
+                if requests.get(f"{self.url}{self.ready}", timeout=2).ok:
                     return self
             except requests.RequestException:
                 pass
