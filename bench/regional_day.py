@@ -97,8 +97,9 @@ def day_tickets(hall: HallConfig, target: int, seed: int) -> tuple[HallConfig, l
     scenario = busy_day(grown, closed=closed_windows(grown.windows),
                         day_minutes=540 * part,
                         profile=tuple((m * part, f) for m, f in HALL_PROFILE))
-    first = generate_tickets(scenario, seed)
-    scale = target / max(1, len(first))
+    # The rest of the way to the target by the arrival rates (5,000 on 4 copies: × 1.09);
+    # one factor for every seed, so the halls differ only by their day.
+    scale = target / (copies * DEMO_DAY_TICKETS * part)
     scaled = replace(scenario, services=tuple(
         replace(s, rate_per_hour=s.rate_per_hour * scale) for s in scenario.services))
     return grown, generate_tickets(scaled, seed)
@@ -124,7 +125,7 @@ class HallResult:
     """The same, averaged over the busiest 15 simulated minutes."""
 
 
-def run_hall(index: int, url: str, target: int, seed: int, no_show: float,
+def run_hall(index: int, url: str, schema: str | None, target: int, seed: int, no_show: float,
              elderly: float) -> HallResult:
     """One hall's day through the domain functions; figures read back from its database."""
     base = load_config(ROOT / "config.toml")
@@ -133,7 +134,7 @@ def run_hall(index: int, url: str, target: int, seed: int, no_show: float,
     absent = {c.id for c in citizens if rng.random() < no_show}
     priority = {c.id: "elderly" for c in citizens if rng.random() < elderly}
     opening = from_local(dt.datetime.combine(DAY, dt.time(8, 30)), hall.timezone)
-    db = Database(url)
+    db = Database(url, schema=schema)
     db.create_all()
     with db.write() as s:
         load_hall(s, hall)
@@ -247,25 +248,24 @@ def run_hall(index: int, url: str, target: int, seed: int, no_show: float,
 
 
 @contextmanager
-def hall_urls(halls: int, postgres: bool) -> Iterator[list[str]]:
-    """One database per hall: SQLite files in a temporary directory, or fresh PostgreSQL
-    databases on the local server, dropped afterwards."""
+def hall_databases(halls: int, postgres: bool) -> Iterator[list[tuple[str, str | None]]]:
+    """One database per hall, as a deployment has them: SQLite files in a temporary
+    directory, or the schemas ``hall_<nn>`` of one fresh PostgreSQL database (dropped
+    afterwards)."""
     if not postgres:
         with tempfile.TemporaryDirectory(prefix="hall-region-") as tmp:
-            yield [f"sqlite:///{Path(tmp) / f'hall{i:02d}.db'}" for i in range(halls)]
+            yield [(f"sqlite:///{Path(tmp) / f'hall{i:02d}.db'}", None) for i in range(halls)]
         return
-    run = uuid.uuid4().hex[:8]
-    names = [f"hall_day_{run}_{i:02d}" for i in range(halls)]
+    name = f"hall_day_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            for name in names:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield [f"postgresql+psycopg://postgres@127.0.0.1:5432/{n}" for n in names]
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        yield [(url, f"hall_{i:02d}") for i in range(halls)]
     finally:
         with admin.connect() as conn:
-            for name in names:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
@@ -276,7 +276,7 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=0,
                         help="processes running halls at once (default: one per hall)")
     parser.add_argument("--postgres", action="store_true",
-                        help="a PostgreSQL database per hall instead of a SQLite file")
+                        help="a PostgreSQL schema per hall instead of a SQLite file")
     parser.add_argument("--no-show", type=float, default=0.04,
                         help="share of citizens who do not come when called")
     parser.add_argument("--elderly", type=float, default=0.05,
@@ -287,16 +287,19 @@ def main() -> None:
     args = parser.parse_args()
 
     procs = args.procs or args.halls
-    with hall_urls(args.halls, args.postgres) as urls, ProcessPoolExecutor(procs) as pool:
+    with hall_databases(args.halls, args.postgres) as databases, \
+            ProcessPoolExecutor(procs) as pool:
         load_before = os.getloadavg()
         started = time.perf_counter()
-        futures = [pool.submit(run_hall, i, url, args.tickets, args.seed + i, args.no_show,
-                               args.elderly) for i, url in enumerate(urls)]
+        futures = [pool.submit(run_hall, i, url, schema, args.tickets, args.seed + i,
+                               args.no_show, args.elderly)
+                   for i, (url, schema) in enumerate(databases)]
         results = [f.result() for f in futures]
         wall = time.perf_counter() - started
         load_after = os.getloadavg()
 
-    database = "PostgreSQL (a database per hall)" if args.postgres else "SQLite (a file per hall)"
+    database = ("PostgreSQL (a schema per hall, one database)" if args.postgres
+                else "SQLite (a file per hall)")
     tickets = sum(r.tickets for r in results)
     transactions = sum(r.transactions for r in results)
     print(f"Regional day: {args.halls} halls × ~{args.tickets} tickets, {database}, "
