@@ -123,10 +123,12 @@ def postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
-def bench_deployment(workdir: Path, halls: int) -> tuple[Path, list[str]]:
+def bench_deployment(workdir: Path, halls: int, connections: int) -> tuple[Path, list[str]]:
     """A deployment of ``halls`` halls, each the demo hall of config.toml, under one city,
     on a Redis channel of this run's own (other runs on the same Redis — tests, other
-    benchmarks — publish on theirs); and the halls' codes."""
+    benchmarks — publish on theirs); and the halls' codes. ``connections``: ``[server]
+    connections``, in threading mode the threads of a process, one per open websocket —
+    with fewer than its screens, a process has no thread left for the clerks' requests."""
     hall = (ROOT / "config.toml").read_text(encoding="utf-8")
     catalogue = 'path = "data/catalogue"'
     assert catalogue in hall
@@ -137,6 +139,7 @@ def bench_deployment(workdir: Path, halls: int) -> tuple[Path, list[str]]:
     path.write_text(
         '[deployment]\nname_zh = "基准"\nname_en = "Bench"\ndemo = true\n'
         f'message_queue_channel = "bench{uuid.uuid4().hex[:8]}"\n\n'
+        f"[server]\nconnections = {connections}\n\n"
         '[[halls]]\ncode = "city"\nname_zh = "市"\nname_en = "City"\nlevel = "city"\n\n'
         + "".join(f'[[halls]]\ncode = "{c}"\nname_zh = "大厅{c}"\nname_en = "Hall {c}"\n'
                   f'level = "district"\nparent = "city"\nconfig = "hall.toml"\n\n'
@@ -460,13 +463,15 @@ def server_connections(port: int) -> int:
     return out.count("\n")
 
 
-def run_once(halls_wanted: int, screens: int, procs: int, seconds: float, think: float,
-             kill: bool, client_procs: int, direct: bool) -> RunResult:
+def run_once(url: str, deployment: Path, codes: list[str], screens: int, procs: int,
+             seconds: float, think: float, kill: bool, client_procs: int,
+             direct: bool) -> RunResult:
+    """One run on the invocation's database, which keeps the halls' schemas (and demo
+    staff) from run to run: a process of 20 halls makes them in minutes on this machine.
+    Each run judges only the calls made in it."""
     result = RunResult(procs=procs, killed=kill)
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hall-scale-")))
-        url = stack.enter_context(postgres_database())
-        deployment, codes = bench_deployment(workdir, halls_wanted)
         args = ("--deployment", str(deployment), "--message-queue", REDIS,
                 "--async-mode", "threading")
         servers = []
@@ -476,8 +481,10 @@ def run_once(halls_wanted: int, screens: int, procs: int, seconds: float, think:
                            ready="/api/v1/halls", timeout=900)))
         halls = [Hall(code, url) for code in codes]
         expected_calls = int(seconds / max(think, 0.05)) + 50
+        before = {}
         for hall in halls:
             seed_tickets(hall, expected_calls)
+            before[hall.code] = max((seq for seq, _ in called_events(hall)[0]), default=0)
         base = servers[0].url if direct else stack.enter_context(
             nginx([s.port for s in servers], workdir))
         urls = [s.url for s in servers] if direct else [base]
@@ -495,7 +502,7 @@ def run_once(halls_wanted: int, screens: int, procs: int, seconds: float, think:
         try:
             result.connect_s = max(results.get(timeout=WAIT * 3)[1] for _ in workers)
             result.spread = [server_connections(s.port) for s in servers]
-            barrier = threading.Barrier(len(halls) + 1)
+            barrier = threading.Barrier(len(halls) + 1, timeout=WAIT * 5)
             clerks = [ClerkLog() for _ in halls]
             threads = [threading.Thread(target=clerk_loop, daemon=True, args=(
                 h, base + hall.prefix, seconds, think, barrier, clerks[h]))
@@ -524,13 +531,13 @@ def run_once(halls_wanted: int, screens: int, procs: int, seconds: float, think:
             result.client_cpu_s += cpu
         for w in workers:
             w.join(30)
-        judge(result, halls, clerks, logs)  # before the database is dropped
+        judge(result, halls, clerks, logs, before)
     return result
 
 
 def judge(result: RunResult, halls: list[Hall], clerks: list[ClerkLog],
-          logs: list[ScreenLog]) -> None:
-    """Every call in each hall's database against every screen of that hall."""
+          logs: list[ScreenLog], before: dict[str, int]) -> None:
+    """Every call of this run in each hall's database against every screen of that hall."""
     by_hall: dict[int, list[ScreenLog]] = defaultdict(list)
     for log in logs:
         by_hall[log.hall].append(log)
@@ -538,6 +545,7 @@ def judge(result: RunResult, halls: list[Hall], clerks: list[ClerkLog],
     for h, clerk in enumerate(clerks):
         result.clerk_failures += len(clerk.failed)
         calls, recalls = all_calls[h]
+        calls = {c: n for c, n in calls.items() if c[0] > before[halls[h].code]}
         result.calls += len(calls)
         sent = {(seq, at): t0 for seq, at, t0 in clerk.calls}
         live = [{(seq, at): arrived for seq, at, _, recall, arrived in log.calls if not recall}
@@ -597,10 +605,20 @@ def main() -> None:
     if args.kill:
         plans += [(p, True) for p in args.procs if p > 1]
     runs: dict[tuple[int, bool], list[RunResult]] = defaultdict(list)
+    with tempfile.TemporaryDirectory(prefix="hall-scale-") as tmp, \
+            postgres_database() as url:
+        deployment, codes = bench_deployment(Path(tmp), args.halls,
+                                             max(1000, args.halls * args.screens + 200))
+        measure(args, plans, runs, url, deployment, codes)
+
+
+def measure(args: argparse.Namespace, plans: list[tuple[int, bool]],
+            runs: dict[tuple[int, bool], list[RunResult]], url: str, deployment: Path,
+            codes: list[str]) -> None:
     for r in range(args.repeat):  # alternate the plans within each repeat
         for procs, kill in plans:
-            run = run_once(args.halls, args.screens, procs, args.seconds, args.think, kill,
-                           args.client_procs, args.direct)
+            run = run_once(url, deployment, codes, args.screens, procs, args.seconds,
+                           args.think, kill, args.client_procs, args.direct)
             runs[(procs, kill)].append(run)
             row = run.row()
             print(f"run {r + 1}: {procs} process(es){' killed one' if kill else ''}: "
