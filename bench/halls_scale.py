@@ -261,7 +261,7 @@ async def run_screen(log: ScreenLog, urls: list[str], prefix: str, stop: asyncio
             ws_url = (url.replace("http://", "ws://") + prefix
                       + "/socket.io/?EIO=4&transport=websocket")
             try:
-                ws = await session.ws_connect(ws_url, autoping=True, timeout=WAIT)
+                ws = await session.ws_connect(ws_url, autoping=True)
                 await ws.send_str("40")
                 while not (msg := await ws.receive_str(timeout=WAIT)).startswith("40"):
                     pass
@@ -353,8 +353,8 @@ def clerk_loop(hall_index: int, base: str, seconds: float, think: float,
     adapter = BoundAdapter(clerk_address(hall_index))
     session.mount("http://", adapter)
     api = f"{base}/api/v1/windows/{WINDOW}"
-    reply = session.post(f"{api}/login", json={"clerk": CLERK, "pin": "1234"}, timeout=WAIT)
-    reply.raise_for_status()
+    login = session.post(f"{api}/login", json={"clerk": CLERK, "pin": "1234"}, timeout=WAIT)
+    login.raise_for_status()
     start.wait()
     end = time.monotonic() + seconds
 

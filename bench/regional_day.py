@@ -226,7 +226,7 @@ def run_hall(index: int, url: str, schema: str | None, target: int, seed: int, n
     with db.read() as s:
         (row,) = ticket_report(s, hall, DAY, DAY, "day")
         waits = [(c - t).total_seconds() / 60 for t, c in s.execute(
-            select(Ticket.taken_at, Ticket.called_at).where(Ticket.called_at.is_not(None)))]
+            select(Ticket.taken_at, Ticket.called_at)) if c is not None]
         waiting = s.scalar(select(func.count()).select_from(Ticket)
                            .where(Ticket.status.in_(("waiting", "called", "serving"))))
         stamps = list(s.scalars(select(TicketEvent.at)))
