@@ -43,6 +43,7 @@ import json
 import multiprocessing as mp
 import os
 import random
+import shutil
 import signal
 import statistics
 import subprocess
@@ -197,6 +198,9 @@ http {{
 def nginx(ports: list[int], workdir: Path) -> Iterator[str]:
     """nginx on a free loopback port with the documented upstream (``ip_hash``) over
     ``ports``; plain HTTP (TLS is test_deploy_nginx's subject, not this one's)."""
+    if shutil.which("nginx") is None:
+        raise SystemExit("halls_scale: nginx is not installed (./hall test installs Debian's "
+                         "nginx), or run with --direct")
     prefix = workdir / "nginx"
     prefix.mkdir()
     port = free_port()
