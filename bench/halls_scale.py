@@ -1,6 +1,7 @@
 """Many halls' screens over several processes behind one address, and one process killed.
 
-A deployment on PostgreSQL + Redis is served by P processes (``python -m hall_web serve``,
+A deployment of ``--halls`` halls (each the demo hall; a PostgreSQL schema and a Redis
+channel each) is served by P processes (``python -m hall_web serve --deployment``,
 gunicorn's ``gthread`` worker, websocket transport) behind one nginx whose upstream is
 the documented one (docs/deploy.md: ``ip_hash``, one line per process). Every screen
 connects from **its own loopback address** (127.a.b.1, a /24 of its own, since
