@@ -477,13 +477,12 @@ def run_once(url: str, deployment: Path, codes: list[str], screens: int, procs: 
     result = RunResult(procs=procs, killed=kill)
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hall-scale-")))
-        args = ("--deployment", str(deployment), "--message-queue", REDIS,
-                "--async-mode", "threading")
+        args = ("--message-queue", REDIS, "--async-mode", "threading")
         servers = []
         for p in range(procs):  # one after the other: the first creates the schemas
             servers.append(stack.enter_context(
                 HallServer(workdir, *args, database_url=url, name=f"p{p}",
-                           ready="/api/v1/halls", timeout=900)))
+                           deployment=deployment, timeout=900)))
         halls = [Hall(code, url) for code in codes]
         expected_calls = int(seconds / max(think, 0.05)) + 50
         before = {}

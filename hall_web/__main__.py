@@ -45,6 +45,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     admin = sub.add_parser("create-admin", help="create the first admin of a new installation")
     admin.add_argument("--config", default="config.toml")
     admin.add_argument("--database-url")
+    admin.add_argument("--deployment", type=Path, metavar="FILE",
+                       help="with --hall: the first admin of that hall of a deployment")
+    admin.add_argument("--hall", metavar="CODE", help="the hall's code in --deployment")
     admin.add_argument("--login", default="admin")
     admin.add_argument("--name", default="管理员")
     admin.add_argument("--password-stdin", action="store_true",
@@ -213,7 +216,8 @@ def main(argv: list[str] | None = None) -> None:
 
             sys.exit(create_admin(args.config, args.login, args.name,
                                   database_url=args.database_url,
-                                  password_stdin=args.password_stdin))
+                                  password_stdin=args.password_stdin,
+                                  deployment=args.deployment, hall_code=args.hall))
         elif args.command == "db":
             _db(args)
         elif args.command == "audit":
@@ -308,14 +312,13 @@ def _serve(args: argparse.Namespace) -> None:
 def _serve_deployment(args: argparse.Namespace) -> None:
     """``serve --deployment FILE``: the root app and every hall in one process (one gunicorn
     worker, as for one hall); the process runs every hall's jobs when it leads."""
-    from hall_ops.region.deployment import read_deployment
-
     path = Path(args.deployment)
-    file = read_deployment(path)
-    if file.deployment.demo and not args.demo:
-        raise SystemExit(f"hall-ops: {path} is the demo deployment ([deployment] demo = true): "
-                         "refusing to serve it without --demo")
-    async_mode = args.async_mode or file.server.async_mode
+    try:  # the async mode before anything else is imported (eventlet patches first)
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+        async_mode = args.async_mode or raw.get("server", {}).get("async_mode", "threading")
+    except (OSError, tomllib.TOMLDecodeError):
+        async_mode = args.async_mode or "threading"  # read_deployment says what is wrong
     if async_mode == "eventlet":
         import eventlet
 
@@ -323,7 +326,12 @@ def _serve_deployment(args: argparse.Namespace) -> None:
 
     from hall_ops.config import ServerOptions, load_config
     from hall_ops.install import refuse_demo
-    from hall_ops.region.deployment import Deployment
+    from hall_ops.region.deployment import Deployment, read_deployment
+
+    file = read_deployment(path)
+    if file.deployment.demo and not args.demo:
+        raise SystemExit(f"hall-ops: {path} is the demo deployment ([deployment] demo = true): "
+                         "refusing to serve it without --demo")
 
     if not args.demo:  # the files here; each hall's database once it is open, in load()
         for entry in file.halls:

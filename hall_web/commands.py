@@ -39,11 +39,28 @@ def create_admin(
     *,
     database_url: str | None = None,
     password_stdin: bool = False,
+    deployment: Path | None = None,
+    hall_code: str | None = None,
 ) -> int:
-    hall = load_config(config_path)
+    """``deployment`` and ``hall_code``: the first admin of that hall of a deployment (its
+    database and its code, which scopes the grant), instead of ``config_path``'s hall."""
+    if deployment is not None:
+        from hall_ops.region.deployment import Deployment
+
+        found = Deployment(deployment, database_url=database_url)
+        found.prepare()
+        try:
+            hall, db = found.config(hall_code or ""), found.database(hall_code or "")
+        except KeyError:
+            found.dispose()
+            print(f"create-admin: no hall {hall_code!r} with a floor in {deployment}",
+                  file=sys.stderr)
+            return 1
+    else:
+        hall = load_config(config_path)
+        db = Database(database_url or hall.database_url)
     policy = StaffPolicy.from_config(hall)
     password = _read_password(password_stdin)
-    db = Database(database_url or hall.database_url)
     try:
         db.prepare_schema()
         with db.write(origin="create-admin") as s:

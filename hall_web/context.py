@@ -17,6 +17,7 @@ from hall_ops.evaluation.ratings import EvaluationRules, link_url
 from hall_ops.licences.store import MaterialStore
 from hall_ops.printing import PrinterConfig
 from hall_ops.queue.silent import SilentCalling
+from hall_ops.region.directory import HallDirectory
 
 
 @dataclass
@@ -58,3 +59,10 @@ class HallContext:
 def current_hall() -> HallContext:
     hall: HallContext = current_app.extensions["hall"]
     return hall
+
+
+def hall_directory() -> HallDirectory | None:
+    """The other halls of this hall's deployment (``hall_web.deployment``); None for a hall
+    of its own, where features spanning halls are not offered."""
+    directory: HallDirectory | None = current_app.extensions.get("hall_directory")
+    return directory

@@ -24,6 +24,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from hall_ops.clock import Clock, system_clock
 from hall_ops.config import ConfigError
 from hall_ops.region.deployment import Deployment
+from hall_ops.region.directory import HallDirectory
 from hall_ops.staff.policy import StaffPolicy
 from hall_web.app import _secret_key, create_app
 from hall_web.region.root import create_root_app
@@ -52,26 +53,56 @@ def create_deployment(
     """The root app, with every hall of the deployment mounted under it.
 
     ``root.extensions["deployment"]`` is the ``Deployment`` (``HallDirectory``) and
-    ``root.extensions["halls"]`` each hall's app by code. ``blueprints`` go to the root."""
+    ``root.extensions["halls"]`` each hall's app by code; in a hall's request the directory
+    is ``hall_web.context.hall_directory()``. ``blueprints`` go to the root."""
     deployment = path if isinstance(path, Deployment) else Deployment(
         path, database_url=database_url, message_queue=message_queue)
     deployment.prepare()
     _check_one_library(deployment)
-    halls: dict[str, Flask] = {}
-    for ref in deployment.halls():
-        halls[ref.code] = create_app(
-            deployment.config(ref.code), clock=clock, always_open=always_open,
+
+    directory: HallDirectory = deployment
+
+    def build(code: str) -> Flask:
+        app = create_app(
+            deployment.config(code), clock=clock, always_open=always_open,
             async_mode=async_mode or deployment.file.server.async_mode,
-            message_queue=deployment.message_queue, database=deployment.database(ref.code),
-            prefix=hall_prefix(ref.code), key_folder=deployment.instance,
+            message_queue=deployment.message_queue, database=deployment.database(code),
+            prefix=hall_prefix(code), key_folder=deployment.instance,
             staff_policy=staff_policy,
         )
+        app.extensions["hall_directory"] = directory  # hall_web.context.hall_directory()
+        return app
+
+    halls = {ref.code: build(ref.code) for ref in deployment.halls()}
     root = create_root_app(deployment, secret_key=_secret_key(deployment.instance),
                            blueprints=blueprints)
     root.extensions["halls"] = halls
+    root.extensions["build_hall"] = build
     mounts: dict[str, WSGIApplication] = {hall_prefix(code): app for code, app in halls.items()}
     root.wsgi_app = DispatcherMiddleware(root.wsgi_app, mounts)  # type: ignore[method-assign]
     return root
+
+
+def mount_hall(root: Flask, code: str) -> Flask:
+    """Serve a hall added to the ``halls`` table since the start (an admin's new hall) in
+    this process: its app built and mounted at ``/h/<code>/``, and its jobs under the
+    deployment's leader if this process runs jobs. Other processes serve it from their
+    next start (or their own ``mount_hall``)."""
+    deployment: Deployment = root.extensions["deployment"]
+    deployment.refresh()
+    _check_one_library(deployment)
+    halls: dict[str, Flask] = root.extensions["halls"]
+    if code in halls:
+        return halls[code]
+    app: Flask = root.extensions["build_hall"](code)
+    halls[code] = app
+    dispatcher: DispatcherMiddleware = root.wsgi_app  # type: ignore[assignment]
+    dispatcher.mounts[hall_prefix(code)] = app
+    if "leader" in root.extensions:
+        from hall_web.jobs import join_deployment_jobs
+
+        join_deployment_jobs(root, app)
+    return app
 
 
 def _check_one_library(deployment: Deployment) -> None:

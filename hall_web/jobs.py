@@ -213,18 +213,29 @@ def start_deployment_jobs(root: Flask) -> Election:
     lock = lock_for(deployment.db, deployment.message_queue, lock_seconds=check.lock_seconds,
                     redis_name=f"{deployment.file.deployment.message_queue_channel}:leader")
     led = [_build_scheduler(app, lock.backend) for app in root.extensions["halls"].values()]
+    root.extensions["leaderships"] = led
 
     def elected() -> None:
-        for leadership in led:
+        for leadership in list(led):
             leadership.elected()
 
     def deposed() -> None:
-        for leadership in led:
+        for leadership in list(led):
             leadership.deposed()
 
     election = Election(lock, elected, deposed, check_seconds=check.check_seconds).start()
     root.extensions["leader"] = election
     return election
+
+
+def join_deployment_jobs(root: Flask, app: Flask) -> None:
+    """A hall mounted after the start (``hall_web.deployment.mount_hall``) joins the
+    deployment's election: its jobs run at once if this process leads."""
+    election: Election = root.extensions["leader"]
+    leadership = _build_scheduler(app, election.lock.backend)
+    root.extensions["leaderships"].append(leadership)
+    if election.leader:
+        leadership.elected()
 
 
 def _build_scheduler(app: Flask, backend: str) -> Leadership:

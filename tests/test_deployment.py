@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.datastructures import Headers
@@ -101,6 +102,10 @@ def test_the_deployment_is_a_hall_directory(deployment: Flask) -> None:
     assert found.hall("region") is not None and not found.hall("region").floor
     assert hall_code(found.config("a")) == "a" and hall_code(found.config("b")) == "b"
     assert found.database("a") is halls(deployment)["a"].extensions["hall"].db
+    from hall_web.context import hall_directory
+
+    with halls(deployment)["b"].app_context():
+        assert hall_directory() is found
     with pytest.raises(KeyError):
         found.database("region")
     with pytest.raises(KeyError):
@@ -285,3 +290,109 @@ def test_one_leader_runs_every_halls_jobs(deployment: Flask) -> None:
         stop_jobs(deployment)
     assert not election.leader
     assert all("scheduler" not in app.extensions for app in halls(deployment).values())
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_two_processes_on_postgresql_and_redis_carry_each_call_to_its_hall_only(
+    tmp_path: Path, pg_url: str, redis_server: str
+) -> None:
+    """Two ``serve --deployment`` processes, one database (a schema per hall), one Redis (a
+    channel per hall): a call made through process A at hall b reaches hall b's screen on
+    process B, and hall a's screen on process B hears nothing."""
+    import socketio
+
+    from tests.support.server import HallServer
+    from tests.support.web import live_window
+
+    channel = f"test-{time.time_ns()}"
+    path = write_deployment(tmp_path, pg_url, f'message_queue = "{redis_server}"\n'
+                                               f'message_queue_channel = "{channel}"')
+    with (HallServer(tmp_path, deployment=path, database_url=pg_url, name="A",
+                     timeout=120) as a,
+          HallServer(tmp_path, deployment=path, database_url=pg_url, name="B",
+                     timeout=120) as b):
+        heard: dict[str, list[dict[str, Any]]] = {"a": [], "b": []}
+        clients = []
+        for code in ("a", "b"):
+            client = socketio.Client(reconnection=False)
+            client.on("call", heard[code].append)
+            client.connect(b.url, transports=["websocket"], socketio_path=f"/h/{code}/socket.io",
+                           wait_timeout=30)
+            assert client.call("join", {"room": "hall"}, timeout=30) == {"ok": True,
+                                                                          "room": "hall"}
+            clients.append(client)
+        try:
+            taken = requests.post(f"{a}/h/b/api/v1/tickets", json={"service": "social_security"},
+                                  timeout=30)
+            assert taken.status_code == 201
+            clerk = live_window(f"{a}/h/b", 2, "c02")
+            call = clerk.post(f"{a}/h/b/api/v1/windows/2/call-next", timeout=30).json()["call"]
+            deadline = time.monotonic() + 30
+            while not heard["b"] and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert [(c["ticket"], c["window"]) for c in heard["b"]] == [(call["ticket"], 2)]
+            time.sleep(1)
+            assert heard["a"] == []
+        finally:
+            for client in clients:
+                client.disconnect()
+
+
+def test_the_first_admin_of_a_hall_of_a_deployment(tmp_path: Path) -> None:
+    """``create-admin --deployment FILE --hall CODE``: in that hall's database, granted in
+    that hall (its code), and refused for a code with no floor."""
+    import subprocess
+    import sys
+
+    from sqlalchemy import select
+
+    from hall_ops.staff.models import RoleGrant
+
+    path = write_deployment(tmp_path, "sqlite:///instance/deployment.db")
+
+    def create(code: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "hall_web", "create-admin", "--deployment", str(path),
+             "--hall", code, "--login", "boss", "--password-stdin"],
+            input="a long password\n", capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+    done = create("b")
+    assert done.returncode == 0, done.stderr
+    assert "for hall b" in done.stdout
+    assert create("region").returncode == 1
+    found = Deployment(path)
+    found.prepare()
+    with found.database("b").read() as s:
+        assert [g.hall for g in s.scalars(select(RoleGrant))] == ["b"]
+    assert not (tmp_path / "instance" / "halls" / "a.db").exists()  # hall a untouched
+    found.dispose()
+
+
+def test_a_hall_added_to_the_table_is_mounted_while_serving(deployment: Flask) -> None:
+    """What an admin's new hall needs: a row in ``halls``, then ``mount_hall`` serves it at
+    ``/h/<code>/`` with its own database, and the leader runs its jobs."""
+    from apscheduler.schedulers.base import STATE_RUNNING
+
+    from hall_ops.region.models import RegionHall
+    from hall_web.deployment import mount_hall
+    from hall_web.jobs import start_deployment_jobs, stop_jobs
+
+    found: Deployment = deployment.extensions["deployment"]
+    with found.db.write() as s:
+        s.add(RegionHall(code="c", name_zh="新村便民服务站", name_en="Xincun", level="township",
+                         parent_code="a", config_path=str(ROOT / "halls" / "qingshan.toml"),
+                         position=9, enabled=True))
+    client = deployment.test_client()
+    assert client.get("/h/c/api/v1/queue").status_code == 404  # the root's 404: not mounted
+    start_deployment_jobs(deployment)
+    try:
+        app = mount_hall(deployment, "c")
+        assert mount_hall(deployment, "c") is app
+        assert app.extensions["scheduler"].state == STATE_RUNNING
+        taken = client.post("/h/c/api/v1/tickets", json={"service": "social_security"})
+        assert taken.status_code == 201 and taken.json["number"] == "F001"
+        assert [h["code"] for h in client.get("/api/v1/halls").json["halls"]] == [
+            "region", "a", "b", "c"]
+    finally:
+        stop_jobs(deployment)

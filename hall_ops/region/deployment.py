@@ -49,7 +49,8 @@ from hall_ops.db import MAX_OVERFLOW, POOL_SIZE, Database
 from hall_ops.region.directory import LEVELS, HallRef
 from hall_ops.region.models import RegionHall
 
-HALL_CODE = r"^[a-z0-9_]{1,32}$"
+HALL_CODE = r"^[a-z0-9][a-z0-9_]{0,31}$"
+"""A hall's code: in its URL, schema and channel; a letter or digit first, as ``[hall] code``."""
 SEAT = Literal["province", "city", "district", "township"]
 
 
@@ -159,6 +160,9 @@ class Deployment:
         self.instance = self.base_dir / "instance"
         self.url = _relative_to(database_url or section.database, self.base_dir)
         self.dialect = make_url(self.url).get_backend_name()
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise ConfigError(f"{self.path}: [deployment] database: SQLite or PostgreSQL, "
+                              f"not {self.dialect}")
         self.message_queue = message_queue or section.message_queue or None
         self.db = self._database(None)
         self._lock = threading.Lock()
@@ -260,7 +264,7 @@ class Deployment:
         if self.dialect == "postgresql":
             return Database(self.url, schema=f"hall_{code}" if code else "public",
                             pool_size=section.pool_size, max_overflow=section.max_overflow)
-        if self.dialect != "sqlite" or code is None:
+        if code is None:
             return Database(self.url)
         return Database(f"sqlite:///{self.instance / 'halls' / code}.db")
 

@@ -18,7 +18,7 @@ class RegionHall(Base):
     __tablename__ = "halls"
 
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
-    """``[a-z0-9_]{1,32}``: the URL prefix ``/h/<code>/``, the schema ``hall_<code>``."""
+    """``[a-z0-9][a-z0-9_]{0,31}``: the URL prefix ``/h/<code>/``, the schema ``hall_<code>``."""
     name_zh: Mapped[str] = mapped_column(String(120))
     name_en: Mapped[str] = mapped_column(String(120))
     level: Mapped[str] = mapped_column(String(16))

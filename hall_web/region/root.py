@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hall_ops.errors import HallError
 from hall_ops.region.deployment import Deployment
@@ -28,6 +29,10 @@ def create_root_app(deployment: Deployment, *, secret_key: str,
     app = Flask("hall_web", instance_path=str(deployment.instance))
     app.config.update(SECRET_KEY=secret_key, JSON_AS_ASCII=False,
                       SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True)
+    proxies = deployment.file.server.trusted_proxies
+    if proxies:  # as a hall does (each hall app applies its own: the same [server] setting)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies)
     init_api(app)
     init_babel(app)
     app.extensions["deployment"] = deployment

@@ -9,7 +9,7 @@ from pydantic import Field
 from hall_web.schemas.base import Answer, Query
 
 Level = Literal["province", "city", "district", "township"]
-HallCode = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$")]
+HallCode = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]{0,31}$")]
 
 
 class HallsQuery(Query):

@@ -6,6 +6,8 @@ outside the repository) and ``bench/`` all use :class:`HallServer`. By default i
 ``--demo --no-jobs``: tickets at any hour, and no scheduler or camera simulators, so
 several servers can run side by side; ``demo=False`` starts a real installation's config,
 ``jobs=True`` runs the scheduler (leader election decides which process runs the jobs).
+``deployment=`` serves a deployment file instead (``serve --deployment``: the halls at
+``/h/<code>/``; ``database_url`` is then the deployment's database).
 """
 
 from __future__ import annotations
@@ -69,26 +71,26 @@ class HallServer:
         demo: bool = True,
         jobs: bool = False,
         entry: Sequence[str] = ("-m", "hall_web"),
-        ready: str = "/api/v1/hall",
+        deployment: Path | None = None,
     ) -> None:
         self.database_url = database_url or f"sqlite:///{workdir / 'hall.db'}"
+        served = ["--deployment", str(deployment)] if deployment else ["--config", str(config)]
+        self.ready = "/api/v1/halls" if deployment else "/api/v1/hall"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"{name}-{self.port}.log"
         self.command = [
-            str(python), *entry, "serve", "--config", str(config),
+            str(python), *entry, "serve", *served,
             *(["--demo"] if demo else []), *([] if jobs else ["--no-jobs"]),
             "--host", "127.0.0.1", "--port", str(self.port),
             "--database-url", self.database_url, *args,
         ]
         self.cwd = cwd
         self.timeout = timeout
-        self.ready = ready
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> HallServer:
-        """Start the process and return once ``ready`` answers (``/api/v1/hall``; a
-        deployment's root, ``serve --deployment``, answers ``/api/v1/halls``)."""
+        """Start the process and return once ``/api/v1/hall`` (``/api/v1/halls``) answers."""
         with self.log_path.open("wb") as log:
             # A process group of its own, so gunicorn's master and worker can be killed
             # together; not a session of its own: on Linux a new session is a new scheduler
