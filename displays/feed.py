@@ -60,6 +60,10 @@ def scope_of(room: str) -> Scope:
     return (key if kind == "zone" else None, int(key) if kind == "window" else None)
 
 
+MAX_RETRY_SECONDS = 30.0
+"""The longest wait between two tries of a failing refresh."""
+
+
 class HallFeed:
     """The hall's coalesced ``queue``/``missed`` pushes and its cached snapshots."""
 
@@ -78,6 +82,7 @@ class HallFeed:
         self._holding = 0  # publishers still emitting the calls of their change
         self._running = False
         self._last_refresh = float("-inf")  # time.monotonic()
+        self._failures = 0  # refreshes failed in a row (the database away): back off
         self._refreshed = self._event()
         self._queue: tuple[dict[str, Any], dict[str, Any]] | None = None  # full, public
         self._queue_at = dt.datetime.min
@@ -143,7 +148,7 @@ class HallFeed:
         """The hall's one refresh task: runs while there is something stale, then ends."""
         while True:
             with self._lock:
-                pause = self._last_refresh + self.interval - time.monotonic()
+                pause = self._last_refresh + self._gap() - time.monotonic()
                 if pause <= 0 and self._holding:
                     pause = 0.002  # a publisher is still emitting its calls: they go first
                 elif pause <= 0:
@@ -158,11 +163,25 @@ class HallFeed:
             try:
                 self._refresh(wanted, parts, push)
             except Exception:
-                log.exception("refreshing the hall's screens failed; trying again")
+                self._failures += 1
+                if self._failures == 1:  # once per outage, not ten tracebacks a second
+                    log.exception("refreshing the hall's screens failed; trying again")
                 with self._lock:
                     self._stale |= parts
                     self._to_push |= push
+            else:
+                if self._failures:
+                    log.warning("the hall's screens are refreshed again after %d failed "
+                                "tries", self._failures)
+                self._failures = 0
             self._last_refresh = time.monotonic()
+
+    def _gap(self) -> float:
+        """Seconds between refreshes: the interval, doubled per failure in a row up to
+        ``MAX_RETRY_SECONDS`` while the database does not answer."""
+        if not self._failures:
+            return self.interval
+        return min(MAX_RETRY_SECONDS, self.interval * 2 ** min(self._failures, 16))
 
     def _refresh(self, wanted: int, parts: set[str], push: set[str]) -> None:
         now = self.clock()

@@ -157,3 +157,33 @@ def test_cached_snapshots_equal_those_read_from_the_database(app, room):
     direct = snapshot_for(room, hall.db, hall.config, hall.clock)
     assert cached["calls"] and untimed(cached) == untimed(direct)
     assert (room == "window:4") or cached["missed"]
+
+
+def test_a_feed_whose_database_is_gone_backs_off_and_logs_once(tmp_path, hall_config, clock,
+                                                               caplog):
+    """A database that does not answer is tried again at growing gaps (not ten times a
+    second, each with a traceback); the first success resets the gap."""
+    from displays.feed import HallFeed
+
+    app = hall_app(hall_config, clock=clock, database_url=f"sqlite:///{tmp_path / 'h.db'}")
+    context = app.extensions["hall"]
+    feed = HallFeed(context.socketio, context.db, context.config, clock, interval=0.05)
+    tries: list[float] = []
+    refresh = feed._refresh
+
+    def failing(*args):
+        tries.append(time.monotonic())
+        raise RuntimeError("database away")
+
+    feed._refresh = failing
+    feed.changed({"queue"})
+    time.sleep(1.6)  # at a fixed 0.05 s: 32 tries; backing off: 0.1, 0.2, 0.4, 0.8 s gaps
+    assert 3 <= len(tries) <= 6
+    logged = [r for r in caplog.records if "screens failed" in r.getMessage()]
+    assert len(logged) == 1
+    feed._refresh = refresh
+    deadline = time.monotonic() + 35
+    while feed._failures and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert feed._failures == 0 and feed._gap() == 0.05
+    context.db.dispose()
