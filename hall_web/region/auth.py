@@ -21,9 +21,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Flask,
-    Response,
     current_app,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -45,6 +43,7 @@ from hall_ops.staff.policy import StaffPolicy
 from hall_web import security
 from hall_web.access import access, current_staff
 from hall_web.api import answers, api
+from hall_web.auth import _csrf_header, _origin, _renew_csrf
 from hall_web.i18n import script_messages, script_words
 from hall_web.schemas.auth import PasswordLogin
 from hall_web.schemas.regional import RegionLoggedIn, RegionLoggedOut, RegionWhoAmI
@@ -141,23 +140,8 @@ def _load_user(user_id: str) -> RegionUser | None:
     return RegionUser(found, state.directory.nodes()) if found is not None else None
 
 
-def _origin() -> str:
-    return request.remote_addr or "-"
-
-
 def _now_stamp() -> float:
     return region_auth().clock().replace(tzinfo=dt.UTC).timestamp()
-
-
-def _renew_csrf() -> None:
-    g.pop("csrf_token", None)
-    g.csrf_renewed = True
-
-
-def _csrf_header(response: Response) -> Response:
-    if g.get("csrf_renewed"):
-        response.headers["X-CSRFToken"] = generate_csrf()
-    return response
 
 
 def _expire_session() -> None:
